@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/collectors/synthetic"
+	"github.com/flowmeter/flowmeter/config"
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+const dateLayout = "2006-01-02"
+
+func runDemo(ctx context.Context, env *environment, args []string) error {
+	fs := newFlags(env, "demo", "demo [--dir DIR] [--seed N] [--end YYYY-MM-DD] [--no-serve]")
+	dir := fs.String("dir", "", "directory for the demo's store and config (default: a new temporary directory)")
+	seed := fs.Int64("seed", 1, "seed of the generator: the same seed and end give the same organisation")
+	end := fs.String("end", time.Now().UTC().Format(dateLayout), "last day of the generated history (UTC)")
+	noServe := fs.Bool("no-serve", false, "generate and exit without serving")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	endDay, err := time.Parse(dateLayout, *end)
+	if err != nil {
+		return fmt.Errorf("demo: --end %q: want a date like 2026-06-30", *end)
+	}
+	if *dir == "" {
+		if *dir, err = os.MkdirTemp("", "flowmeter-demo-"); err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+	} else if err := os.MkdirAll(*dir, 0o755); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+
+	settings := synthetic.Settings{Seed: *seed, End: endDay.Format(dateLayout)}
+	configPath := filepath.Join(*dir, "flowmeter.yaml")
+	if err := writeDemoConfig(configPath, settings); err != nil {
+		return err
+	}
+	// Load the written config back, so the demo runs exactly what a user of the
+	// file would: the same validation, store and source.
+	cfg, sources, err := loadConfig(configPath)
+	if err != nil {
+		return err
+	}
+	s, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	started := time.Now()
+	progress := &progressWriter{Writer: s, env: env}
+	for _, src := range sources {
+		if err := src.Source.Collect(ctx, progress); err != nil {
+			return fmt.Errorf("demo: %s: %w", src.Name, err)
+		}
+	}
+	progress.done()
+	if err := printDemoSummary(ctx, env, cfg, s, configPath, time.Since(started)); err != nil {
+		return err
+	}
+	if !*noServe {
+		fmt.Fprintln(env.stdout, "\nServing the demo's pages and /metrics arrives with 'flowmeter run'; nothing to serve yet.")
+	}
+	return nil
+}
+
+// writeDemoConfig writes the config of the demo organisation: an embedded store next
+// to it, the synthetic source, and the organisation's teams.
+func writeDemoConfig(path string, settings synthetic.Settings) error {
+	var node yaml.Node
+	if err := node.Encode(settings); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	cfg := &config.Config{
+		Store:   config.Store{SQLite: &config.SQLite{Path: "flowmeter.db"}},
+		Sources: []config.Source{{Name: "demo", Interval: config.Duration{Duration: 24 * time.Hour}, Type: "synthetic", Settings: node}},
+	}
+	org := synthetic.NewOrg(settings.Options("demo"))
+	for _, t := range org.Teams {
+		cfg.Teams = append(cfg.Teams, config.Team{
+			Name: t.Name, Repositories: t.Repositories, Services: t.Services,
+			TicketProjects: []string{t.TicketProject}, IncidentServices: t.Services,
+			Members: t.Members,
+		})
+	}
+	text, err := cfg.Marshal()
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	header := "# The demo organisation's config, written by 'flowmeter demo'. Point any\n" +
+		"# flowmeter command at it with --config " + path + "\n"
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append([]byte(header), text...), 0o644); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+func printDemoSummary(ctx context.Context, env *environment, cfg *config.Config, s store.Store, configPath string, took time.Duration) error {
+	teams := make([]string, 0, len(cfg.Teams))
+	repos := 0
+	for _, t := range cfg.Teams {
+		teams = append(teams, t.Name)
+		repos += len(t.Repositories)
+	}
+	w := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(env.stdout, "Demo organisation generated in %s\n\n", took.Round(100*time.Millisecond))
+	fmt.Fprintf(w, "teams\t%d\t  %s\n", len(cfg.Teams), strings.Join(teams, ", "))
+	fmt.Fprintf(w, "repositories\t%d\t\n", repos)
+	for _, k := range schema.Kinds {
+		n, err := s.Count(ctx, k, store.Filter{})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s\t%d\t\n", strings.ReplaceAll(string(k), "_", " "), n)
+	}
+	w.Flush()
+	fmt.Fprintf(env.stdout, "\nstore   %s\nconfig  %s\n\nNext:\n  flowmeter config check --config %s\n",
+		describeStore(cfg), configPath, configPath)
+	return nil
+}
+
+// progressWriter counts what a source writes and, on a terminal, keeps one status
+// line up to date so a long generation shows it is moving.
+type progressWriter struct {
+	collectors.Writer
+	env     *environment
+	records int
+	last    time.Time
+}
+
+func (p *progressWriter) Write(ctx context.Context, b *schema.Batch) error {
+	if err := p.Writer.Write(ctx, b); err != nil {
+		return err
+	}
+	p.records += b.Len()
+	if p.env.stderrIsTerminal && time.Since(p.last) > 200*time.Millisecond {
+		fmt.Fprintf(p.env.stderr, "\rwriting records: %d", p.records)
+		p.last = time.Now()
+	}
+	return nil
+}
+
+func (p *progressWriter) done() {
+	if p.env.stderrIsTerminal && p.records > 0 {
+		fmt.Fprintf(p.env.stderr, "\rwriting records: %d, done\n", p.records)
+	}
+}

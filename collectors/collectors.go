@@ -1,0 +1,108 @@
+// Package collectors defines what a source of records is and how the sources named
+// in the config are built. Each source type lives in its own sub-package (github,
+// jira, pagerduty, synthetic, …) and exposes a Factory; collectors/builtin lists them.
+package collectors
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/flowmeter/flowmeter/config"
+	"github.com/flowmeter/flowmeter/schema"
+)
+
+// Writer is the part of the store a source needs: it writes batches (records first,
+// cursors last, so a cursor never passes unwritten records) and reads its cursors.
+type Writer interface {
+	Write(ctx context.Context, b *schema.Batch) error
+	Cursor(ctx context.Context, source, stream string) (schema.Cursor, error)
+}
+
+// Source collects the new records of one configured source instance.
+type Source interface {
+	// Collect writes what changed since the source's cursors and moves them. It may
+	// be interrupted at any point; the next run picks up from the last written cursor.
+	Collect(ctx context.Context, w Writer) error
+}
+
+// Factory builds a Source from its config entry, validating the entry's settings.
+type Factory func(name string, s Settings) (Source, error)
+
+// Settings is a source entry's settings (the value under its type key) as a factory
+// sees them: every error it gives names the file, line and field, as config errors do.
+type Settings struct {
+	src  *config.Source
+	file string
+	path string
+}
+
+// Decode strictly decodes the settings into v: an unknown field is an error.
+func (s Settings) Decode(v any) error { return s.src.DecodeSettings(v) }
+
+// Invalid reports a problem with one settings field (dotted for nested fields).
+func (s Settings) Invalid(field, format string, args ...any) error {
+	node := &s.src.Settings
+	line := node.Line
+	for _, key := range strings.Split(field, ".") {
+		next := (*yaml.Node)(nil)
+		if node.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(node.Content); i += 2 {
+				if node.Content[i].Value == key {
+					line, next = node.Content[i].Line, node.Content[i+1]
+					break
+				}
+			}
+		}
+		if next == nil {
+			break
+		}
+		node = next
+	}
+	return &config.Error{File: s.file, Line: line, Field: s.path + "." + field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Instance is one source built from the config.
+type Instance struct {
+	Name     string
+	Type     string
+	Interval time.Duration
+	Source   Source
+}
+
+// Registry maps a source type, the key under a sources[] entry, to its factory.
+type Registry map[string]Factory
+
+// Build builds every source of the config, stopping at the first entry whose type is
+// unknown or whose settings are invalid.
+func (r Registry) Build(cfg *config.Config) ([]Instance, error) {
+	out := make([]Instance, 0, len(cfg.Sources))
+	for i := range cfg.Sources {
+		src := &cfg.Sources[i]
+		field := fmt.Sprintf("sources[%d].%s", i, src.Type)
+		factory, ok := r[src.Type]
+		if !ok {
+			return nil, src.Errorf("unknown source type %q (known: %s)", src.Type, strings.Join(r.Types(), ", "))
+		}
+		s, err := factory(src.Name, Settings{src: src, file: cfg.Path, path: field})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Instance{Name: src.Name, Type: src.Type, Interval: src.Interval.Duration, Source: s})
+	}
+	return out, nil
+}
+
+// Types lists the registered source types in order.
+func (r Registry) Types() []string {
+	types := make([]string, 0, len(r))
+	for t := range r {
+		types = append(types, t)
+	}
+	sort.Strings(types)
+	return types
+}

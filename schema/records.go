@@ -1,0 +1,193 @@
+// Package schema holds the Go types of the records sources produce and the facts
+// flowmeter derives, the description of how each is stored, and the migrations that
+// create the tables in each store.
+package schema
+
+import "time"
+
+// Kind names one kind of raw record; it is also the name of the record's table.
+type Kind string
+
+// The record kinds every store keeps.
+const (
+	KindPullRequest  Kind = "pull_requests"
+	KindDeployment   Kind = "deployments"
+	KindIncident     Kind = "incidents"
+	KindWorkItem     Kind = "work_items"
+	KindStatusChange Kind = "status_changes"
+	KindWorklog      Kind = "worklogs"
+)
+
+// Kinds lists every record kind in a stable order.
+var Kinds = []Kind{KindPullRequest, KindDeployment, KindIncident, KindWorkItem, KindStatusChange, KindWorklog}
+
+// Times are stored with one-second precision (ClickHouse DateTime); a zero
+// time.Time means "not known / not happened" and is stored as NULL.
+
+// PullRequest is one pull request as its source last reported it.
+type PullRequest struct {
+	Source string // name of the source instance in the config
+	ID     string // natural id, "owner/repo#number"
+	Repo   string // "owner/repo"
+	Number int64
+	Author string
+	Title  string
+	Labels []string
+	// BaseBranch is the branch the pull request merges into.
+	BaseBranch string
+	Draft      bool
+	CreatedAt  time.Time
+	// ReadyAt is when the pull request was marked ready for review; CreatedAt when it
+	// was never a draft, zero while it is still a draft.
+	ReadyAt time.Time
+	// FirstCommitAt is the earliest author date among its commits, which survives
+	// squash merges.
+	FirstCommitAt time.Time
+	CommitCount   int64
+	Additions     int64
+	Deletions     int64
+	// FirstReviewAt and FirstReviewer: the first review or review comment by someone
+	// other than the author and not a bot.
+	FirstReviewAt   time.Time
+	FirstReviewer   string
+	FirstApprovalAt time.Time
+	MergedAt        time.Time
+	ClosedAt        time.Time
+	MergeCommitSHA  string
+	URL             string
+	UpdatedAt       time.Time // the record's version: a later one replaces an earlier one
+}
+
+// DeploymentStatus is the outcome of a deployment attempt.
+type DeploymentStatus string
+
+// Deployment statuses, after GitHub's deployment states.
+const (
+	DeploymentSuccess    DeploymentStatus = "success"
+	DeploymentFailure    DeploymentStatus = "failure"
+	DeploymentError      DeploymentStatus = "error"
+	DeploymentInProgress DeploymentStatus = "in_progress"
+	DeploymentQueued     DeploymentStatus = "queued"
+	DeploymentCanceled   DeploymentStatus = "canceled"
+	DeploymentInactive   DeploymentStatus = "inactive"
+)
+
+// Trigger says whether a person or automation started a deployment.
+type Trigger string
+
+// Deployment triggers.
+const (
+	TriggerAutomatic Trigger = "automatic"
+	TriggerManual    Trigger = "manual"
+)
+
+// Deployment is one attempt to put a service's code into an environment.
+type Deployment struct {
+	Source      string
+	ID          string // natural id within the source
+	Repo        string
+	Service     string
+	Environment string
+	CommitSHA   string
+	Ref         string
+	Status      DeploymentStatus
+	Trigger     Trigger
+	Rollback    bool
+	Hotfix      bool
+	// Attempt is 1 for a first run and counts re-runs of the same deployment job.
+	Attempt int64
+	// StartedAt never changes for a deployment: it places the record in its partition.
+	StartedAt  time.Time
+	FinishedAt time.Time
+	URL        string
+	UpdatedAt  time.Time
+}
+
+// Incident is one incident or page from an incident tool.
+type Incident struct {
+	Source         string
+	ID             string
+	Service        string
+	Severity       string
+	Title          string
+	Labels         []string
+	OpenedAt       time.Time
+	AcknowledgedAt time.Time
+	ResolvedAt     time.Time
+	// CauseDeploymentID and CauseCommitSHA are what the incident names as its cause.
+	CauseDeploymentID string
+	CauseCommitSHA    string
+	URL               string
+	UpdatedAt         time.Time
+}
+
+// WorkItem is one ticket.
+type WorkItem struct {
+	Source    string
+	ID        string // the ticket key, e.g. "PAY-123"
+	Project   string
+	IssueType string
+	Title     string
+	Labels    []string
+	Assignee  string
+	Priority  string
+	Status    string
+	// StatusCategory is the tracker's category of Status (Jira: "To Do",
+	// "In Progress", "Done"), used when no flow-state mapping is configured.
+	StatusCategory string
+	CreatedAt      time.Time
+	ResolvedAt     time.Time
+	URL            string
+	UpdatedAt      time.Time
+}
+
+// StatusChange is one transition of a work item between statuses.
+type StatusChange struct {
+	Source       string
+	ID           string
+	ItemID       string
+	At           time.Time
+	From         string
+	To           string
+	FromCategory string
+	ToCategory   string
+	Author       string
+	UpdatedAt    time.Time
+}
+
+// Worklog is time someone logged against a work item.
+type Worklog struct {
+	Source    string
+	ID        string
+	ItemID    string
+	Author    string
+	StartedAt time.Time
+	Seconds   int64
+	UpdatedAt time.Time
+}
+
+// Cursor is how far a collector got in one stream of one source instance.
+type Cursor struct {
+	Source    string
+	Stream    string // e.g. "pulls:acme/api"
+	Value     string // opaque to the store: a timestamp, a page token, an ETag
+	UpdatedAt time.Time
+}
+
+// Batch is a set of records written together. Cursors are written after the records,
+// so a cursor never moves past records that were not stored.
+type Batch struct {
+	PullRequests  []PullRequest
+	Deployments   []Deployment
+	Incidents     []Incident
+	WorkItems     []WorkItem
+	StatusChanges []StatusChange
+	Worklogs      []Worklog
+	Cursors       []Cursor
+}
+
+// Len is the number of records in the batch, cursors excluded.
+func (b *Batch) Len() int {
+	return len(b.PullRequests) + len(b.Deployments) + len(b.Incidents) +
+		len(b.WorkItems) + len(b.StatusChanges) + len(b.Worklogs)
+}

@@ -1,0 +1,241 @@
+// Package clickhouse is the production store.Store: raw records in ReplacingMergeTree
+// tables, written with batched native-protocol inserts and read with FINAL so only the
+// latest version of each record is seen. Every statement it sends runs on ClickHouse
+// 18.16 (what CI has) and on current releases (what production runs).
+package clickhouse
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+// Options says which server and database the store uses; zero fields take defaults.
+type Options struct {
+	// Addr is the server's native-protocol address, host:port (9000, or 9440 with TLS).
+	Addr string
+	// Database holds flowmeter's tables; default "flowmeter".
+	Database string
+	// Username defaults to "default".
+	Username string
+	// Password comes from the environment or a file, never from the config text.
+	Password string
+	// TLS turns on TLS, verifying the server's certificate against the system roots.
+	TLS bool
+	// DialTimeout bounds how long an unreachable server can stall start-up; default 5s.
+	DialTimeout time.Duration
+}
+
+// Default option values, so a minimal config only names the address.
+const (
+	DefaultDatabase    = "flowmeter"
+	DefaultUsername    = "default"
+	DefaultDialTimeout = 5 * time.Second
+)
+
+// databaseName is what may be pasted into SQL as an identifier without escaping.
+var databaseName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func (o Options) withDefaults() Options {
+	if o.Database == "" {
+		o.Database = DefaultDatabase
+	}
+	if o.Username == "" {
+		o.Username = DefaultUsername
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = DefaultDialTimeout
+	}
+	return o
+}
+
+// Store keeps records in ClickHouse; it is safe for concurrent use.
+type Store struct {
+	conn      driver.Conn
+	addr      string
+	db        string // the database name, validated by Open
+	chunkRows int    // records per INSERT; tests make it small to cross chunk edges
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the server and checks that it answers, so a wrong address or
+// password fails at start-up; it creates nothing (that is Migrate's job).
+func Open(ctx context.Context, o Options) (*Store, error) {
+	o = o.withDefaults()
+	if o.Addr == "" {
+		return nil, errors.New("clickhouse: no address given")
+	}
+	if !databaseName.MatchString(o.Database) {
+		return nil, fmt.Errorf("clickhouse: database name %q must match %s", o.Database, databaseName)
+	}
+	opts := &ch.Options{
+		Addr: []string{o.Addr},
+		// No database in the handshake: it may not exist before Migrate, and every
+		// statement names its tables in full.
+		Auth:        ch.Auth{Username: o.Username, Password: o.Password},
+		DialTimeout: o.DialTimeout,
+		// LZ4 is what clickhouse-client uses; it costs little CPU and keeps inserts
+		// of wide string columns off the wire.
+		Compression: &ch.Compression{Method: ch.CompressionLZ4},
+	}
+	if o.TLS {
+		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	conn, err := ch.Open(opts)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse at %s: %w", o.Addr, err)
+	}
+	s := &Store{conn: conn, addr: o.Addr, db: o.Database, chunkRows: defaultChunkRows}
+	if err := s.ping(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// ping checks only that the server answers, with one line that names the address.
+func (s *Store) ping(ctx context.Context) error {
+	if err := s.conn.Ping(ctx); err != nil {
+		return fmt.Errorf("clickhouse at %s: %w", s.addr, oneLine(err))
+	}
+	return nil
+}
+
+// oneLine keeps an error wrapped but flattens server exceptions, which carry stack
+// traces on several lines, to their first line.
+func oneLine(err error) error {
+	msg := err.Error()
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		return &firstLineError{msg: strings.TrimSpace(msg[:i]), err: err}
+	}
+	return err
+}
+
+type firstLineError struct {
+	msg string
+	err error
+}
+
+func (e *firstLineError) Error() string { return e.msg }
+func (e *firstLineError) Unwrap() error { return e.err }
+
+// Close releases the pooled connections, for a clean shutdown.
+func (s *Store) Close() error { return s.conn.Close() }
+
+// table is a table's name qualified with the store's database, ready to paste into SQL.
+func (s *Store) table(name string) string { return "`" + s.db + "`.`" + name + "`" }
+
+const migrationsTable = "schema_migrations"
+
+// Migrate creates the database and applies, in order, each embedded migration the
+// schema_migrations table has not recorded; a migration is recorded only after all
+// its statements succeeded, and its statements are idempotent, so a run that stopped
+// half-way is finished by the next one.
+func (s *Store) Migrate(ctx context.Context) error {
+	migrations, err := schema.Migrations(schema.ClickHouse)
+	if err != nil {
+		return err
+	}
+	setup := []string{
+		"CREATE DATABASE IF NOT EXISTS `" + s.db + "`",
+		"CREATE TABLE IF NOT EXISTS " + s.table(migrationsTable) +
+			" (version UInt32, name String, applied_at DateTime) ENGINE = ReplacingMergeTree() ORDER BY version",
+	}
+	for _, q := range setup {
+		if err := s.conn.Exec(ctx, q); err != nil {
+			return fmt.Errorf("clickhouse: migrate: %w", oneLine(err))
+		}
+	}
+	applied, err := s.appliedMigrations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range migrations {
+		if applied[uint32(m.Version)] {
+			continue
+		}
+		for _, stmt := range m.Statements {
+			q := strings.ReplaceAll(stmt, "{database}.", "`"+s.db+"`.")
+			if err := s.conn.Exec(ctx, q); err != nil {
+				return fmt.Errorf("clickhouse: migration %04d_%s: %w", m.Version, m.Name, oneLine(err))
+			}
+		}
+		b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(migrationsTable)+" (version, name, applied_at)")
+		if err != nil {
+			return fmt.Errorf("clickhouse: recording migration %04d: %w", m.Version, oneLine(err))
+		}
+		if err := b.Append(uint32(m.Version), m.Name, time.Now()); err != nil {
+			b.Abort()
+			return fmt.Errorf("clickhouse: recording migration %04d: %w", m.Version, err)
+		}
+		if err := b.Send(); err != nil {
+			return fmt.Errorf("clickhouse: recording migration %04d: %w", m.Version, oneLine(err))
+		}
+	}
+	return nil
+}
+
+func (s *Store) appliedMigrations(ctx context.Context) (map[uint32]bool, error) {
+	rows, err := s.conn.Query(ctx, "SELECT version FROM "+s.table(migrationsTable)+" FINAL")
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: reading %s: %w", migrationsTable, oneLine(err))
+	}
+	defer rows.Close()
+	applied := map[uint32]bool{}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("clickhouse: reading %s: %w", migrationsTable, err)
+		}
+		applied[v] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("clickhouse: reading %s: %w", migrationsTable, oneLine(err))
+	}
+	return applied, nil
+}
+
+// Ping checks that the server answers and that the database is at exactly the
+// migration this build embeds, so a forgotten 'flowmeter migrate' or a downgrade is
+// reported before any collector runs.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.ping(ctx); err != nil {
+		return err
+	}
+	migrations, err := schema.Migrations(schema.ClickHouse)
+	if err != nil {
+		return err
+	}
+	want := uint32(len(migrations))
+	var n uint64
+	err = s.conn.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ? AND name = ?",
+		s.db, migrationsTable).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("clickhouse: ping: %w", oneLine(err))
+	}
+	if n == 0 {
+		return fmt.Errorf("clickhouse database %s has no %s table: %w", s.db, migrationsTable, store.ErrNotMigrated)
+	}
+	var got uint32
+	if err := s.conn.QueryRow(ctx, "SELECT max(version) FROM "+s.table(migrationsTable)).Scan(&got); err != nil {
+		return fmt.Errorf("clickhouse: ping: %w", oneLine(err))
+	}
+	switch {
+	case got < want:
+		return fmt.Errorf("clickhouse database %s is at migration %d, this build needs %d: %w", s.db, got, want, store.ErrNotMigrated)
+	case got > want:
+		return fmt.Errorf("clickhouse database %s is at migration %d, newer than this build's %d (upgrade flowmeter): %w", s.db, got, want, store.ErrNotMigrated)
+	}
+	return nil
+}

@@ -1,0 +1,237 @@
+package clickhouse
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"iter"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+// PullRequests streams the latest copy of each selected pull request.
+func (s *Store) PullRequests(ctx context.Context, f store.Filter) iter.Seq2[schema.PullRequest, error] {
+	return read(ctx, s, schema.PullRequests, f)
+}
+
+// Deployments streams the latest copy of each selected deployment.
+func (s *Store) Deployments(ctx context.Context, f store.Filter) iter.Seq2[schema.Deployment, error] {
+	return read(ctx, s, schema.Deployments, f)
+}
+
+// Incidents streams the latest copy of each selected incident.
+func (s *Store) Incidents(ctx context.Context, f store.Filter) iter.Seq2[schema.Incident, error] {
+	return read(ctx, s, schema.Incidents, f)
+}
+
+// WorkItems streams the latest copy of each selected work item.
+func (s *Store) WorkItems(ctx context.Context, f store.Filter) iter.Seq2[schema.WorkItem, error] {
+	return read(ctx, s, schema.WorkItems, f)
+}
+
+// StatusChanges streams the latest copy of each selected status change.
+func (s *Store) StatusChanges(ctx context.Context, f store.Filter) iter.Seq2[schema.StatusChange, error] {
+	return read(ctx, s, schema.StatusChanges, f)
+}
+
+// Worklogs streams the latest copy of each selected worklog.
+func (s *Store) Worklogs(ctx context.Context, f store.Filter) iter.Seq2[schema.Worklog, error] {
+	return read(ctx, s, schema.Worklogs, f)
+}
+
+// Count counts with the same FINAL and filter as a read, so it always agrees with the
+// number of records a read returns.
+func (s *Store) Count(ctx context.Context, kind schema.Kind, f store.Filter) (int64, error) {
+	timeColumn, ok := timeColumns()[kind]
+	if !ok {
+		return 0, fmt.Errorf("clickhouse: count: unknown record kind %q", kind)
+	}
+	where, args := filterSQL(timeColumn, f)
+	var n uint64
+	err := s.conn.QueryRow(ctx, "SELECT count() FROM "+s.table(string(kind))+" FINAL"+where, args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("clickhouse: counting %s: %w", kind, oneLine(err))
+	}
+	return int64(n), nil
+}
+
+func timeColumns() map[schema.Kind]string {
+	return map[schema.Kind]string{
+		schema.PullRequests.Kind:  schema.PullRequests.TimeColumn,
+		schema.Deployments.Kind:   schema.Deployments.TimeColumn,
+		schema.Incidents.Kind:     schema.Incidents.TimeColumn,
+		schema.WorkItems.Kind:     schema.WorkItems.TimeColumn,
+		schema.StatusChanges.Kind: schema.StatusChanges.TimeColumn,
+		schema.Worklogs.Kind:      schema.Worklogs.TimeColumn,
+	}
+}
+
+// Cursor returns the latest value a collector stored for one stream, or an error
+// wrapping store.ErrNotFound when it never stored one.
+func (s *Store) Cursor(ctx context.Context, source, stream string) (schema.Cursor, error) {
+	var (
+		value   string
+		version uint64
+	)
+	err := s.conn.QueryRow(ctx, "SELECT value, version FROM "+s.table(cursors.Name())+
+		" FINAL WHERE source = ? AND stream = ? ORDER BY version DESC LIMIT 1", source, stream).Scan(&value, &version)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return schema.Cursor{}, fmt.Errorf("cursor %s/%s: %w", source, stream, store.ErrNotFound)
+	case err != nil:
+		return schema.Cursor{}, fmt.Errorf("clickhouse: reading cursor %s/%s: %w", source, stream, oneLine(err))
+	}
+	return schema.Cursor{Source: source, Stream: stream, Value: value, UpdatedAt: schema.FromVersion(int64(version))}, nil
+}
+
+// filterSQL turns a filter into a WHERE clause. Numbers are formatted into the text
+// and strings bound by the driver, which escapes them on every server version.
+//
+// The reads use FINAL, and ClickHouse 18.16 may apply WHERE (moved to PREWHERE) to
+// each copy of a record before FINAL picks the latest one. That gives the same
+// answer as filtering after FINAL only because every condition here is either on a
+// column no copy of a record changes (source is in the sorting key, the time column
+// is the immutable event time the table is partitioned by) or monotone in version
+// (if an older copy passes version >= since, so does every newer one). A filter on
+// any other column would have to wrap FINAL in a subquery.
+func filterSQL(timeColumn string, f store.Filter) (string, []any) {
+	var (
+		conds []string
+		args  []any
+	)
+	if f.Source != "" {
+		conds = append(conds, "source = ?")
+		args = append(args, f.Source)
+	}
+	if !f.From.IsZero() {
+		conds = append(conds, timeColumn+" >= toDateTime("+strconv.FormatInt(dateTimeBound(f.From), 10)+")")
+	}
+	if !f.To.IsZero() {
+		conds = append(conds, timeColumn+" < toDateTime("+strconv.FormatInt(dateTimeBound(f.To), 10)+")")
+	}
+	if !f.UpdatedSince.IsZero() {
+		if v := schema.Version(f.UpdatedSince); v > 0 {
+			conds = append(conds, "version >= "+strconv.FormatInt(v, 10))
+		}
+	}
+	if len(conds) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// dateTimeBound is t rounded up to a whole second and clamped to DateTime's range:
+// stored times are whole seconds, and for a whole second x, x >= t exactly when
+// x >= ceil(t), and x < t exactly when x < ceil(t).
+func dateTimeBound(t time.Time) int64 {
+	return max(0, min(schema.CeilSecond(t), math.MaxUint32))
+}
+
+// fromSeconds reads a DateTime back in UTC; the epoch is how a zero time was stored.
+func fromSeconds(sec int64) time.Time {
+	if sec == 0 {
+		return time.Time{}
+	}
+	return time.Unix(sec, 0).UTC()
+}
+
+// read streams a table's rows in event-time order. Rows come from the driver block by
+// block, so memory does not grow with the result; a caller that stops early closes
+// the rows, which reads the rest of the result off the connection. (Cancelling the
+// query instead would be faster, but clickhouse-go v2.50 can panic with "send on
+// closed channel" when a streaming query is cancelled mid-result.)
+func read[R any](ctx context.Context, s *Store, t *schema.Table[R], f store.Filter) iter.Seq2[R, error] {
+	return func(yield func(R, error) bool) {
+		var zero R
+		cols := make([]string, 0, len(t.Columns)+1)
+		for _, c := range t.Columns {
+			cols = append(cols, c.Name)
+		}
+		cols = append(cols, "version")
+		where, args := filterSQL(t.TimeColumn, f)
+		query := "SELECT " + strings.Join(cols, ", ") + " FROM " + s.table(t.Name()) + " FINAL" + where +
+			" ORDER BY " + t.TimeColumn + ", source, id"
+		rows, err := s.conn.Query(ctx, query, args...)
+		if err != nil {
+			yield(zero, fmt.Errorf("clickhouse: reading %s: %w", t.Name(), oneLine(err)))
+			return
+		}
+		defer rows.Close()
+		sc := newScanner(t)
+		for rows.Next() {
+			r, err := sc.scan(rows)
+			if err != nil {
+				yield(zero, fmt.Errorf("clickhouse: reading %s: %w", t.Name(), err))
+				return
+			}
+			if !yield(r, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(zero, fmt.Errorf("clickhouse: reading %s: %w", t.Name(), oneLine(err)))
+		}
+	}
+}
+
+// scanner turns one result row into a record: most columns scan straight into the
+// record's fields, times go through Unix seconds so they come back in UTC whatever
+// the server's time zone.
+type scanner[R any] struct {
+	t       *schema.Table[R]
+	dests   []any
+	secs    []int64
+	nulls   []*int64
+	version uint64
+}
+
+func newScanner[R any](t *schema.Table[R]) *scanner[R] {
+	n := len(t.Columns)
+	return &scanner[R]{t: t, dests: make([]any, n+1), secs: make([]int64, n), nulls: make([]*int64, n)}
+}
+
+func (sc *scanner[R]) scan(rows driver.Rows) (R, error) {
+	var r R
+	for i, c := range sc.t.Columns {
+		switch p := c.Field(&r).(type) {
+		case *time.Time:
+			if c.Nullable {
+				sc.dests[i] = &sc.nulls[i]
+			} else {
+				sc.dests[i] = &sc.secs[i]
+			}
+		default:
+			sc.dests[i] = p
+		}
+	}
+	sc.dests[len(sc.t.Columns)] = &sc.version
+	if err := rows.Scan(sc.dests...); err != nil {
+		var zero R
+		return zero, err
+	}
+	for i, c := range sc.t.Columns {
+		switch p := c.Field(&r).(type) {
+		case *time.Time:
+			switch {
+			case !c.Nullable:
+				*p = fromSeconds(sc.secs[i])
+			case sc.nulls[i] != nil:
+				*p = fromSeconds(*sc.nulls[i])
+			}
+		case *[]string:
+			if len(*p) == 0 {
+				*p = nil
+			}
+		}
+	}
+	*sc.t.Updated(&r) = schema.FromVersion(int64(sc.version))
+	return r, nil
+}

@@ -1,0 +1,290 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/flowmeter/flowmeter/schema"
+)
+
+// defaultChunkRows is how many records go into one INSERT. A chunk's column buffers are all
+// the memory a write holds beyond the caller's slice, and 50,000 rows are enough for
+// ClickHouse to make few, large parts.
+const defaultChunkRows = 50_000
+
+// cursors describes the cursors table in the same terms as the record tables, so one
+// writer serves both.
+var cursors = &schema.Table[schema.Cursor]{
+	Kind:    "cursors",
+	Updated: func(c *schema.Cursor) *time.Time { return &c.UpdatedAt },
+	Columns: []schema.Column[schema.Cursor]{
+		{Name: "source", Field: func(c *schema.Cursor) any { return &c.Source }},
+		{Name: "stream", Field: func(c *schema.Cursor) any { return &c.Stream }},
+		{Name: "value", Field: func(c *schema.Cursor) any { return &c.Value }},
+	},
+}
+
+// Write stores the batch's records table by table and its cursors last, so a cursor
+// never moves past records that failed to be stored.
+func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	for _, step := range []func() error{
+		func() error { return write(ctx, s, schema.PullRequests, b.PullRequests) },
+		func() error { return write(ctx, s, schema.Deployments, b.Deployments) },
+		func() error { return write(ctx, s, schema.Incidents, b.Incidents) },
+		func() error { return write(ctx, s, schema.WorkItems, b.WorkItems) },
+		func() error { return write(ctx, s, schema.StatusChanges, b.StatusChanges) },
+		func() error { return write(ctx, s, schema.Worklogs, b.Worklogs) },
+		func() error { return write(ctx, s, cursors, b.Cursors) },
+	} {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// write inserts records chunk by chunk. Each chunk is turned into one typed slice per
+// column, which the driver appends column-wise without reflection on each row.
+func write[R any](ctx context.Context, s *Store, t *schema.Table[R], recs []R) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	chunk := s.chunkRows
+	cols := columnsOf(t, min(len(recs), chunk))
+	query := "INSERT INTO " + s.table(t.Name()) + " (" + strings.Join(t.ColumnNames(), ", ") + ")"
+	for start := 0; start < len(recs); start += chunk {
+		end := min(start+chunk, len(recs))
+		for _, c := range cols {
+			c.reset()
+		}
+		for i := start; i < end; i++ {
+			for _, c := range cols {
+				if err := c.add(&recs[i]); err != nil {
+					return fmt.Errorf("clickhouse: %s %s: %w", t.Name(), key(t, &recs[i]), err)
+				}
+			}
+		}
+		if err := insert(ctx, s, query, cols); err != nil {
+			return fmt.Errorf("clickhouse: writing %s: %w", t.Name(), oneLine(err))
+		}
+	}
+	return nil
+}
+
+// key names a record in an error by its first two columns, (source, id) in every
+// table, (source, stream) for cursors.
+func key[R any](t *schema.Table[R], r *R) string {
+	var parts []string
+	for _, c := range t.Columns[:min(2, len(t.Columns))] {
+		if p, ok := c.Field(r).(*string); ok {
+			parts = append(parts, *p)
+		}
+	}
+	return strings.Join(parts, "/")
+}
+
+func insert[R any](ctx context.Context, s *Store, query string, cols []recordColumn[R]) error {
+	b, err := s.conn.PrepareBatch(ctx, query)
+	if err != nil {
+		return err
+	}
+	for i, c := range cols {
+		if err := c.appendTo(b.Column(i)); err != nil {
+			b.Abort()
+			return err
+		}
+	}
+	return b.Send()
+}
+
+// column buffers one chunk of one column in the Go type the driver appends fastest.
+type column interface {
+	reset()
+	appendTo(driver.BatchColumn) error
+}
+
+// recordColumn is a column filled from records of type R.
+type recordColumn[R any] interface {
+	column
+	add(r *R) error
+}
+
+// columnsOf makes one buffer per stored column, in ColumnNames order.
+func columnsOf[R any](t *schema.Table[R], capacity int) []recordColumn[R] {
+	var zero R
+	cols := make([]recordColumn[R], 0, len(t.Columns)+2)
+	for _, c := range t.Columns {
+		switch c.Field(&zero).(type) {
+		case *string:
+			cols = append(cols, &stringColumn[R]{field: c.Field, vals: make([]string, 0, capacity)})
+		case *int64:
+			cols = append(cols, &int64Column[R]{field: c.Field, vals: make([]int64, 0, capacity)})
+		case *bool:
+			cols = append(cols, &boolColumn[R]{field: c.Field, vals: make([]uint8, 0, capacity)})
+		case *time.Time:
+			tc := &timeColumn[R]{name: c.Name, field: func(r *R) *time.Time { return c.Field(r).(*time.Time) },
+				vals: make([]int64, 0, capacity)}
+			if c.Nullable {
+				tc.null, tc.ptrs = make([]bool, 0, capacity), make([]*int64, 0, capacity)
+			}
+			cols = append(cols, tc)
+		case *[]string:
+			cols = append(cols, &stringsColumn[R]{field: c.Field, vals: make([][]string, 0, capacity)})
+		default:
+			// The schema promises only these five types; a sixth is a programming error
+			// that the conformance suite catches on its first write.
+			panic(fmt.Sprintf("clickhouse: column %s.%s has unsupported type %T", t.Name(), c.Name, c.Field(&zero)))
+		}
+	}
+	return append(cols,
+		&timeColumn[R]{name: "updated_at", field: t.Updated, vals: make([]int64, 0, capacity)},
+		&versionColumn[R]{updated: t.Updated, vals: make([]uint64, 0, capacity)},
+	)
+}
+
+type stringColumn[R any] struct {
+	field func(*R) any
+	vals  []string
+}
+
+func (c *stringColumn[R]) reset()                              { clear(c.vals); c.vals = c.vals[:0] }
+func (c *stringColumn[R]) add(r *R) error                      { c.vals = append(c.vals, *c.field(r).(*string)); return nil }
+func (c *stringColumn[R]) appendTo(b driver.BatchColumn) error { return b.Append(c.vals) }
+
+type int64Column[R any] struct {
+	field func(*R) any
+	vals  []int64
+}
+
+func (c *int64Column[R]) reset()                              { c.vals = c.vals[:0] }
+func (c *int64Column[R]) add(r *R) error                      { c.vals = append(c.vals, *c.field(r).(*int64)); return nil }
+func (c *int64Column[R]) appendTo(b driver.BatchColumn) error { return b.Append(c.vals) }
+
+// boolColumn stores booleans as UInt8, the only boolean type ClickHouse 18.16 has.
+type boolColumn[R any] struct {
+	field func(*R) any
+	vals  []uint8
+}
+
+func (c *boolColumn[R]) reset() { c.vals = c.vals[:0] }
+func (c *boolColumn[R]) add(r *R) error {
+	var v uint8
+	if *c.field(r).(*bool) {
+		v = 1
+	}
+	c.vals = append(c.vals, v)
+	return nil
+}
+func (c *boolColumn[R]) appendTo(b driver.BatchColumn) error { return b.Append(c.vals) }
+
+type stringsColumn[R any] struct {
+	field func(*R) any
+	vals  [][]string
+}
+
+func (c *stringsColumn[R]) reset() { clear(c.vals); c.vals = c.vals[:0] }
+func (c *stringsColumn[R]) add(r *R) error {
+	c.vals = append(c.vals, *c.field(r).(*[]string))
+	return nil
+}
+
+// appendTo appends row by row: the driver appends a whole [][]string through
+// reflection, but a single []string without it.
+func (c *stringsColumn[R]) appendTo(b driver.BatchColumn) error {
+	for _, v := range c.vals {
+		if v == nil {
+			v = []string{}
+		}
+		if err := b.AppendRow(v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// timeColumn holds DateTime values as Unix seconds, which truncates them to the
+// second. A zero time is NULL in a Nullable column and 0 (the epoch) otherwise;
+// reads map both back to the zero time.
+type timeColumn[R any] struct {
+	name  string
+	field func(*R) *time.Time
+	vals  []int64
+	null  []bool // nil unless the column is Nullable
+	ptrs  []*int64
+}
+
+// errTimeRange is wrapped when a time cannot be stored in a DateTime.
+var errTimeRange = errors.New("outside the range of ClickHouse DateTime (1970 to 2106)")
+
+func (c *timeColumn[R]) reset() {
+	c.vals, c.ptrs = c.vals[:0], c.ptrs[:0]
+	if c.null != nil {
+		c.null = c.null[:0]
+	}
+}
+
+func (c *timeColumn[R]) add(r *R) error {
+	t := *c.field(r)
+	if t.IsZero() {
+		c.vals = append(c.vals, 0)
+		if c.null != nil {
+			c.null = append(c.null, true)
+		}
+		return nil
+	}
+	sec := t.Unix()
+	if sec < 0 || sec > math.MaxUint32 {
+		return fmt.Errorf("%s %s: %w", c.name, t.Format(time.RFC3339), errTimeRange)
+	}
+	c.vals = append(c.vals, sec)
+	if c.null != nil {
+		c.null = append(c.null, false)
+	}
+	return nil
+}
+
+func (c *timeColumn[R]) appendTo(b driver.BatchColumn) error {
+	if c.null == nil {
+		return b.Append(c.vals)
+	}
+	for i := range c.vals {
+		var p *int64
+		if !c.null[i] {
+			p = &c.vals[i]
+		}
+		c.ptrs = append(c.ptrs, p)
+	}
+	return b.Append(c.ptrs)
+}
+
+// versionColumn holds UpdatedAt in nanoseconds, so copies of a record updated within
+// the same second still replace each other in order. A zero UpdatedAt is version 0.
+type versionColumn[R any] struct {
+	updated func(*R) *time.Time
+	vals    []uint64
+}
+
+func (c *versionColumn[R]) reset() { c.vals = c.vals[:0] }
+func (c *versionColumn[R]) add(r *R) error {
+	t := *c.updated(r)
+	if t.IsZero() {
+		c.vals = append(c.vals, 0)
+		return nil
+	}
+	// UnixNano is defined from 1678 to 2262; within the DateTime range it is exact.
+	if sec := t.Unix(); sec < 0 || sec > math.MaxUint32 {
+		return fmt.Errorf("updated_at %s: %w", t.Format(time.RFC3339), errTimeRange)
+	}
+	c.vals = append(c.vals, uint64(schema.Version(t)))
+	return nil
+}
+func (c *versionColumn[R]) appendTo(b driver.BatchColumn) error { return b.Append(c.vals) }

@@ -1,0 +1,59 @@
+// Package store defines how flowmeter keeps raw records and collector cursors. Two
+// implementations satisfy it: store/clickhouse for production and store/sqlite, the
+// embedded default. store/storetest holds the conformance suite both must pass.
+package store
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"time"
+
+	"github.com/flowmeter/flowmeter/schema"
+)
+
+// ErrNotFound is returned when a cursor that was asked for has never been stored.
+var ErrNotFound = errors.New("not found")
+
+// Filter selects records. Zero fields select everything.
+type Filter struct {
+	// Source keeps only records of this source instance.
+	Source string
+	// From and To select records whose event time (the table's TimeColumn) lies in
+	// the half-open window [From, To).
+	From, To time.Time
+	// UpdatedSince keeps records whose UpdatedAt is at or after it.
+	UpdatedSince time.Time
+}
+
+// Store keeps records and cursors. Writing the same records again is harmless: a
+// record replaces an earlier copy with the same source and id when its UpdatedAt is
+// the same or later, and reads return only the latest copy. Reads are ordered by
+// event time, then source and id.
+type Store interface {
+	// Migrate creates or updates the tables; running it twice changes nothing.
+	Migrate(ctx context.Context) error
+	// Ping checks that the store is reachable and migrated.
+	Ping(ctx context.Context) error
+	// Write stores a batch, records first and cursors last.
+	Write(ctx context.Context, b *schema.Batch) error
+
+	PullRequests(ctx context.Context, f Filter) iter.Seq2[schema.PullRequest, error]
+	Deployments(ctx context.Context, f Filter) iter.Seq2[schema.Deployment, error]
+	Incidents(ctx context.Context, f Filter) iter.Seq2[schema.Incident, error]
+	WorkItems(ctx context.Context, f Filter) iter.Seq2[schema.WorkItem, error]
+	StatusChanges(ctx context.Context, f Filter) iter.Seq2[schema.StatusChange, error]
+	Worklogs(ctx context.Context, f Filter) iter.Seq2[schema.Worklog, error]
+
+	// Count is the number of records of a kind the filter selects.
+	Count(ctx context.Context, kind schema.Kind, f Filter) (int64, error)
+
+	// Cursor returns a collector's position in one stream, or ErrNotFound.
+	Cursor(ctx context.Context, source, stream string) (schema.Cursor, error)
+
+	Close() error
+}
+
+// ErrNotMigrated is wrapped by Ping when the store is reachable but its tables are
+// missing or older than this build of flowmeter expects.
+var ErrNotMigrated = errors.New("store is not migrated: run 'flowmeter migrate'")

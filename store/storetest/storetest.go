@@ -1,0 +1,415 @@
+// Package storetest is the conformance suite every store.Store must pass. Each store
+// package runs it from its own tests, so the embedded store and ClickHouse answer the
+// same questions the same way.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+// Opener returns a new, empty, not yet migrated store; the suite closes it.
+type Opener func(t *testing.T) store.Store
+
+// Run runs the conformance suite against stores made by open.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		run  func(t *testing.T, s store.Store)
+	}{
+		{"MigrateTwice", testMigrateTwice},
+		{"RoundTripEveryKind", testRoundTrip},
+		{"SameBatchTwiceLeavesSameData", testIdempotent},
+		{"LatestVersionWins", testLatestVersionWins},
+		{"Filters", testFilters},
+		{"ZeroUpdatedAt", testZeroUpdatedAt},
+		{"OrderedByEventTime", testOrder},
+		{"Cursors", testCursors},
+		{"LargeBatch", testLargeBatch},
+		{"BreakOutOfIteration", testBreak},
+		{"CanceledContext", testCanceled},
+	}
+	t.Run("PingBeforeMigrate", func(t *testing.T) {
+		s := open(t)
+		defer s.Close()
+		err := s.Ping(context.Background())
+		if !errors.Is(err, store.ErrNotMigrated) {
+			t.Fatalf("Ping on a new store = %v, want an error wrapping ErrNotMigrated", err)
+		}
+	})
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			defer s.Close()
+			if err := s.Migrate(context.Background()); err != nil {
+				t.Fatalf("Migrate: %v", err)
+			}
+			tc.run(t, s)
+		})
+	}
+}
+
+// base is a fixed instant with sub-second precision and a non-UTC zone, to check
+// that stores truncate to seconds and read back in UTC.
+var base = time.Date(2026, 3, 30, 9, 15, 42, 987654321, time.FixedZone("CEST", 2*3600))
+
+func at(d time.Duration) time.Time { return base.Add(d) }
+
+// fixture returns one fully populated record of each kind, plus a variant of each
+// with every optional field empty.
+func fixture() *schema.Batch {
+	upd := at(48 * time.Hour)
+	return &schema.Batch{
+		PullRequests: []schema.PullRequest{{
+			Source: "gh", ID: "acme/api#7", Repo: "acme/api", Number: 7, Author: "ana",
+			Title: "Add retries", Labels: []string{"bug", "needs review"}, BaseBranch: "main",
+			Draft: true, CreatedAt: at(0), ReadyAt: at(time.Hour), FirstCommitAt: at(-3 * time.Hour),
+			CommitCount: 4, Additions: 120, Deletions: 7, FirstReviewAt: at(2 * time.Hour),
+			FirstReviewer: "bo", FirstApprovalAt: at(3 * time.Hour), MergedAt: at(4 * time.Hour),
+			ClosedAt: at(4 * time.Hour), MergeCommitSHA: "abc123", URL: "https://example.test/pr/7",
+			UpdatedAt: upd,
+		}, {
+			Source: "gh", ID: "acme/api#8", Repo: "acme/api", Number: 8, Author: "bo",
+			CreatedAt: at(time.Minute), UpdatedAt: upd,
+		}},
+		Deployments: []schema.Deployment{{
+			Source: "gh", ID: "d-1", Repo: "acme/api", Service: "api", Environment: "production",
+			CommitSHA: "abc123", Ref: "main", Status: schema.DeploymentSuccess, Trigger: schema.TriggerManual,
+			Rollback: true, Hotfix: true, Attempt: 2, StartedAt: at(5 * time.Hour),
+			FinishedAt: at(5*time.Hour + 10*time.Minute), URL: "https://example.test/d/1", UpdatedAt: upd,
+		}, {
+			Source: "gh", ID: "d-2", Service: "api", Status: schema.DeploymentInProgress,
+			StartedAt: at(6 * time.Hour), UpdatedAt: upd,
+		}},
+		Incidents: []schema.Incident{{
+			Source: "pd", ID: "P123", Service: "api", Severity: "SEV2", Title: "Errors up",
+			Labels: []string{"customer-facing"}, OpenedAt: at(7 * time.Hour),
+			AcknowledgedAt: at(7*time.Hour + 5*time.Minute), ResolvedAt: at(8 * time.Hour),
+			CauseDeploymentID: "d-1", CauseCommitSHA: "abc123", URL: "https://example.test/i/P123", UpdatedAt: upd,
+		}, {
+			Source: "pd", ID: "P124", Service: "api", OpenedAt: at(9 * time.Hour), UpdatedAt: upd,
+		}},
+		WorkItems: []schema.WorkItem{{
+			Source: "jira", ID: "PAY-1", Project: "PAY", IssueType: "Bug", Title: "Refund fails",
+			Labels: []string{"toil"}, Assignee: "cy", Priority: "High", Status: "Done",
+			StatusCategory: "Done", CreatedAt: at(-24 * time.Hour), ResolvedAt: at(10 * time.Hour),
+			URL: "https://example.test/browse/PAY-1", UpdatedAt: upd,
+		}, {
+			Source: "jira", ID: "PAY-2", Project: "PAY", CreatedAt: at(-23 * time.Hour), UpdatedAt: upd,
+		}},
+		StatusChanges: []schema.StatusChange{{
+			Source: "jira", ID: "PAY-1/100/0", ItemID: "PAY-1", At: at(-20 * time.Hour), From: "To Do",
+			To: "In Progress", FromCategory: "To Do", ToCategory: "In Progress", Author: "cy", UpdatedAt: upd,
+		}},
+		Worklogs: []schema.Worklog{{
+			Source: "jira", ID: "10001", ItemID: "PAY-1", Author: "cy", StartedAt: at(-19 * time.Hour),
+			Seconds: 5400, UpdatedAt: upd,
+		}},
+	}
+}
+
+// normalised is what a store must give back for a batch: times in UTC and truncated
+// to whole seconds (UpdatedAt keeps its precision), empty label lists as nil.
+func normalised(b *schema.Batch) *schema.Batch {
+	out := &schema.Batch{
+		PullRequests:  normaliseAll(schema.PullRequests, b.PullRequests),
+		Deployments:   normaliseAll(schema.Deployments, b.Deployments),
+		Incidents:     normaliseAll(schema.Incidents, b.Incidents),
+		WorkItems:     normaliseAll(schema.WorkItems, b.WorkItems),
+		StatusChanges: normaliseAll(schema.StatusChanges, b.StatusChanges),
+		Worklogs:      normaliseAll(schema.Worklogs, b.Worklogs),
+	}
+	return out
+}
+
+func normaliseAll[R any](table *schema.Table[R], in []R) []R {
+	out := make([]R, len(in))
+	for i := range in {
+		r := in[i]
+		for _, c := range table.Columns {
+			switch p := c.Field(&r).(type) {
+			case *time.Time:
+				if !p.IsZero() {
+					*p = p.Truncate(time.Second).UTC()
+				}
+			case *[]string:
+				if len(*p) == 0 {
+					*p = nil
+				} else {
+					*p = append([]string(nil), (*p)...)
+				}
+			}
+		}
+		u := table.Updated(&r)
+		*u = u.UTC()
+		out[i] = r
+	}
+	return out
+}
+
+func collect[R any](t *testing.T, seq iter.Seq2[R, error]) []R {
+	t.Helper()
+	var out []R
+	for r, err := range seq {
+		if err != nil {
+			t.Fatalf("read: %v", err)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// readAll reads every kind back with the filter.
+func readAll(t *testing.T, s store.Store, f store.Filter) *schema.Batch {
+	t.Helper()
+	ctx := context.Background()
+	return &schema.Batch{
+		PullRequests:  collect(t, s.PullRequests(ctx, f)),
+		Deployments:   collect(t, s.Deployments(ctx, f)),
+		Incidents:     collect(t, s.Incidents(ctx, f)),
+		WorkItems:     collect(t, s.WorkItems(ctx, f)),
+		StatusChanges: collect(t, s.StatusChanges(ctx, f)),
+		Worklogs:      collect(t, s.Worklogs(ctx, f)),
+	}
+}
+
+func mustWrite(t *testing.T, s store.Store, b *schema.Batch) {
+	t.Helper()
+	if err := s.Write(context.Background(), b); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+}
+
+func assertEqual(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("%s:\n got  %+v\n want %+v", what, got, want)
+	}
+}
+
+func testMigrateTwice(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatalf("second Migrate: %v", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("Ping after Migrate: %v", err)
+	}
+}
+
+func testRoundTrip(t *testing.T, s store.Store) {
+	in := fixture()
+	mustWrite(t, s, in)
+	got := readAll(t, s, store.Filter{})
+	assertEqual(t, "records read back", got, normalised(in))
+	for _, k := range schema.Kinds {
+		n, err := s.Count(context.Background(), k, store.Filter{})
+		if err != nil {
+			t.Fatalf("Count(%s): %v", k, err)
+		}
+		want := map[schema.Kind]int64{
+			schema.KindPullRequest: 2, schema.KindDeployment: 2, schema.KindIncident: 2,
+			schema.KindWorkItem: 2, schema.KindStatusChange: 1, schema.KindWorklog: 1,
+		}[k]
+		if n != want {
+			t.Errorf("Count(%s) = %d, want %d", k, n, want)
+		}
+	}
+}
+
+func testIdempotent(t *testing.T, s store.Store) {
+	in := fixture()
+	mustWrite(t, s, in)
+	mustWrite(t, s, in)
+	assertEqual(t, "records after writing the batch twice", readAll(t, s, store.Filter{}), normalised(in))
+	n, err := s.Count(context.Background(), schema.KindPullRequest, store.Filter{})
+	if err != nil || n != 2 {
+		t.Fatalf("Count(pull_requests) after writing twice = %d, %v; want 2", n, err)
+	}
+}
+
+func testLatestVersionWins(t *testing.T, s store.Store) {
+	old := schema.PullRequest{Source: "gh", ID: "acme/api#1", Title: "first", CreatedAt: at(0), UpdatedAt: at(time.Hour)}
+	newer := old
+	newer.Title, newer.MergedAt, newer.UpdatedAt = "second", at(2*time.Hour), at(2*time.Hour)
+	// Newer first, then the stale copy: the stale one must not win.
+	mustWrite(t, s, &schema.Batch{PullRequests: []schema.PullRequest{newer}})
+	mustWrite(t, s, &schema.Batch{PullRequests: []schema.PullRequest{old}})
+	got := collect(t, s.PullRequests(context.Background(), store.Filter{}))
+	if len(got) != 1 || got[0].Title != "second" || !got[0].MergedAt.Equal(at(2*time.Hour).Truncate(time.Second)) {
+		t.Fatalf("after writing newer then older copy got %+v, want the newer copy only", got)
+	}
+	// A newer copy written later replaces.
+	newest := newer
+	newest.Title, newest.UpdatedAt = "third", at(3*time.Hour)
+	mustWrite(t, s, &schema.Batch{PullRequests: []schema.PullRequest{newest}})
+	got = collect(t, s.PullRequests(context.Background(), store.Filter{}))
+	if len(got) != 1 || got[0].Title != "third" {
+		t.Fatalf("after writing a newer copy got %+v, want title third", got)
+	}
+	// Versions keep sub-second precision: a copy 1ms newer still wins.
+	later := newest
+	later.Title, later.UpdatedAt = "fourth", newest.UpdatedAt.Add(time.Millisecond)
+	mustWrite(t, s, &schema.Batch{PullRequests: []schema.PullRequest{later}})
+	got = collect(t, s.PullRequests(context.Background(), store.Filter{}))
+	if len(got) != 1 || got[0].Title != "fourth" || !got[0].UpdatedAt.Equal(later.UpdatedAt) {
+		t.Fatalf("after writing a copy 1ms newer got %+v, want title fourth with UpdatedAt %v", got, later.UpdatedAt)
+	}
+}
+
+func testFilters(t *testing.T, s store.Store) {
+	var deps []schema.Deployment
+	for i := range 6 {
+		src := "gh"
+		if i%2 == 1 {
+			src = "hook"
+		}
+		deps = append(deps, schema.Deployment{
+			Source: src, ID: fmt.Sprintf("d%d", i), Service: "api", Status: schema.DeploymentSuccess,
+			StartedAt: at(time.Duration(i) * time.Hour), UpdatedAt: at(time.Duration(10+i) * time.Hour),
+		})
+	}
+	mustWrite(t, s, &schema.Batch{Deployments: deps})
+	ids := func(f store.Filter) []string {
+		var out []string
+		for _, d := range collect(t, s.Deployments(context.Background(), f)) {
+			out = append(out, d.ID)
+		}
+		n, err := s.Count(context.Background(), schema.KindDeployment, f)
+		if err != nil || n != int64(len(out)) {
+			t.Fatalf("Count(%+v) = %d, %v; the read returned %d", f, n, err, len(out))
+		}
+		return out
+	}
+	// The window is half-open on whole seconds: d1 starts at base+1h, truncated.
+	from := at(time.Hour).Truncate(time.Second)
+	to := at(4 * time.Hour).Truncate(time.Second)
+	assertEqual(t, "window [1h, 4h)", ids(store.Filter{From: from, To: to}), []string{"d1", "d2", "d3"})
+	assertEqual(t, "source hook", ids(store.Filter{Source: "hook"}), []string{"d1", "d3", "d5"})
+	assertEqual(t, "updated since 14h", ids(store.Filter{UpdatedSince: at(14 * time.Hour)}), []string{"d4", "d5"})
+	assertEqual(t, "source and window", ids(store.Filter{Source: "gh", From: from}), []string{"d2", "d4"})
+	assertEqual(t, "empty window", ids(store.Filter{From: to, To: to}), []string(nil))
+	// Bounds with a fraction of a second compare with the stored whole seconds: d1 is
+	// stored at 42s, before a From of 42.987s; d4 at 42s, before a To of 42.987s.
+	assertEqual(t, "window with sub-second bounds", ids(store.Filter{From: at(time.Hour), To: at(4 * time.Hour)}),
+		[]string{"d2", "d3", "d4"})
+}
+
+func testZeroUpdatedAt(t *testing.T, s store.Store) {
+	unversioned := schema.Incident{Source: "pd", ID: "P1", Title: "no version", OpenedAt: at(0)}
+	mustWrite(t, s, &schema.Batch{Incidents: []schema.Incident{unversioned}})
+	got := collect(t, s.Incidents(context.Background(), store.Filter{}))
+	if len(got) != 1 || !got[0].UpdatedAt.IsZero() || got[0].Title != "no version" {
+		t.Fatalf("a record with no UpdatedAt read back as %+v, want it with a zero UpdatedAt", got)
+	}
+	versioned := unversioned
+	versioned.Title, versioned.UpdatedAt = "versioned", at(0)
+	mustWrite(t, s, &schema.Batch{Incidents: []schema.Incident{versioned}})
+	got = collect(t, s.Incidents(context.Background(), store.Filter{}))
+	if len(got) != 1 || got[0].Title != "versioned" {
+		t.Fatalf("a versioned copy did not replace an unversioned one: %+v", got)
+	}
+}
+
+func testOrder(t *testing.T, s store.Store) {
+	items := []schema.WorkItem{
+		{Source: "b", ID: "X-1", CreatedAt: at(time.Hour), UpdatedAt: at(0)},
+		{Source: "a", ID: "X-9", CreatedAt: at(time.Hour), UpdatedAt: at(0)},
+		{Source: "a", ID: "X-2", CreatedAt: at(time.Hour), UpdatedAt: at(0)},
+		{Source: "a", ID: "X-3", CreatedAt: at(0), UpdatedAt: at(0)},
+	}
+	mustWrite(t, s, &schema.Batch{WorkItems: items})
+	var got []string
+	for _, w := range collect(t, s.WorkItems(context.Background(), store.Filter{})) {
+		got = append(got, w.Source+"/"+w.ID)
+	}
+	assertEqual(t, "order", got, []string{"a/X-3", "a/X-2", "a/X-9", "b/X-1"})
+}
+
+func testCursors(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.Cursor(ctx, "gh", "pulls:acme/api"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("Cursor before any write = %v, want ErrNotFound", err)
+	}
+	c1 := schema.Cursor{Source: "gh", Stream: "pulls:acme/api", Value: "2026-03-01T00:00:00Z", UpdatedAt: at(0)}
+	c2 := c1
+	c2.Value, c2.UpdatedAt = "2026-03-02T00:00:00Z", at(time.Second)
+	other := schema.Cursor{Source: "gh", Stream: "pulls:acme/web", Value: "w", UpdatedAt: at(0)}
+	mustWrite(t, s, &schema.Batch{Cursors: []schema.Cursor{c1, other}})
+	mustWrite(t, s, &schema.Batch{Cursors: []schema.Cursor{c2}})
+	got, err := s.Cursor(ctx, "gh", "pulls:acme/api")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := c2
+	want.UpdatedAt = want.UpdatedAt.UTC()
+	assertEqual(t, "cursor after moving it", got, want)
+	if got, err := s.Cursor(ctx, "gh", "pulls:acme/web"); err != nil || got.Value != "w" {
+		t.Fatalf("other stream's cursor = %+v, %v; want value w", got, err)
+	}
+}
+
+func testLargeBatch(t *testing.T, s store.Store) {
+	const n = 25_000
+	prs := make([]schema.PullRequest, n)
+	for i := range prs {
+		prs[i] = schema.PullRequest{
+			Source: "gh", ID: fmt.Sprintf("acme/r%d#%d", i%12, i), Repo: fmt.Sprintf("acme/r%d", i%12),
+			Number: int64(i), Labels: []string{"l"}, CreatedAt: at(time.Duration(i) * time.Minute),
+			MergedAt: at(time.Duration(i)*time.Minute + time.Hour), UpdatedAt: at(0),
+		}
+	}
+	mustWrite(t, s, &schema.Batch{PullRequests: prs})
+	cnt, err := s.Count(context.Background(), schema.KindPullRequest, store.Filter{})
+	if err != nil || cnt != n {
+		t.Fatalf("Count after writing %d = %d, %v", n, cnt, err)
+	}
+	seen := 0
+	for pr, err := range s.PullRequests(context.Background(), store.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pr.Number != int64(seen) {
+			t.Fatalf("record %d has number %d: order broken", seen, pr.Number)
+		}
+		seen++
+	}
+	if seen != n {
+		t.Fatalf("read %d records, want %d", seen, n)
+	}
+}
+
+func testBreak(t *testing.T, s store.Store) {
+	mustWrite(t, s, fixture())
+	for range s.PullRequests(context.Background(), store.Filter{}) {
+		break
+	}
+	// The store must still answer after an abandoned read.
+	if got := collect(t, s.Incidents(context.Background(), store.Filter{})); len(got) != 2 {
+		t.Fatalf("read after an abandoned iteration returned %d incidents, want 2", len(got))
+	}
+}
+
+func testCanceled(t *testing.T, s store.Store) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Write(ctx, fixture()); err == nil {
+		t.Error("Write with a canceled context succeeded")
+	}
+	var readErr error
+	for _, err := range s.PullRequests(ctx, store.Filter{}) {
+		readErr = err
+		break
+	}
+	if readErr == nil {
+		t.Error("read with a canceled context returned no error")
+	}
+}
