@@ -127,3 +127,16 @@ func TestHelpAndVersion(t *testing.T) {
 		t.Fatalf("demo -h: exit %d, stdout %q", code, stdout)
 	}
 }
+
+// TestExampleConfigChecks keeps the shipped example valid for the real command,
+// sources included.
+func TestExampleConfigChecks(t *testing.T) {
+	t.Setenv("CLICKHOUSE_PASSWORD", "example")
+	out, err := runInProcess(t, "config", "check", "--config", filepath.Join("..", "..", "examples", "flowmeter.yaml"))
+	if err != nil {
+		t.Fatalf("config check of examples/flowmeter.yaml: %v", err)
+	}
+	if !strings.Contains(out, ": ok (") {
+		t.Fatalf("config check said %q", out)
+	}
+}
