@@ -6,6 +6,7 @@ package collectors
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"time"
@@ -27,7 +28,63 @@ type Writer interface {
 type Source interface {
 	// Collect writes what changed since the source's cursors and moves them. It may
 	// be interrupted at any point; the next run picks up from the last written cursor.
-	Collect(ctx context.Context, w Writer) error
+	Collect(ctx context.Context, w Writer, opts CollectOptions) error
+}
+
+// CollectOptions are what one collection run is asked to do beyond the settings.
+type CollectOptions struct {
+	// Since overrides the source's backfill start when it is not zero.
+	Since time.Time
+	// Full ignores the cursors and collects everything from the backfill start again.
+	Full bool
+	// Progress receives progress reports; nil discards them.
+	Progress Progress
+	// Logger receives structured log lines; nil discards them.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Clock returns the run's clock.
+func (o CollectOptions) Clock() func() time.Time {
+	if o.Now == nil {
+		return time.Now
+	}
+	return o.Now
+}
+
+// Log returns the run's logger.
+func (o CollectOptions) Log() *slog.Logger {
+	if o.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return o.Logger
+}
+
+// Report sends a progress report when anyone listens.
+func (o CollectOptions) Report(p Report) {
+	if o.Progress != nil {
+		o.Progress.Report(p)
+	}
+}
+
+// Report is where one unit of a collection (a repository, a project) stands.
+type Report struct {
+	Source string
+	Unit   string // e.g. "acme/api"
+	Stream string // e.g. "pulls"
+	Done   int    // items finished
+	Total  int    // items expected, 0 when unknown
+	// Requests made so far by this source in this run, and the API budget left
+	// (-1 when the source has no such limit or does not know it yet).
+	Requests      int
+	RateRemaining int
+	Finished      bool
+}
+
+// Progress receives progress reports; implementations must be safe for concurrent use.
+type Progress interface {
+	Report(Report)
 }
 
 // Factory builds a Source from its config entry, validating the entry's settings.
@@ -37,9 +94,13 @@ type Factory func(name string, s Settings) (Source, error)
 // sees them: every error it gives names the file, line and field, as config errors do.
 type Settings struct {
 	src  *config.Source
-	file string
+	cfg  *config.Config
 	path string
 }
+
+// ResolvePath resolves a path given in the settings against the config file's
+// directory, the rule every path in the file follows.
+func (s Settings) ResolvePath(p string) string { return s.cfg.ResolvePath(p) }
 
 // Decode strictly decodes the settings into v: an unknown field is an error.
 func (s Settings) Decode(v any) error { return s.src.DecodeSettings(v) }
@@ -63,7 +124,7 @@ func (s Settings) Invalid(field, format string, args ...any) error {
 		}
 		node = next
 	}
-	return &config.Error{File: s.file, Line: line, Field: s.path + "." + field, Msg: fmt.Sprintf(format, args...)}
+	return &config.Error{File: s.cfg.Path, Line: line, Field: s.path + "." + field, Msg: fmt.Sprintf(format, args...)}
 }
 
 // Instance is one source built from the config.
@@ -88,7 +149,7 @@ func (r Registry) Build(cfg *config.Config) ([]Instance, error) {
 		if !ok {
 			return nil, src.Errorf("unknown source type %q (known: %s)", src.Type, strings.Join(r.Types(), ", "))
 		}
-		s, err := factory(src.Name, Settings{src: src, file: cfg.Path, path: field})
+		s, err := factory(src.Name, Settings{src: src, cfg: cfg, path: field})
 		if err != nil {
 			return nil, err
 		}

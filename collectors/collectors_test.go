@@ -19,7 +19,9 @@ type fakeSettings struct {
 
 type fakeSource struct{ settings fakeSettings }
 
-func (fakeSource) Collect(context.Context, collectors.Writer) error { return nil }
+func (fakeSource) Collect(context.Context, collectors.Writer, collectors.CollectOptions) error {
+	return nil
+}
 
 func newFake(_ string, s collectors.Settings) (collectors.Source, error) {
 	var set fakeSettings

@@ -16,10 +16,11 @@ const (
 	KindWorkItem     Kind = "work_items"
 	KindStatusChange Kind = "status_changes"
 	KindWorklog      Kind = "worklogs"
+	KindAncestry     Kind = "commit_ancestry"
 )
 
 // Kinds lists every record kind in a stable order.
-var Kinds = []Kind{KindPullRequest, KindDeployment, KindIncident, KindWorkItem, KindStatusChange, KindWorklog}
+var Kinds = []Kind{KindPullRequest, KindDeployment, KindIncident, KindWorkItem, KindStatusChange, KindWorklog, KindAncestry}
 
 // Times are stored with one-second precision (ClickHouse DateTime); a zero
 // time.Time means "not known / not happened" and is stored as NULL.
@@ -166,6 +167,23 @@ type Worklog struct {
 	UpdatedAt time.Time
 }
 
+// Ancestry is a source's answer to "does commit Head contain commit Base?" (is Base
+// Head itself or one of its ancestors). Ship attribution asks it of a deployed commit
+// and a merge commit; the answer never changes for a pair, so it is asked once ever.
+type Ancestry struct {
+	Source    string
+	ID        string // "owner/repo:base...head"
+	Repo      string
+	Base      string
+	Head      string
+	Contains  bool
+	CheckedAt time.Time
+	UpdatedAt time.Time
+}
+
+// AncestryID is the natural id of the answer for a pair of commits in a repository.
+func AncestryID(repo, base, head string) string { return repo + ":" + base + "..." + head }
+
 // Cursor is how far a collector got in one stream of one source instance.
 type Cursor struct {
 	Source    string
@@ -183,11 +201,12 @@ type Batch struct {
 	WorkItems     []WorkItem
 	StatusChanges []StatusChange
 	Worklogs      []Worklog
+	Ancestries    []Ancestry
 	Cursors       []Cursor
 }
 
 // Len is the number of records in the batch, cursors excluded.
 func (b *Batch) Len() int {
 	return len(b.PullRequests) + len(b.Deployments) + len(b.Incidents) +
-		len(b.WorkItems) + len(b.StatusChanges) + len(b.Worklogs)
+		len(b.WorkItems) + len(b.StatusChanges) + len(b.Worklogs) + len(b.Ancestries)
 }

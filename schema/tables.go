@@ -203,3 +203,40 @@ var Worklogs = &Table[Worklog]{
 		{Name: "seconds", Field: func(r *Worklog) any { return &r.Seconds }},
 	},
 }
+
+// Ancestries describes the commit_ancestry table.
+var Ancestries = &Table[Ancestry]{
+	Kind:       KindAncestry,
+	TimeColumn: "checked_at",
+	Updated:    func(r *Ancestry) *time.Time { return &r.UpdatedAt },
+	Columns: []Column[Ancestry]{
+		{Name: "source", Field: func(r *Ancestry) any { return &r.Source }},
+		{Name: "id", Field: func(r *Ancestry) any { return &r.ID }},
+		{Name: "repo", Field: func(r *Ancestry) any { return &r.Repo }},
+		{Name: "base", Field: func(r *Ancestry) any { return &r.Base }},
+		{Name: "head", Field: func(r *Ancestry) any { return &r.Head }},
+		{Name: "contains", Field: func(r *Ancestry) any { return &r.Contains }},
+		{Name: "checked_at", Field: func(r *Ancestry) any { return &r.CheckedAt }},
+	},
+}
+
+// TimeColumn returns the event time column of a kind's table.
+func TimeColumn(k Kind) (string, bool) {
+	switch k {
+	case KindPullRequest:
+		return PullRequests.TimeColumn, true
+	case KindDeployment:
+		return Deployments.TimeColumn, true
+	case KindIncident:
+		return Incidents.TimeColumn, true
+	case KindWorkItem:
+		return WorkItems.TimeColumn, true
+	case KindStatusChange:
+		return StatusChanges.TimeColumn, true
+	case KindWorklog:
+		return Worklogs.TimeColumn, true
+	case KindAncestry:
+		return Ancestries.TimeColumn, true
+	}
+	return "", false
+}

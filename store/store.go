@@ -44,6 +44,7 @@ type Store interface {
 	WorkItems(ctx context.Context, f Filter) iter.Seq2[schema.WorkItem, error]
 	StatusChanges(ctx context.Context, f Filter) iter.Seq2[schema.StatusChange, error]
 	Worklogs(ctx context.Context, f Filter) iter.Seq2[schema.Worklog, error]
+	Ancestries(ctx context.Context, f Filter) iter.Seq2[schema.Ancestry, error]
 
 	// Count is the number of records of a kind the filter selects.
 	Count(ctx context.Context, kind schema.Kind, f Filter) (int64, error)

@@ -58,13 +58,11 @@ func runDemo(ctx context.Context, env *environment, args []string) error {
 	}
 	defer s.Close()
 	started := time.Now()
-	progress := &progressWriter{Writer: s, env: env}
 	for _, src := range sources {
-		if err := src.Source.Collect(ctx, progress); err != nil {
+		if err := src.Source.Collect(ctx, s, collectors.CollectOptions{}); err != nil {
 			return fmt.Errorf("demo: %s: %w", src.Name, err)
 		}
 	}
-	progress.done()
 	if err := printDemoSummary(ctx, env, cfg, s, configPath, time.Since(started)); err != nil {
 		return err
 	}
@@ -128,31 +126,4 @@ func printDemoSummary(ctx context.Context, env *environment, cfg *config.Config,
 	fmt.Fprintf(env.stdout, "\nstore   %s\nconfig  %s\n\nNext:\n  flowmeter config check --config %s\n",
 		describeStore(cfg), configPath, configPath)
 	return nil
-}
-
-// progressWriter counts what a source writes and, on a terminal, keeps one status
-// line up to date so a long generation shows it is moving.
-type progressWriter struct {
-	collectors.Writer
-	env     *environment
-	records int
-	last    time.Time
-}
-
-func (p *progressWriter) Write(ctx context.Context, b *schema.Batch) error {
-	if err := p.Writer.Write(ctx, b); err != nil {
-		return err
-	}
-	p.records += b.Len()
-	if p.env.stderrIsTerminal && time.Since(p.last) > 200*time.Millisecond {
-		fmt.Fprintf(p.env.stderr, "\rwriting records: %d", p.records)
-		p.last = time.Now()
-	}
-	return nil
-}
-
-func (p *progressWriter) done() {
-	if p.env.stderrIsTerminal && p.records > 0 {
-		fmt.Fprintf(p.env.stderr, "\rwriting records: %d, done\n", p.records)
-	}
 }

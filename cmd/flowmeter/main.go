@@ -31,6 +31,7 @@ type environment struct {
 
 func commands() map[string]command {
 	return map[string]command{
+		"collect": {"collect new records from the configured sources", runCollect},
 		"demo":    {"generate a demo organisation into an embedded store and print a summary", runDemo},
 		"migrate": {"create or update the store's tables", runMigrate},
 		"config":  {"'config check': validate a config file and the sources it names", runConfig},

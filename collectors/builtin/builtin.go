@@ -4,12 +4,14 @@ package builtin
 
 import (
 	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/collectors/github"
 	"github.com/flowmeter/flowmeter/collectors/synthetic"
 )
 
 // Registry returns every built-in source type by the key that names it in the config.
 func Registry() collectors.Registry {
 	return collectors.Registry{
+		"github":    github.NewSource,
 		"synthetic": synthetic.NewSource,
 	}
 }

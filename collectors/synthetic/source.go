@@ -100,7 +100,7 @@ func endOf(fp string) string {
 // Collect generates the organisation and writes it, then its cursor. When the cursor
 // says the same organisation is already there it does nothing; when it says another
 // one is, it refuses, because the two would mix in the store.
-func (s *Source) Collect(ctx context.Context, w collectors.Writer) error {
+func (s *Source) Collect(ctx context.Context, w collectors.Writer, _ collectors.CollectOptions) error {
 	set := s.settings
 	cur, err := w.Cursor(ctx, s.name, cursorStream)
 	switch {

@@ -90,7 +90,7 @@ func TestSourceCollectsOnce(t *testing.T) {
 	}
 	src.now = func() time.Time { return time.Date(2026, 3, 10, 17, 0, 0, 0, time.UTC) }
 	w := &memWriter{}
-	if err := src.Collect(context.Background(), w); err != nil {
+	if err := src.Collect(context.Background(), w, collectors.CollectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if w.records == 0 || len(w.cursors) != 1 {
@@ -102,7 +102,7 @@ func TestSourceCollectsOnce(t *testing.T) {
 	// A day later the same source has nothing to add: the cursor kept the end.
 	src.now = func() time.Time { return time.Date(2026, 3, 11, 9, 0, 0, 0, time.UTC) }
 	records, writes := w.records, w.writes
-	if err := src.Collect(context.Background(), w); err != nil {
+	if err := src.Collect(context.Background(), w, collectors.CollectOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if w.records != records || w.writes != writes {
@@ -113,7 +113,7 @@ func TestSourceCollectsOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := other.Collect(context.Background(), w); err == nil || !strings.Contains(err.Error(), "already holds") {
+	if err := other.Collect(context.Background(), w, collectors.CollectOptions{}); err == nil || !strings.Contains(err.Error(), "already holds") {
 		t.Errorf("another seed: error %v", err)
 	}
 	if w.writes != writes {
@@ -142,7 +142,7 @@ func TestSourceWriteFailureLeavesNoCursor(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := &failingWriter{n: 3}
-	if err := src.Collect(context.Background(), w); !errors.Is(err, errDisk) {
+	if err := src.Collect(context.Background(), w, collectors.CollectOptions{}); !errors.Is(err, errDisk) {
 		t.Fatalf("error %v, want the write error", err)
 	}
 	if len(w.cursors) != 0 {

@@ -285,6 +285,7 @@ func TestColumnsMatchDescriptors(t *testing.T) {
 		schema.WorkItems.Name():     columnTypes(schema.WorkItems),
 		schema.StatusChanges.Name(): columnTypes(schema.StatusChanges),
 		schema.Worklogs.Name():      columnTypes(schema.Worklogs),
+		schema.Ancestries.Name():    columnTypes(schema.Ancestries),
 		"cursors":                   {"source String", "stream String", "value String", "updated_at DateTime", "version UInt64"},
 		"schema_migrations":         {"version UInt32", "name String", "applied_at DateTime"},
 	}

@@ -47,10 +47,15 @@ func (s *Store) Worklogs(ctx context.Context, f store.Filter) iter.Seq2[schema.W
 	return read(ctx, s, schema.Worklogs, f)
 }
 
+// Ancestries streams the cached commit ancestry answers.
+func (s *Store) Ancestries(ctx context.Context, f store.Filter) iter.Seq2[schema.Ancestry, error] {
+	return read(ctx, s, schema.Ancestries, f)
+}
+
 // Count counts with the same FINAL and filter as a read, so it always agrees with the
 // number of records a read returns.
 func (s *Store) Count(ctx context.Context, kind schema.Kind, f store.Filter) (int64, error) {
-	timeColumn, ok := timeColumns()[kind]
+	timeColumn, ok := schema.TimeColumn(kind)
 	if !ok {
 		return 0, fmt.Errorf("clickhouse: count: unknown record kind %q", kind)
 	}
@@ -61,17 +66,6 @@ func (s *Store) Count(ctx context.Context, kind schema.Kind, f store.Filter) (in
 		return 0, fmt.Errorf("clickhouse: counting %s: %w", kind, oneLine(err))
 	}
 	return int64(n), nil
-}
-
-func timeColumns() map[schema.Kind]string {
-	return map[schema.Kind]string{
-		schema.PullRequests.Kind:  schema.PullRequests.TimeColumn,
-		schema.Deployments.Kind:   schema.Deployments.TimeColumn,
-		schema.Incidents.Kind:     schema.Incidents.TimeColumn,
-		schema.WorkItems.Kind:     schema.WorkItems.TimeColumn,
-		schema.StatusChanges.Kind: schema.StatusChanges.TimeColumn,
-		schema.Worklogs.Kind:      schema.Worklogs.TimeColumn,
-	}
 }
 
 // Cursor returns the latest value a collector stored for one stream, or an error

@@ -43,6 +43,7 @@ func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
 		func() error { return write(ctx, s, schema.WorkItems, b.WorkItems) },
 		func() error { return write(ctx, s, schema.StatusChanges, b.StatusChanges) },
 		func() error { return write(ctx, s, schema.Worklogs, b.Worklogs) },
+		func() error { return write(ctx, s, schema.Ancestries, b.Ancestries) },
 		func() error { return write(ctx, s, cursors, b.Cursors) },
 	} {
 		if err := step(); err != nil {

@@ -139,6 +139,7 @@ func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
 		upsert(ctx, tx, schema.WorkItems, b.WorkItems),
 		upsert(ctx, tx, schema.StatusChanges, b.StatusChanges),
 		upsert(ctx, tx, schema.Worklogs, b.Worklogs),
+		upsert(ctx, tx, schema.Ancestries, b.Ancestries),
 		writeCursors(ctx, tx, b.Cursors),
 	); err != nil {
 		return fmt.Errorf("sqlite %s: write: %w", s.path, err)
@@ -369,19 +370,14 @@ func (s *Store) Worklogs(ctx context.Context, f store.Filter) iter.Seq2[schema.W
 	return read(ctx, s.db, schema.Worklogs, f)
 }
 
-// timeColumns maps each kind to its event time column, for Count.
-var timeColumns = map[schema.Kind]string{
-	schema.KindPullRequest:  schema.PullRequests.TimeColumn,
-	schema.KindDeployment:   schema.Deployments.TimeColumn,
-	schema.KindIncident:     schema.Incidents.TimeColumn,
-	schema.KindWorkItem:     schema.WorkItems.TimeColumn,
-	schema.KindStatusChange: schema.StatusChanges.TimeColumn,
-	schema.KindWorklog:      schema.Worklogs.TimeColumn,
+// Ancestries reads cached commit ancestry answers.
+func (s *Store) Ancestries(ctx context.Context, f store.Filter) iter.Seq2[schema.Ancestry, error] {
+	return read(ctx, s.db, schema.Ancestries, f)
 }
 
 // Count counts the records of a kind the filter selects.
 func (s *Store) Count(ctx context.Context, kind schema.Kind, f store.Filter) (int64, error) {
-	timeCol, ok := timeColumns[kind]
+	timeCol, ok := schema.TimeColumn(kind)
 	if !ok {
 		return 0, fmt.Errorf("count: unknown record kind %q", kind)
 	}

@@ -41,6 +41,7 @@ func TestColumnsMatchDescriptors(t *testing.T) {
 		schema.WorkItems.Name():     schema.WorkItems.ColumnNames(),
 		schema.StatusChanges.Name(): schema.StatusChanges.ColumnNames(),
 		schema.Worklogs.Name():      schema.Worklogs.ColumnNames(),
+		schema.Ancestries.Name():    schema.Ancestries.ColumnNames(),
 	}
 	for table, cols := range want {
 		got, err := s.Columns(ctx, table)

@@ -113,6 +113,13 @@ func fixture() *schema.Batch {
 			Source: "jira", ID: "10001", ItemID: "PAY-1", Author: "cy", StartedAt: at(-19 * time.Hour),
 			Seconds: 5400, UpdatedAt: upd,
 		}},
+		Ancestries: []schema.Ancestry{{
+			Source: "gh", ID: schema.AncestryID("acme/api", "abc123", "def456"), Repo: "acme/api",
+			Base: "abc123", Head: "def456", Contains: true, CheckedAt: at(6 * time.Hour), UpdatedAt: upd,
+		}, {
+			Source: "gh", ID: schema.AncestryID("acme/api", "fff000", "def456"), Repo: "acme/api",
+			Base: "fff000", Head: "def456", CheckedAt: at(6 * time.Hour), UpdatedAt: upd,
+		}},
 	}
 }
 
@@ -126,6 +133,7 @@ func normalised(b *schema.Batch) *schema.Batch {
 		WorkItems:     normaliseAll(schema.WorkItems, b.WorkItems),
 		StatusChanges: normaliseAll(schema.StatusChanges, b.StatusChanges),
 		Worklogs:      normaliseAll(schema.Worklogs, b.Worklogs),
+		Ancestries:    normaliseAll(schema.Ancestries, b.Ancestries),
 	}
 	return out
 }
@@ -178,6 +186,7 @@ func readAll(t *testing.T, s store.Store, f store.Filter) *schema.Batch {
 		WorkItems:     collect(t, s.WorkItems(ctx, f)),
 		StatusChanges: collect(t, s.StatusChanges(ctx, f)),
 		Worklogs:      collect(t, s.Worklogs(ctx, f)),
+		Ancestries:    collect(t, s.Ancestries(ctx, f)),
 	}
 }
 
@@ -217,7 +226,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 		}
 		want := map[schema.Kind]int64{
 			schema.KindPullRequest: 2, schema.KindDeployment: 2, schema.KindIncident: 2,
-			schema.KindWorkItem: 2, schema.KindStatusChange: 1, schema.KindWorklog: 1,
+			schema.KindWorkItem: 2, schema.KindStatusChange: 1, schema.KindWorklog: 1, schema.KindAncestry: 2,
 		}[k]
 		if n != want {
 			t.Errorf("Count(%s) = %d, want %d", k, n, want)

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/flowmeter/flowmeter/collectors"
+)
+
+func runCollect(ctx context.Context, env *environment, args []string) error {
+	fs := newFlags(env, "collect", "collect [--config FILE] [--source NAME] [--since YYYY-MM-DD] [--full]")
+	configPath := fs.String("config", "flowmeter.yaml", "config file")
+	only := fs.String("source", "", "collect only this source instance")
+	since := fs.String("since", "", "start of the collection, overriding each source's backfill start")
+	full := fs.Bool("full", false, "ignore the cursors and collect everything from the start again")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	opts := collectors.CollectOptions{Full: *full}
+	if *since != "" {
+		t, err := time.Parse(dateLayout, *since)
+		if err != nil {
+			return fmt.Errorf("collect: --since %q: want a date like 2026-01-01", *since)
+		}
+		opts.Since = t
+	}
+	cfg, sources, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	if *only != "" {
+		var kept []collectors.Instance
+		for _, s := range sources {
+			if s.Name == *only {
+				kept = append(kept, s)
+			}
+		}
+		if len(kept) == 0 {
+			return fmt.Errorf("collect: no source named %q in %s", *only, *configPath)
+		}
+		sources = kept
+	}
+	s, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	opts.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if env.stderrIsTerminal {
+		// On a terminal the progress line says what the periodic log lines would.
+		opts.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		opts.Progress = &terminalProgress{w: env.stderr}
+	} else {
+		opts.Progress = &logProgress{log: opts.Logger, every: 10 * time.Second}
+	}
+	var failed []error
+	for _, src := range sources {
+		counter := &recordCounter{Writer: s}
+		started := time.Now()
+		err := src.Source.Collect(ctx, counter, opts)
+		fmt.Fprintf(env.stdout, "%s: %s in %s\n", src.Name, counter, time.Since(started).Round(100*time.Millisecond))
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("collect: interrupted; the next run resumes where this one stopped")
+			}
+			failed = append(failed, err)
+		}
+	}
+	if len(failed) > 0 {
+		msgs := make([]string, len(failed))
+		for i, err := range failed {
+			msgs[i] = err.Error()
+		}
+		return fmt.Errorf("collect: %d of %d sources failed: %s", len(failed), len(sources), strings.Join(msgs, "; "))
+	}
+	return nil
+}

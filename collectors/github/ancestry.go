@@ -1,0 +1,114 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"net/http"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v57/github"
+
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+// CommitPair asks whether commit Head contains commit Base in a repository: does a
+// deployed commit contain a pull request's merge commit?
+type CommitPair struct {
+	Repo, Base, Head string
+}
+
+// AncestryStore is what ancestry resolution needs of the store: the cached answers,
+// and a place to write new ones.
+type AncestryStore interface {
+	Ancestries(ctx context.Context, f store.Filter) iter.Seq2[schema.Ancestry, error]
+	Write(ctx context.Context, b *schema.Batch) error
+}
+
+// ResolveAncestry answers each pair, from the store's cache where it can and with
+// GitHub's compare API where it cannot, writing each new answer to the store: history
+// never changes for a pair of commits, so each pair is asked once ever. One compare
+// also answers every other pair with the same head whose base it lists among the
+// commits it returns. A pair GitHub cannot answer (an unknown or deleted commit) is
+// left out of the result, so the caller falls back to time attribution.
+func (s *Source) ResolveAncestry(ctx context.Context, st AncestryStore, pairs []CommitPair, now time.Time) (map[CommitPair]bool, error) {
+	answers := map[CommitPair]bool{}
+	want := map[CommitPair]bool{}
+	for _, p := range pairs {
+		want[p] = true
+	}
+	for a, err := range st.Ancestries(ctx, store.Filter{Source: s.name}) {
+		if err != nil {
+			return nil, err
+		}
+		if p := (CommitPair{a.Repo, a.Base, a.Head}); want[p] {
+			answers[p] = a.Contains
+		}
+	}
+	var fresh []schema.Ancestry
+	record := func(p CommitPair, contains bool) {
+		answers[p] = contains
+		fresh = append(fresh, schema.Ancestry{
+			Source: s.name, ID: schema.AncestryID(p.Repo, p.Base, p.Head), Repo: p.Repo, Base: p.Base, Head: p.Head,
+			Contains: contains, CheckedAt: now.UTC().Truncate(time.Second), UpdatedAt: now.UTC(),
+		})
+	}
+	var failed error
+	for _, p := range pairs {
+		if _, known := answers[p]; known {
+			continue
+		}
+		owner, name, ok := cutRepo(p.Repo)
+		if !ok {
+			return nil, fmt.Errorf("ancestry: bad repository %q", p.Repo)
+		}
+		cmp, _, err := s.client.Repositories.CompareCommits(ctx, owner, name, p.Base, p.Head, &gh.ListOptions{PerPage: perPage})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if code := statusOf(err); code == http.StatusNotFound || code == http.StatusUnprocessableEntity {
+				continue // unknown commit: no answer, not an error
+			}
+			failed = errors.Join(failed, fmt.Errorf("compare %s %s...%s: %w", p.Repo, short(p.Base), short(p.Head), err))
+			continue
+		}
+		// "ahead" or "identical": base is head or one of its ancestors.
+		contains := cmp.GetStatus() == "ahead" || cmp.GetStatus() == "identical"
+		record(p, contains)
+		if !contains {
+			continue
+		}
+		// Every commit listed lies between base and head, so head contains it too.
+		listed := map[string]bool{}
+		for _, c := range cmp.Commits {
+			listed[c.GetSHA()] = true
+		}
+		for _, other := range pairs {
+			if _, known := answers[other]; !known && other.Repo == p.Repo && other.Head == p.Head && listed[other.Base] {
+				record(other, true)
+			}
+		}
+	}
+	if len(fresh) > 0 {
+		if err := st.Write(ctx, &schema.Batch{Ancestries: fresh}); err != nil {
+			return nil, err
+		}
+	}
+	return answers, failed
+}
+
+func cutRepo(full string) (owner, name string, ok bool) {
+	owner, name, ok = strings.Cut(full, "/")
+	return owner, name, ok && owner != "" && name != ""
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}

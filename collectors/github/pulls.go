@@ -1,0 +1,288 @@
+package github
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v57/github"
+
+	"github.com/flowmeter/flowmeter/schema"
+)
+
+// span is a closed range of updated_at values.
+type span struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// pullsCursor says which pull requests of a repository are stored as they are now.
+// GitHub lists pull requests by updated_at, newest first, with no "since" filter, so
+// the cursor keeps the spans of updated_at whose pull requests are all stored. A
+// change moves a pull request's updated_at above every span, so a pull request inside
+// a span is unchanged. A collection that is killed keeps the spans it finished, and
+// the next one skips them.
+type pullsCursor struct {
+	Covered []span `json:"covered,omitempty"`
+	// Seen holds the pull requests handled just above the top span (within the
+	// overlap), by number, with the updated_at they were stored with.
+	Seen map[int]time.Time `json:"seen,omitempty"`
+	// ETag of the first list page when the last pass completed: while it matches,
+	// nothing changed, and GitHub answers 304 at no rate-limit cost.
+	ETag string `json:"etag,omitempty"`
+}
+
+// spanOf returns the span holding t, if any.
+func (c *pullsCursor) spanOf(t time.Time) (span, bool) {
+	for _, s := range c.Covered {
+		if !t.Before(s.From) && !t.After(s.To) {
+			return s, true
+		}
+	}
+	return span{}, false
+}
+
+// complete says whether everything from the backfill start up to the top span is
+// stored.
+func (c *pullsCursor) complete(floor time.Time) bool {
+	n := len(c.Covered)
+	return n > 0 && !c.Covered[n-1].From.After(floor)
+}
+
+// add merges a span into the cursor's spans.
+func (c *pullsCursor) add(s span) {
+	if s.To.Before(s.From) {
+		return
+	}
+	spans := append(append([]span(nil), c.Covered...), s)
+	sort.Slice(spans, func(i, j int) bool { return spans[i].From.Before(spans[j].From) })
+	merged := spans[:1]
+	for _, next := range spans[1:] {
+		last := &merged[len(merged)-1]
+		if !next.From.After(last.To.Add(time.Second)) {
+			if next.To.After(last.To) {
+				last.To = next.To
+			}
+			continue
+		}
+		merged = append(merged, next)
+	}
+	c.Covered = merged
+}
+
+// pulls collects the pull requests of a repository changed since its cursor.
+func (r *run) pulls(ctx context.Context, repo repository) error {
+	stream := "pulls:" + repo.fullName
+	var cur pullsCursor
+	if err := r.loadCursor(ctx, stream, &cur); err != nil {
+		return err
+	}
+	floor := r.floor
+	etag := ""
+	if cur.complete(floor) {
+		etag = cur.ETag
+	}
+	listURL := fmt.Sprintf("repos/%s/%s/pulls?state=all&sort=updated&direction=desc&per_page=%d", repo.owner, repo.name, perPage)
+	var page []*gh.PullRequest
+	resp, firstETag, err := getConditional(ctx, r.client, listURL, etag, &page)
+	if notModified(resp, err) {
+		r.report(repo, "pulls", 0, 0, true)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+
+	var (
+		walkTop  time.Time             // updated_at of the newest pull request
+		lowest   time.Time             // updated_at of the last one handled
+		handled  = map[int]time.Time{} // everything handled above the overlap line
+		batch    []schema.PullRequest
+		done     int
+		finished bool
+	)
+	// flush writes the batch with a cursor covering what this pass has handled:
+	// [lowest+1s, walkTop-overlap] while the walk goes on (another pull request may
+	// share lowest), down to the backfill start once it is over.
+	flush := func() error {
+		next := pullsCursor{Covered: cur.Covered}
+		switch {
+		case !walkTop.IsZero():
+			from := lowest.Add(time.Second)
+			if finished {
+				from = floor
+			}
+			next.add(span{From: from, To: walkTop.Add(-overlap)})
+		case finished:
+			next.add(span{From: floor, To: floor}) // no pull requests at all
+		}
+		var top time.Time
+		if len(next.Covered) > 0 {
+			top = next.Covered[len(next.Covered)-1].To
+		}
+		next.Seen = map[int]time.Time{}
+		for _, m := range []map[int]time.Time{cur.Seen, handled} {
+			for n, u := range m {
+				if u.After(top) {
+					next.Seen[n] = u
+				}
+			}
+		}
+		if finished && next.complete(floor) {
+			next.ETag = firstETag
+		}
+		b := &schema.Batch{PullRequests: batch, Cursors: []schema.Cursor{r.cursor(stream, next)}}
+		if err := r.w.Write(ctx, b); err != nil {
+			return err
+		}
+		batch = batch[:0]
+		r.report(repo, "pulls", done, 0, finished)
+		return nil
+	}
+
+	for !finished {
+		for _, pr := range page {
+			u := ts(pr.UpdatedAt)
+			if walkTop.IsZero() {
+				walkTop = u
+			}
+			if u.Before(floor) {
+				finished = true
+				break
+			}
+			lowest = u
+			if seen, ok := cur.Seen[pr.GetNumber()]; ok && seen.Equal(u) {
+				handled[pr.GetNumber()] = u
+				continue
+			}
+			if s, ok := cur.spanOf(u); ok {
+				if !s.From.After(floor) {
+					finished = true // everything older is stored
+					break
+				}
+				continue
+			}
+			rec, err := r.pullRequest(ctx, repo, pr)
+			if err != nil {
+				return fmt.Errorf("#%d: %w", pr.GetNumber(), err)
+			}
+			batch = append(batch, rec)
+			handled[pr.GetNumber()] = u
+			done++
+			if len(batch) >= batchSize {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if finished || resp.NextPage == 0 {
+			finished = true
+			break
+		}
+		page = nil
+		if resp, _, err = getConditional(ctx, r.client, fmt.Sprintf("%s&page=%d", listURL, resp.NextPage), "", &page); err != nil {
+			return err
+		}
+	}
+	return flush()
+}
+
+// pullRequest builds the record of one pull request from its full form and its
+// timeline: two requests (more for a timeline over 100 events).
+func (r *run) pullRequest(ctx context.Context, repo repository, listed *gh.PullRequest) (schema.PullRequest, error) {
+	number := listed.GetNumber()
+	pr, _, err := r.client.PullRequests.Get(ctx, repo.owner, repo.name, number)
+	if err != nil {
+		return schema.PullRequest{}, err
+	}
+	rec := schema.PullRequest{
+		Source: r.name, ID: fmt.Sprintf("%s#%d", repo.fullName, number), Repo: repo.fullName,
+		Number: int64(number), Author: pr.GetUser().GetLogin(), Title: pr.GetTitle(),
+		BaseBranch: pr.GetBase().GetRef(), Draft: pr.GetDraft(), CreatedAt: ts(pr.CreatedAt),
+		CommitCount: int64(pr.GetCommits()), Additions: int64(pr.GetAdditions()), Deletions: int64(pr.GetDeletions()),
+		MergedAt: ts(pr.MergedAt), ClosedAt: ts(pr.ClosedAt), URL: pr.GetHTMLURL(),
+		// The listed updated_at is the one the cursor reasons with.
+		UpdatedAt: ts(listed.UpdatedAt),
+	}
+	if !rec.MergedAt.IsZero() {
+		// On an open pull request this is GitHub's test merge, not a real commit.
+		rec.MergeCommitSHA = pr.GetMergeCommitSHA()
+	}
+	for _, l := range pr.Labels {
+		rec.Labels = append(rec.Labels, l.GetName())
+	}
+	timeline, err := r.timeline(ctx, repo, number)
+	if err != nil {
+		return schema.PullRequest{}, fmt.Errorf("timeline: %w", err)
+	}
+	r.applyTimeline(&rec, pr.GetUser().GetLogin(), timeline)
+	return rec, nil
+}
+
+func (r *run) timeline(ctx context.Context, repo repository, number int) ([]*gh.Timeline, error) {
+	var all []*gh.Timeline
+	opt := &gh.ListOptions{PerPage: perPage}
+	for {
+		page, resp, err := r.client.Issues.ListIssueTimeline(ctx, repo.owner, repo.name, number, opt)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if resp.NextPage == 0 {
+			return all, nil
+		}
+		opt.Page = resp.NextPage
+	}
+}
+
+// applyTimeline fills what only the timeline knows: the earliest commit author date
+// (which survives squash merges), the first review and approval by someone other
+// than the author and not a bot, and when the pull request became ready for review.
+func (r *run) applyTimeline(rec *schema.PullRequest, author string, events []*gh.Timeline) {
+	commits := 0
+	var firstDraftEvent string
+	var firstDraftEventAt, readyAt time.Time
+	earlier := func(t, than time.Time) bool { return !t.IsZero() && (than.IsZero() || t.Before(than)) }
+	for _, e := range events {
+		switch e.GetEvent() {
+		case "committed":
+			commits++
+			if d := ts(e.GetAuthor().Date); earlier(d, rec.FirstCommitAt) {
+				rec.FirstCommitAt = d
+			}
+		case "reviewed":
+			login := e.GetUser().GetLogin()
+			if strings.EqualFold(login, author) || r.set.isBot(login, e.GetUser().GetType()) {
+				continue
+			}
+			at := ts(e.SubmittedAt)
+			if earlier(at, rec.FirstReviewAt) {
+				rec.FirstReviewAt, rec.FirstReviewer = at, login
+			}
+			if strings.EqualFold(e.GetState(), "approved") && earlier(at, rec.FirstApprovalAt) {
+				rec.FirstApprovalAt = at
+			}
+		case "ready_for_review", "convert_to_draft":
+			at := ts(e.CreatedAt)
+			if earlier(at, firstDraftEventAt) {
+				firstDraftEvent, firstDraftEventAt = e.GetEvent(), at
+			}
+			if e.GetEvent() == "ready_for_review" && earlier(at, readyAt) {
+				readyAt = at
+			}
+		}
+	}
+	if rec.CommitCount == 0 {
+		rec.CommitCount = int64(commits)
+	}
+	switch {
+	case firstDraftEvent == "ready_for_review":
+		rec.ReadyAt = readyAt // opened as a draft, first ready then
+	case firstDraftEvent == "" && rec.Draft:
+		rec.ReadyAt = time.Time{} // a draft still
+	default:
+		rec.ReadyAt = rec.CreatedAt // opened ready for review
+	}
+}

@@ -1,0 +1,221 @@
+package github
+
+import (
+	"fmt"
+	"net/url"
+	"path"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/config"
+)
+
+// Settings are the GitHub source's settings under `github:` in the config.
+type Settings struct {
+	// BaseURL is the REST API root; set it for GitHub Enterprise Server
+	// (https://ghe.example.com/api/v3/). Empty means github.com.
+	BaseURL   string `yaml:"base_url"`
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+	// Organizations whose repositories are all collected (forks and archived ones
+	// left out).
+	Organizations []string `yaml:"organizations"`
+	// Repositories to collect, "owner/name"; a glob in the name ("acme/pay-*") is
+	// matched against the owner organisation's repositories.
+	Repositories []string `yaml:"repositories"`
+	// Exclude drops repositories matching any of these globs.
+	Exclude []string `yaml:"exclude"`
+	// Since is where a first collection starts: a duration back from now ("180d")
+	// or a date ("2026-01-01"). Default 180d.
+	Since string `yaml:"since"`
+	// BotPatterns are regular expressions for logins whose reviews do not count as a
+	// first review; accounts GitHub marks as bots never count. Default ['\[bot\]$'].
+	BotPatterns []string `yaml:"bot_patterns"`
+	// Deployments says what counts as a deployment.
+	Deployments DeploymentSettings `yaml:"deployments"`
+}
+
+// DeploymentSettings choose the sources of deployment records. Beware of counting
+// one deployment twice: a workflow job with an `environment:` also creates a
+// Deployments API record.
+type DeploymentSettings struct {
+	// API collects the Deployments API (on unless set to false).
+	API *bool `yaml:"api"`
+	// Environments keeps only these Deployments API environments; empty keeps all.
+	Environments []string `yaml:"environments"`
+	// Workflows are GitHub Actions workflows whose completed runs on the default
+	// branch are deployments.
+	Workflows []WorkflowSettings `yaml:"workflows"`
+	// Releases makes every published release a deployment (for software shipped by
+	// release).
+	Releases ReleaseSettings `yaml:"releases"`
+}
+
+// WorkflowSettings name one deploy workflow.
+type WorkflowSettings struct {
+	// Workflow is the workflow's file name ("deploy.yml"), path
+	// (".github/workflows/deploy.yml") or name ("Deploy").
+	Workflow    string `yaml:"workflow"`
+	Environment string `yaml:"environment"` // default "production"
+}
+
+// ReleaseSettings turn releases into deployments.
+type ReleaseSettings struct {
+	Enabled     bool   `yaml:"enabled"`
+	Environment string `yaml:"environment"` // default "production"
+}
+
+const (
+	defaultSince       = 180 * 24 * time.Hour
+	defaultEnvironment = "production"
+	defaultBotPattern  = `\[bot\]$`
+)
+
+// resolved is validated settings in the form the source uses.
+type resolved struct {
+	baseURL     string // empty for github.com
+	token       string
+	orgs        []string
+	repos       []string // explicit "owner/name"
+	globs       []string // "owner/pattern"
+	exclude     []string
+	sinceAge    time.Duration // used when sinceDate is zero
+	sinceDate   time.Time
+	bots        []*regexp.Regexp
+	api         bool
+	envs        map[string]bool // nil: every environment
+	workflows   []WorkflowSettings
+	releases    bool
+	releasesEnv string
+}
+
+// backfillStart is where a first collection starts at time now.
+func (r *resolved) backfillStart(now time.Time) time.Time {
+	if !r.sinceDate.IsZero() {
+		return r.sinceDate
+	}
+	return now.Add(-r.sinceAge).Truncate(time.Second)
+}
+
+func (r *resolved) isBot(login string, typ string) bool {
+	if strings.EqualFold(typ, "Bot") {
+		return true
+	}
+	for _, re := range r.bots {
+		if re.MatchString(login) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve validates settings, reporting problems at their field and line.
+func resolve(set Settings, s collectors.Settings) (*resolved, error) {
+	r := &resolved{api: set.Deployments.API == nil || *set.Deployments.API, releases: set.Deployments.Releases.Enabled}
+	if set.BaseURL != "" {
+		u, err := url.Parse(set.BaseURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return nil, s.Invalid("base_url", "want an http(s) URL such as https://ghe.example.com/api/v3/, got %q", set.BaseURL)
+		}
+		r.baseURL = strings.TrimSuffix(set.BaseURL, "/") + "/"
+	}
+	token, err := config.ResolveSecret(set.TokenEnv, s.ResolvePath(set.TokenFile))
+	if err != nil {
+		field := "token_env"
+		if set.TokenEnv == "" {
+			field = "token_file"
+		}
+		return nil, s.Invalid(field, "%v", err)
+	}
+	r.token = token
+	r.orgs = set.Organizations
+	for _, repo := range set.Repositories {
+		owner, name, ok := strings.Cut(repo, "/")
+		if !ok || owner == "" || name == "" || strings.Contains(name, "/") {
+			return nil, s.Invalid("repositories", "want owner/name, got %q", repo)
+		}
+		if _, err := path.Match(name, ""); err != nil {
+			return nil, s.Invalid("repositories", "bad glob %q: %v", repo, err)
+		}
+		if strings.ContainsAny(name, "*?[") {
+			r.globs = append(r.globs, repo)
+		} else {
+			r.repos = append(r.repos, repo)
+		}
+	}
+	if len(r.orgs) == 0 && len(set.Repositories) == 0 {
+		return nil, s.Invalid("organizations", "give organizations, repositories or both")
+	}
+	for _, ex := range set.Exclude {
+		if _, err := path.Match(ex, ""); err != nil {
+			return nil, s.Invalid("exclude", "bad glob %q: %v", ex, err)
+		}
+		r.exclude = append(r.exclude, ex)
+	}
+	switch {
+	case set.Since == "":
+		r.sinceAge = defaultSince
+	default:
+		if d, err := config.ParseDuration(set.Since); err == nil && d.Duration > 0 {
+			r.sinceAge = d.Duration
+		} else if t, err := time.Parse("2006-01-02", set.Since); err == nil {
+			r.sinceDate = t
+		} else {
+			return nil, s.Invalid("since", "want a duration such as 180d or a date such as 2026-01-01, got %q", set.Since)
+		}
+	}
+	patterns := set.BotPatterns
+	if patterns == nil {
+		patterns = []string{defaultBotPattern}
+	}
+	for _, p := range patterns {
+		re, err := regexp.Compile(p)
+		if err != nil {
+			return nil, s.Invalid("bot_patterns", "bad regular expression %q: %v", p, err)
+		}
+		r.bots = append(r.bots, re)
+	}
+	if len(set.Deployments.Environments) > 0 {
+		r.envs = map[string]bool{}
+		for _, e := range set.Deployments.Environments {
+			r.envs[e] = true
+		}
+	}
+	for i, w := range set.Deployments.Workflows {
+		if strings.TrimSpace(w.Workflow) == "" {
+			return nil, s.Invalid("deployments.workflows", "item %d: give the workflow's file name, path or name", i)
+		}
+		if w.Environment == "" {
+			w.Environment = defaultEnvironment
+		}
+		r.workflows = append(r.workflows, w)
+	}
+	r.releasesEnv = set.Deployments.Releases.Environment
+	if r.releasesEnv == "" {
+		r.releasesEnv = defaultEnvironment
+	}
+	return r, nil
+}
+
+// excluded says whether a repository is left out by the exclude globs.
+func (r *resolved) excluded(fullName string) bool {
+	for _, ex := range r.exclude {
+		if ok, _ := path.Match(strings.ToLower(ex), strings.ToLower(fullName)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// workflowFile is the file name GitHub accepts in place of a workflow id, or "" when
+// the setting is a workflow's display name.
+func workflowFile(w string) string {
+	if strings.HasSuffix(w, ".yml") || strings.HasSuffix(w, ".yaml") {
+		return path.Base(w)
+	}
+	return ""
+}
+
+func (w WorkflowSettings) String() string { return fmt.Sprintf("%s (%s)", w.Workflow, w.Environment) }

@@ -1,0 +1,302 @@
+// Package github collects pull requests (with their commits, reviews and
+// ready-for-review time), deployments, deploy workflow runs and releases from GitHub
+// or GitHub Enterprise Server. It is incremental (a cursor per repository and
+// stream, moved only after the records it covers are written), frugal (conditional
+// requests, which cost no rate limit when nothing changed) and rate-limit aware.
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	gh "github.com/google/go-github/v57/github"
+
+	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+// perPage is GitHub's largest page: fewest requests per record.
+const perPage = 100
+
+// overlap is how far below a stream's high-water mark a collection looks again, for
+// records GitHub lists a little late.
+const overlap = 10 * time.Minute
+
+// batchSize is how many pull requests are written at once.
+const batchSize = 100
+
+// Source collects one GitHub instance.
+type Source struct {
+	name      string
+	set       *resolved
+	transport *transport
+	client    *gh.Client
+}
+
+// NewSource is the GitHub source's collectors.Factory.
+func NewSource(name string, s collectors.Settings) (collectors.Source, error) {
+	var set Settings
+	if err := s.Decode(&set); err != nil {
+		return nil, err
+	}
+	r, err := resolve(set, s)
+	if err != nil {
+		return nil, err
+	}
+	return newSource(name, r, http.DefaultTransport)
+}
+
+func newSource(name string, r *resolved, base http.RoundTripper) (*Source, error) {
+	t := newTransport(base, nil)
+	client := gh.NewClient(&http.Client{Transport: t, Timeout: 2 * time.Minute}).WithAuthToken(r.token)
+	if r.baseURL != "" {
+		var err error
+		if client, err = client.WithEnterpriseURLs(r.baseURL, r.baseURL); err != nil {
+			return nil, fmt.Errorf("github %s: base_url: %w", name, err)
+		}
+	}
+	return &Source{name: name, set: r, transport: t, client: client}, nil
+}
+
+// run is the state of one collection.
+type run struct {
+	*Source
+	w     collectors.Writer
+	opts  collectors.CollectOptions
+	now   time.Time
+	floor time.Time // the backfill start
+}
+
+// Collect collects every configured repository. A repository the token cannot see
+// (401, 403, 404) is reported and skipped; the others go on. The error lists every
+// repository that failed.
+func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collectors.CollectOptions) error {
+	log := opts.Log().With("source", s.name)
+	s.transport.log = log
+	s.transport.now = opts.Clock()
+	r := &run{Source: s, w: w, opts: opts, now: opts.Clock()().UTC()}
+	r.floor = s.set.backfillStart(r.now)
+	if !opts.Since.IsZero() {
+		r.floor = opts.Since
+	}
+	repos, err := r.repositories(ctx)
+	if err != nil {
+		return fmt.Errorf("github %s: %w", s.name, err)
+	}
+	log.Info("collecting", "repositories", len(repos), "since", r.floor.Format(time.DateOnly))
+	var failed []error
+	for _, repo := range repos {
+		if err := r.collectRepo(ctx, repo); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if status := statusOf(err); status == http.StatusUnauthorized {
+				return fmt.Errorf("github %s: the token was refused (401 Bad credentials): check token_env/token_file", s.name)
+			}
+			log.Error("repository skipped", "repo", repo.fullName, "err", err)
+			failed = append(failed, fmt.Errorf("%s: %w", repo.fullName, explain(err)))
+		}
+	}
+	requests, remaining := s.transport.stats()
+	log.Info("collected", "repositories", len(repos), "failed", len(failed), "requests", requests, "rate_limit_remaining", remaining)
+	if len(failed) > 0 {
+		return fmt.Errorf("github %s: %d of %d repositories failed: %w", s.name, len(failed), len(repos), errors.Join(failed...))
+	}
+	return nil
+}
+
+// RateLimitRemaining is the GitHub rate limit left as last reported, -1 when unknown.
+func (s *Source) RateLimitRemaining() int {
+	_, remaining := s.transport.stats()
+	return remaining
+}
+
+// explain turns an access error into words a user can act on.
+func explain(err error) error {
+	switch statusOf(err) {
+	case http.StatusNotFound:
+		return fmt.Errorf("not found: the repository does not exist or the token cannot see it (%w)", err)
+	case http.StatusForbidden:
+		return fmt.Errorf("forbidden: the token lacks access to this repository's data (%w)", err)
+	}
+	return err
+}
+
+type repository struct {
+	owner, name, fullName, defaultBranch string
+}
+
+// repositories lists what the settings select, in a stable order.
+func (r *run) repositories(ctx context.Context) ([]repository, error) {
+	byName := map[string]repository{}
+	add := func(rp *gh.Repository) {
+		full := rp.GetFullName()
+		if r.set.excluded(full) {
+			return
+		}
+		byName[strings.ToLower(full)] = repository{
+			owner: rp.GetOwner().GetLogin(), name: rp.GetName(), fullName: full, defaultBranch: rp.GetDefaultBranch(),
+		}
+	}
+	listOrg := func(org string) ([]*gh.Repository, error) {
+		var all []*gh.Repository
+		opt := &gh.RepositoryListByOrgOptions{Type: "all", ListOptions: gh.ListOptions{PerPage: perPage}}
+		for {
+			page, resp, err := r.client.Repositories.ListByOrg(ctx, org, opt)
+			if err != nil {
+				return nil, fmt.Errorf("listing repositories of %s: %w", org, explain(err))
+			}
+			all = append(all, page...)
+			if resp.NextPage == 0 {
+				return all, nil
+			}
+			opt.Page = resp.NextPage
+		}
+	}
+	for _, org := range r.set.orgs {
+		repos, err := listOrg(org)
+		if err != nil {
+			return nil, err
+		}
+		for _, rp := range repos {
+			if !rp.GetFork() && !rp.GetArchived() {
+				add(rp)
+			}
+		}
+	}
+	for _, glob := range r.set.globs {
+		owner, pattern, _ := strings.Cut(glob, "/")
+		repos, err := listOrg(owner)
+		if err != nil {
+			return nil, err
+		}
+		for _, rp := range repos {
+			if ok, _ := path.Match(strings.ToLower(pattern), strings.ToLower(rp.GetName())); ok {
+				add(rp)
+			}
+		}
+	}
+	var unreachable []error
+	for _, full := range r.set.repos {
+		if _, ok := byName[strings.ToLower(full)]; ok || r.set.excluded(full) {
+			continue
+		}
+		owner, name, _ := strings.Cut(full, "/")
+		rp, _, err := r.client.Repositories.Get(ctx, owner, name)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if statusOf(err) == http.StatusUnauthorized {
+				return nil, fmt.Errorf("the token was refused (401 Bad credentials): check token_env/token_file")
+			}
+			r.opts.Log().Error("repository skipped", "source", r.name, "repo", full, "err", explain(err))
+			unreachable = append(unreachable, fmt.Errorf("%s: %w", full, explain(err)))
+			continue
+		}
+		add(rp)
+	}
+	out := make([]repository, 0, len(byName))
+	for _, rp := range byName {
+		out = append(out, rp)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].fullName < out[j].fullName })
+	if len(unreachable) > 0 && len(out) == 0 {
+		return nil, errors.Join(unreachable...)
+	}
+	return out, nil
+}
+
+// collectRepo runs every stream of one repository.
+func (r *run) collectRepo(ctx context.Context, repo repository) error {
+	if err := r.pulls(ctx, repo); err != nil {
+		return fmt.Errorf("pull requests: %w", err)
+	}
+	if r.set.api {
+		if err := r.deployments(ctx, repo); err != nil {
+			return fmt.Errorf("deployments: %w", err)
+		}
+	}
+	for _, wf := range r.set.workflows {
+		if err := r.workflowRuns(ctx, repo, wf); err != nil {
+			return fmt.Errorf("workflow %s: %w", wf.Workflow, err)
+		}
+	}
+	if r.set.releases {
+		if err := r.releases(ctx, repo); err != nil {
+			return fmt.Errorf("releases: %w", err)
+		}
+	}
+	return nil
+}
+
+// report sends a progress report for a repository's stream.
+func (r *run) report(repo repository, stream string, done, total int, finished bool) {
+	requests, remaining := r.transport.stats()
+	r.opts.Report(collectors.Report{
+		Source: r.name, Unit: repo.fullName, Stream: stream, Done: done, Total: total,
+		Requests: requests, RateRemaining: remaining, Finished: finished,
+	})
+}
+
+// loadCursor reads a stream's cursor into v; a missing one (or --full) leaves v zero.
+func (r *run) loadCursor(ctx context.Context, stream string, v any) error {
+	if r.opts.Full {
+		return nil
+	}
+	c, err := r.w.Cursor(ctx, r.name, stream)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal([]byte(c.Value), v); err != nil {
+		// An unreadable cursor only costs a fresh collection of the stream.
+		r.opts.Log().Warn("cursor unreadable; collecting the stream afresh", "stream", stream, "err", err)
+	}
+	return nil
+}
+
+// cursor encodes a stream's position for writing in the batch it covers.
+func (r *run) cursor(stream string, v any) schema.Cursor {
+	b, _ := json.Marshal(v)
+	return schema.Cursor{Source: r.name, Stream: stream, Value: string(b), UpdatedAt: r.opts.Clock()().UTC()}
+}
+
+// notModified says whether a go-github call failed only because the ETag matched.
+func notModified(resp *gh.Response, err error) bool {
+	return err != nil && resp != nil && resp.StatusCode == http.StatusNotModified
+}
+
+// getConditional fetches one page of a list with If-None-Match, so an unchanged
+// first page costs no rate limit. It returns the page's ETag.
+func getConditional(ctx context.Context, c *gh.Client, u, etag string, v any) (*gh.Response, string, error) {
+	req, err := c.NewRequest(http.MethodGet, u, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	if etag != "" {
+		req.Header.Set("If-None-Match", etag)
+	}
+	resp, err := c.Do(ctx, req, v)
+	if err != nil {
+		return resp, "", err
+	}
+	return resp, resp.Header.Get("ETag"), nil
+}
+
+func ts(t *gh.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.Time.UTC().Truncate(time.Second)
+}

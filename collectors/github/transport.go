@@ -1,0 +1,225 @@
+package github
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	gh "github.com/google/go-github/v57/github"
+)
+
+// transport owns GitHub's limits for one source instance. It waits for the primary
+// rate limit to reset before it runs out (and says so), honours Retry-After on
+// secondary limits, and retries server errors and network failures with bounded,
+// jittered exponential backoff. It never spins: every wait is a sleep and every
+// retry loop is bounded.
+//
+// It also hides the rate-limit headers from go-github after reading them: go-github
+// refuses requests on its own when the last response said no requests were left,
+// judged by the wall clock, which would pre-empt the waiting done here.
+type transport struct {
+	next  http.RoundTripper
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+	log   *slog.Logger
+
+	reserve    int           // wait for the reset when this many requests are left
+	maxRetries int           // retries of one request after the first attempt
+	baseDelay  time.Duration // first backoff; doubles on each retry
+	maxDelay   time.Duration // longest backoff
+	maxWait    time.Duration // longest wait for a limit before the request fails
+
+	mu        sync.Mutex
+	limit     int // -1 while unknown
+	remaining int // -1 while unknown
+	reset     time.Time
+	requests  int
+}
+
+func newTransport(next http.RoundTripper, log *slog.Logger) *transport {
+	return &transport{
+		next: next, now: time.Now, sleep: sleepContext, log: log,
+		reserve: 10, maxRetries: 5, baseDelay: time.Second, maxDelay: time.Minute, maxWait: 65 * time.Minute,
+		limit: -1, remaining: -1,
+	}
+}
+
+func sleepContext(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// stats returns the requests sent so far and the rate limit left (-1 when unknown).
+func (t *transport) stats() (requests, remaining int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.requests, t.remaining
+}
+
+var rateHeaders = []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Used", "X-RateLimit-Reset", "X-RateLimit-Resource"}
+
+// RoundTrip sends a request, waiting and retrying as GitHub asks.
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	for attempt := 0; ; attempt++ {
+		if err := t.waitForBudget(ctx); err != nil {
+			return nil, err
+		}
+		resp, err := t.next.RoundTrip(req)
+		t.mu.Lock()
+		t.requests++
+		t.mu.Unlock()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if attempt >= t.maxRetries || !replayable(req) {
+				return nil, fmt.Errorf("giving up after %d attempts: %w", attempt+1, err)
+			}
+			delay := t.backoff(attempt)
+			t.log.Warn("GitHub request failed; retrying", "path", req.URL.Path, "attempt", attempt+1, "in", delay, "err", err)
+			if err := t.sleep(ctx, delay); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		t.observe(resp.Header)
+		wait, reason := t.retryWait(resp, attempt)
+		if reason == "" || attempt >= t.maxRetries || !replayable(req) || wait > t.maxWait {
+			for _, h := range rateHeaders {
+				resp.Header.Del(h)
+			}
+			return resp, nil
+		}
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+		resp.Body.Close()
+		t.log.Warn("GitHub asked to wait; retrying", "reason", reason, "status", resp.StatusCode,
+			"path", req.URL.Path, "attempt", attempt+1, "in", wait.Round(time.Second))
+		if err := t.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func replayable(req *http.Request) bool { return req.Body == nil || req.GetBody != nil }
+
+// waitForBudget sleeps until the primary limit resets when nearly all of it is used,
+// so the source never runs into the limit itself.
+func (t *transport) waitForBudget(ctx context.Context) error {
+	t.mu.Lock()
+	remaining, limit, reset := t.remaining, t.limit, t.reset
+	t.mu.Unlock()
+	if remaining < 0 || remaining > t.reserve || reset.IsZero() {
+		return nil
+	}
+	wait := reset.Sub(t.now()) + time.Second
+	if wait <= 0 {
+		return nil
+	}
+	if wait > t.maxWait {
+		return fmt.Errorf("GitHub rate limit: %d of %d requests left and the reset is %s away", remaining, limit, wait.Round(time.Second))
+	}
+	t.log.Info("GitHub rate limit nearly used; waiting for the reset",
+		"remaining", remaining, "limit", limit, "reset", reset.UTC().Format(time.RFC3339), "wait", wait.Round(time.Second))
+	if err := t.sleep(ctx, wait); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	if t.reset.Equal(reset) {
+		t.remaining = -1 // unknown until the next response says
+	}
+	t.mu.Unlock()
+	return nil
+}
+
+// observe records the rate-limit headers of a response.
+func (t *transport) observe(h http.Header) {
+	remaining, err1 := strconv.Atoi(h.Get("X-RateLimit-Remaining"))
+	reset, err2 := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
+	if err1 != nil || err2 != nil {
+		return
+	}
+	limit, err := strconv.Atoi(h.Get("X-RateLimit-Limit"))
+	if err != nil {
+		limit = -1
+	}
+	t.mu.Lock()
+	t.remaining, t.limit, t.reset = remaining, limit, time.Unix(reset, 0)
+	t.mu.Unlock()
+}
+
+// retryWait says how long to wait before retrying a response, and why; no reason
+// means the response is final.
+func (t *transport) retryWait(resp *http.Response, attempt int) (time.Duration, string) {
+	switch code := resp.StatusCode; {
+	case code == http.StatusForbidden || code == http.StatusTooManyRequests:
+		if after := resp.Header.Get("Retry-After"); after != "" {
+			if secs, err := strconv.Atoi(strings.TrimSpace(after)); err == nil && secs >= 0 {
+				return time.Duration(secs) * time.Second, "secondary rate limit"
+			}
+		}
+		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
+			if reset, err := strconv.ParseInt(resp.Header.Get("X-RateLimit-Reset"), 10, 64); err == nil {
+				return max(time.Unix(reset, 0).Sub(t.now())+time.Second, time.Second), "primary rate limit"
+			}
+		}
+		if code == http.StatusTooManyRequests || mentionsSecondaryLimit(resp) {
+			// GitHub documents: without Retry-After, wait at least a minute.
+			return time.Minute << attempt, "secondary rate limit"
+		}
+	case code == http.StatusInternalServerError || code == http.StatusBadGateway ||
+		code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout:
+		return t.backoff(attempt), "server error"
+	}
+	return 0, ""
+}
+
+// mentionsSecondaryLimit peeks at an error body for GitHub's secondary-limit message,
+// leaving the body readable.
+func mentionsSecondaryLimit(resp *http.Response) bool {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	resp.Body = io.NopCloser(strings.NewReader(string(body)))
+	return err == nil && strings.Contains(strings.ToLower(string(body)), "secondary rate limit")
+}
+
+// backoff is the wait before retry number attempt+1: exponential with full jitter in
+// its upper half, so many clients do not retry in step.
+func (t *transport) backoff(attempt int) time.Duration {
+	d := t.baseDelay << attempt
+	if d > t.maxDelay || d <= 0 {
+		d = t.maxDelay
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// statusOf is the HTTP status behind a go-github error, 0 when there is none.
+func statusOf(err error) int {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil {
+		return er.Response.StatusCode
+	}
+	var rl *gh.RateLimitError
+	var ab *gh.AbuseRateLimitError
+	if errors.As(err, &rl) || errors.As(err, &ab) {
+		return http.StatusForbidden
+	}
+	return 0
+}
