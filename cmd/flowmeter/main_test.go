@@ -132,6 +132,7 @@ func TestHelpAndVersion(t *testing.T) {
 // sources included.
 func TestExampleConfigChecks(t *testing.T) {
 	t.Setenv("CLICKHOUSE_PASSWORD", "example")
+	t.Setenv("GITHUB_TOKEN", "example")
 	out, err := runInProcess(t, "config", "check", "--config", filepath.Join("..", "..", "examples", "flowmeter.yaml"))
 	if err != nil {
 		t.Fatalf("config check of examples/flowmeter.yaml: %v", err)

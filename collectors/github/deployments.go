@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
 	"slices"
 	"strings"
@@ -211,6 +212,9 @@ func (r *run) workflowRuns(ctx context.Context, repo repository, wf WorkflowSett
 			if err != nil {
 				return err
 			}
+			if wid == 0 {
+				return nil // this repository has no such workflow
+			}
 			cur.WorkflowID = wid
 		}
 		id = fmt.Sprint(cur.WorkflowID)
@@ -229,6 +233,9 @@ func (r *run) workflowRuns(ctx context.Context, repo repository, wf WorkflowSett
 		resp, pageETag, err := getConditional(ctx, r.client, pageURL, etag, &page)
 		if notModified(resp, err) {
 			break
+		}
+		if statusOf(err) == http.StatusNotFound && pageURL == listURL {
+			return nil // this repository has no such workflow file
 		}
 		if err != nil {
 			return err
@@ -255,6 +262,8 @@ func (r *run) workflowRuns(ctx context.Context, repo repository, wf WorkflowSett
 	return nil
 }
 
+// findWorkflow finds a workflow's id by its display name or path; 0 when the
+// repository has none by that name.
 func (r *run) findWorkflow(ctx context.Context, repo repository, name string) (int64, error) {
 	opt := &gh.ListOptions{PerPage: perPage}
 	for {
@@ -268,7 +277,7 @@ func (r *run) findWorkflow(ctx context.Context, repo repository, name string) (i
 			}
 		}
 		if resp.NextPage == 0 {
-			return 0, fmt.Errorf("no workflow named %q in %s", name, repo.fullName)
+			return 0, nil
 		}
 		opt.Page = resp.NextPage
 	}

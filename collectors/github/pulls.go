@@ -26,8 +26,9 @@ type span struct {
 // the next one skips them.
 type pullsCursor struct {
 	Covered []span `json:"covered,omitempty"`
-	// Seen holds the pull requests handled just above the top span (within the
-	// overlap), by number, with the updated_at they were stored with.
+	// Seen holds pull requests stored outside the spans (within the overlap above the
+	// top span, or at the edge of an unfinished walk), by number, with the updated_at
+	// they were stored with.
 	Seen map[int]time.Time `json:"seen,omitempty"`
 	// ETag of the first list page when the last pass completed: while it matches,
 	// nothing changed, and GitHub answers 304 at no rate-limit cost.
@@ -118,14 +119,12 @@ func (r *run) pulls(ctx context.Context, repo repository) error {
 		case finished:
 			next.add(span{From: floor, To: floor}) // no pull requests at all
 		}
-		var top time.Time
-		if len(next.Covered) > 0 {
-			top = next.Covered[len(next.Covered)-1].To
-		}
+		// Seen keeps what the spans do not: the overlap above the top span, and the
+		// pull requests sharing the last updated_at of an unfinished walk.
 		next.Seen = map[int]time.Time{}
 		for _, m := range []map[int]time.Time{cur.Seen, handled} {
 			for n, u := range m {
-				if u.After(top) {
+				if _, covered := next.spanOf(u); !covered {
 					next.Seen[n] = u
 				}
 			}

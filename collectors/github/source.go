@@ -87,12 +87,12 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 	if !opts.Since.IsZero() {
 		r.floor = opts.Since
 	}
-	repos, err := r.repositories(ctx)
+	repos, failed, err := r.repositories(ctx)
+	total := len(repos) + len(failed)
 	if err != nil {
 		return fmt.Errorf("github %s: %w", s.name, err)
 	}
 	log.Info("collecting", "repositories", len(repos), "since", r.floor.Format(time.DateOnly))
-	var failed []error
 	for _, repo := range repos {
 		if err := r.collectRepo(ctx, repo); err != nil {
 			if ctx.Err() != nil {
@@ -108,7 +108,7 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 	requests, remaining := s.transport.stats()
 	log.Info("collected", "repositories", len(repos), "failed", len(failed), "requests", requests, "rate_limit_remaining", remaining)
 	if len(failed) > 0 {
-		return fmt.Errorf("github %s: %d of %d repositories failed: %w", s.name, len(failed), len(repos), errors.Join(failed...))
+		return fmt.Errorf("github %s: %d of %d repositories failed: %w", s.name, len(failed), total, errors.Join(failed...))
 	}
 	return nil
 }
@@ -134,8 +134,9 @@ type repository struct {
 	owner, name, fullName, defaultBranch string
 }
 
-// repositories lists what the settings select, in a stable order.
-func (r *run) repositories(ctx context.Context) ([]repository, error) {
+// repositories lists what the settings select, in a stable order, and the listed
+// repositories the token cannot see, which are reported with the failures.
+func (r *run) repositories(ctx context.Context) ([]repository, []error, error) {
 	byName := map[string]repository{}
 	add := func(rp *gh.Repository) {
 		full := rp.GetFullName()
@@ -164,7 +165,7 @@ func (r *run) repositories(ctx context.Context) ([]repository, error) {
 	for _, org := range r.set.orgs {
 		repos, err := listOrg(org)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, rp := range repos {
 			if !rp.GetFork() && !rp.GetArchived() {
@@ -176,7 +177,7 @@ func (r *run) repositories(ctx context.Context) ([]repository, error) {
 		owner, pattern, _ := strings.Cut(glob, "/")
 		repos, err := listOrg(owner)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, rp := range repos {
 			if ok, _ := path.Match(strings.ToLower(pattern), strings.ToLower(rp.GetName())); ok {
@@ -193,10 +194,10 @@ func (r *run) repositories(ctx context.Context) ([]repository, error) {
 		rp, _, err := r.client.Repositories.Get(ctx, owner, name)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, nil, ctx.Err()
 			}
 			if statusOf(err) == http.StatusUnauthorized {
-				return nil, fmt.Errorf("the token was refused (401 Bad credentials): check token_env/token_file")
+				return nil, nil, fmt.Errorf("the token was refused (401 Bad credentials): check token_env/token_file")
 			}
 			r.opts.Log().Error("repository skipped", "source", r.name, "repo", full, "err", explain(err))
 			unreachable = append(unreachable, fmt.Errorf("%s: %w", full, explain(err)))
@@ -209,10 +210,7 @@ func (r *run) repositories(ctx context.Context) ([]repository, error) {
 		out = append(out, rp)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].fullName < out[j].fullName })
-	if len(unreachable) > 0 && len(out) == 0 {
-		return nil, errors.Join(unreachable...)
-	}
-	return out, nil
+	return out, unreachable, nil
 }
 
 // collectRepo runs every stream of one repository.

@@ -1,0 +1,58 @@
+package github
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/flowmeter/flowmeter/collectors/github/githubtest"
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+// BenchmarkCollect collects a fake organisation of 20 repositories × 500 pull
+// requests into SQLite, then collects it again unchanged, and reports requests per
+// merged pull request for both and the backfill's throughput.
+//
+//	go test ./collectors/github -run '^$' -bench Collect -benchtime 1x
+func BenchmarkCollect(b *testing.B) {
+	for range b.N {
+		b.StopTimer()
+		f := newFixture(b)
+		f.srv.GenerateOrg(githubtest.OrgSpec{Repos: 20, PullRequests: 500, Start: now.Add(-150 * 24 * time.Hour), Every: 5 * time.Hour, Seed: 1})
+		f.connect(b, nil)
+		st := sqliteStore(b)
+		b.StartTimer()
+		started := time.Now()
+		if err := f.collect(context.Background(), st); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(started)
+		b.StopTimer()
+		backfill := f.srv.Total()
+		var prs, merged int
+		for pr, err := range st.PullRequests(context.Background(), store.Filter{}) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			prs++
+			if !pr.MergedAt.IsZero() {
+				merged++
+			}
+		}
+		deployments, _ := st.Count(context.Background(), schema.KindDeployment, store.Filter{})
+		f.srv.ResetCounts()
+		if err := f.collect(context.Background(), st); err != nil {
+			b.Fatal(err)
+		}
+		rerun := f.srv.Total()
+		b.ReportMetric(float64(prs), "prs")
+		b.ReportMetric(float64(merged), "merged")
+		b.ReportMetric(float64(deployments), "deployments")
+		b.ReportMetric(float64(backfill), "backfill-requests")
+		b.ReportMetric(float64(backfill)/float64(merged), "backfill-requests/merged-pr")
+		b.ReportMetric(float64(rerun), "rerun-requests")
+		b.ReportMetric(float64(rerun)/float64(merged), "rerun-requests/merged-pr")
+		b.ReportMetric(float64(prs)/took.Seconds(), "prs/s")
+	}
+}

@@ -1,0 +1,78 @@
+// Package githubtest is a fake GitHub REST API for the tests of the GitHub collector,
+// served like GitHub Enterprise Server under /api/v3/ and written from GitHub's REST
+// documentation: its JSON uses the documented field names (never a client library's
+// types), and it paginates, rate-limits, answers conditional requests and fails as
+// the documentation says GitHub does.
+//
+//	srv := githubtest.New(t)
+//	repo := srv.AddRepo("acme", "api", "main")
+//	c1 := repo.Commit("main", "alice", t0)
+//	pr := repo.AddPullRequest(githubtest.PullRequest{Author: "bob", CreatedAt: t1, MergedAt: t2,
+//		Events: []githubtest.Event{{Kind: "reviewed", Actor: "alice", State: "approved", At: t2}}})
+//	client := github.NewClient(nil).WithAuthToken("test-token")
+//	client, _ = client.WithEnterpriseURLs(srv.URL(), srv.URL())
+//
+// # Endpoints (GET only)
+//
+//	/orgs/{org}/repos                              type, sort, direction; hidden repositories left out
+//	/repos/{owner}/{repo}                          one repository
+//	/repos/{o}/{r}/pulls                           state, head, base, sort, direction ("pull request simple")
+//	/repos/{o}/{r}/pulls/{number}                  the full pull request
+//	/repos/{o}/{r}/issues/{number}/timeline        committed, reviewed, commented, labeled, merged, closed, ... in time order
+//	/repos/{o}/{r}/deployments                     environment, sha, ref, task; newest first
+//	/repos/{o}/{r}/deployments/{id}                one deployment
+//	/repos/{o}/{r}/deployments/{id}/statuses       newest first
+//	/repos/{o}/{r}/actions/workflows               {total_count, workflows}
+//	/repos/{o}/{r}/actions/workflows/{id|file}     one workflow
+//	/repos/{o}/{r}/actions/workflows/{id|file}/runs  actor, branch, event, status, created, head_sha; newest first
+//	/repos/{o}/{r}/releases                        newest first
+//	/repos/{o}/{r}/compare/{base}...{head}         from the repository's commit graph
+//	/rate_limit                                    does not count against the limit
+//
+// Anything else answers 404 {"message":"Not Found","documentation_url":...}.
+//
+// # Behaviour on every request
+//
+// Requests need "Authorization: Bearer <token>" or "token <token>" (WithToken, default
+// "test-token"), else 401 "Bad credentials". Lists take per_page (default 30, at most
+// 100) and page (default 1) and send a Link header (prev, next, last, first) unless
+// everything fits on one page. Every answer carries X-RateLimit-Limit, -Remaining,
+// -Used, -Reset and -Resource; every request but /rate_limit and a 304 counts against
+// the primary limit (WithRateLimit, default 5,000 an hour); once it is spent, requests
+// answer 403 (or 429, WithRateLimitStatus) "API rate limit exceeded" with
+// X-RateLimit-Remaining: 0 until the reset. The window opens at the first request and
+// follows the server clock (WithClock; NewClock gives one tests can move). Every 200
+// carries an ETag (W/"<sha256 of the body>"); If-None-Match with it answers 304 Not
+// Modified with no body.
+//
+// The comparison follows the documented paging: without per_page or page it lists at
+// most 250 commits, the last the most recent; with them, pages of the commits oldest
+// first. Workflow runs filtered by actor, branch, check_suite_id, created, event,
+// head_sha or status stop at 1,000, as documented.
+//
+// # Fault knobs
+//
+//	Fail(n, status)                 the next n requests answer status (502, 503, ...)
+//	FailPath(substr, n, status)     the same, for requests whose path contains substr
+//	SecondaryLimit(n, retryAfter)   the next n requests hit a secondary rate limit: 403, Retry-After
+//	SetRateRemaining(n)             n requests left in the primary window
+//	HideRepo(full)                  404 under the repository, as for a private one out of reach
+//	ForbidRepo(full)                403 "Resource not accessible by integration"
+//	AllowRepo(full)                 undoes both
+//	OnRequest(fn)                   fn sees each request before it is answered
+//
+// Faults apply before authentication, the secondary limit before the primary one.
+// Requests, Count, Total and ResetCounts account for what the collector asked.
+//
+// # Data
+//
+// AddRepo or AddRepository adds a repository (its organisation is created on first
+// use); Commit, AddCommit, Branch, Tag and Merge build its commit graph, which the
+// comparison walks. AddPullRequest puts a pull request's commits on a head branch and,
+// when MergedAt is set, merges it into the base branch (a merge commit, a squash commit
+// dated MergedAt, or rebased commits), setting merge_commit_sha; UpdatePullRequest
+// changes one and bumps its updated_at. AddDeployment, AddDeploymentStatus,
+// AddWorkflow, AddWorkflowRun and AddRelease add the rest. GenerateOrg builds a whole
+// organisation deterministically for benchmarks. Everything is safe to call while the
+// server answers requests.
+package githubtest
