@@ -202,11 +202,16 @@ type Batch struct {
 	StatusChanges []StatusChange
 	Worklogs      []Worklog
 	Ancestries    []Ancestry
-	Cursors       []Cursor
+	// Facts, written by derivation.
+	ChangeFacts     []ChangeFact
+	DeploymentFacts []DeploymentFact
+	IncidentFacts   []IncidentFact
+	Cursors         []Cursor
 }
 
-// Len is the number of records in the batch, cursors excluded.
+// Len is the number of records and facts in the batch, cursors excluded.
 func (b *Batch) Len() int {
 	return len(b.PullRequests) + len(b.Deployments) + len(b.Incidents) +
-		len(b.WorkItems) + len(b.StatusChanges) + len(b.Worklogs) + len(b.Ancestries)
+		len(b.WorkItems) + len(b.StatusChanges) + len(b.Worklogs) + len(b.Ancestries) +
+		len(b.ChangeFacts) + len(b.DeploymentFacts) + len(b.IncidentFacts)
 }

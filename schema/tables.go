@@ -237,6 +237,12 @@ func TimeColumn(k Kind) (string, bool) {
 		return Worklogs.TimeColumn, true
 	case KindAncestry:
 		return Ancestries.TimeColumn, true
+	case KindChangeFact:
+		return ChangeFacts.TimeColumn, true
+	case KindDeploymentFact:
+		return DeploymentFacts.TimeColumn, true
+	case KindIncidentFact:
+		return IncidentFacts.TimeColumn, true
 	}
 	return "", false
 }

@@ -46,6 +46,10 @@ type Store interface {
 	Worklogs(ctx context.Context, f Filter) iter.Seq2[schema.Worklog, error]
 	Ancestries(ctx context.Context, f Filter) iter.Seq2[schema.Ancestry, error]
 
+	ChangeFacts(ctx context.Context, f Filter) iter.Seq2[schema.ChangeFact, error]
+	DeploymentFacts(ctx context.Context, f Filter) iter.Seq2[schema.DeploymentFact, error]
+	IncidentFacts(ctx context.Context, f Filter) iter.Seq2[schema.IncidentFact, error]
+
 	// Count is the number of records of a kind the filter selects.
 	Count(ctx context.Context, kind schema.Kind, f Filter) (int64, error)
 

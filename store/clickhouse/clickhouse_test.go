@@ -279,18 +279,21 @@ func TestColumnsMatchDescriptors(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		schema.PullRequests.Name():  columnTypes(schema.PullRequests),
-		schema.Deployments.Name():   columnTypes(schema.Deployments),
-		schema.Incidents.Name():     columnTypes(schema.Incidents),
-		schema.WorkItems.Name():     columnTypes(schema.WorkItems),
-		schema.StatusChanges.Name(): columnTypes(schema.StatusChanges),
-		schema.Worklogs.Name():      columnTypes(schema.Worklogs),
-		schema.Ancestries.Name():    columnTypes(schema.Ancestries),
-		"cursors":                   {"source String", "stream String", "value String", "updated_at DateTime", "version UInt64"},
-		"schema_migrations":         {"version UInt32", "name String", "applied_at DateTime"},
+		schema.PullRequests.Name():    columnTypes(schema.PullRequests),
+		schema.Deployments.Name():     columnTypes(schema.Deployments),
+		schema.Incidents.Name():       columnTypes(schema.Incidents),
+		schema.WorkItems.Name():       columnTypes(schema.WorkItems),
+		schema.StatusChanges.Name():   columnTypes(schema.StatusChanges),
+		schema.Worklogs.Name():        columnTypes(schema.Worklogs),
+		schema.Ancestries.Name():      columnTypes(schema.Ancestries),
+		schema.ChangeFacts.Name():     columnTypes(schema.ChangeFacts),
+		schema.DeploymentFacts.Name(): columnTypes(schema.DeploymentFacts),
+		schema.IncidentFacts.Name():   columnTypes(schema.IncidentFacts),
+		"cursors":                     {"source String", "stream String", "value String", "updated_at DateTime", "version UInt64"},
+		"schema_migrations":           {"version UInt32", "name String", "applied_at DateTime"},
 	}
-	if len(want) != len(schema.Kinds)+2 {
-		t.Fatalf("the test checks %d tables, but there are %d kinds: add the new one", len(want)-2, len(schema.Kinds))
+	if kinds := len(schema.Kinds) + len(schema.FactKinds); len(want) != kinds+2 {
+		t.Fatalf("the test checks %d tables, but there are %d kinds: add the new one", len(want)-2, kinds)
 	}
 	// Without ORDER BY, system.columns lists a table's columns in their order.
 	rows, err := conn(t, o).Query(context.Background(),

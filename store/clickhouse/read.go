@@ -52,6 +52,21 @@ func (s *Store) Ancestries(ctx context.Context, f store.Filter) iter.Seq2[schema
 	return read(ctx, s, schema.Ancestries, f)
 }
 
+// ChangeFacts streams the latest copy of each selected change fact.
+func (s *Store) ChangeFacts(ctx context.Context, f store.Filter) iter.Seq2[schema.ChangeFact, error] {
+	return read(ctx, s, schema.ChangeFacts, f)
+}
+
+// DeploymentFacts streams the latest copy of each selected deployment fact.
+func (s *Store) DeploymentFacts(ctx context.Context, f store.Filter) iter.Seq2[schema.DeploymentFact, error] {
+	return read(ctx, s, schema.DeploymentFacts, f)
+}
+
+// IncidentFacts streams the latest copy of each selected incident fact.
+func (s *Store) IncidentFacts(ctx context.Context, f store.Filter) iter.Seq2[schema.IncidentFact, error] {
+	return read(ctx, s, schema.IncidentFacts, f)
+}
+
 // Count counts with the same FINAL and filter as a read, so it always agrees with the
 // number of records a read returns.
 func (s *Store) Count(ctx context.Context, kind schema.Kind, f store.Filter) (int64, error) {

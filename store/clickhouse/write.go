@@ -44,6 +44,9 @@ func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
 		func() error { return write(ctx, s, schema.StatusChanges, b.StatusChanges) },
 		func() error { return write(ctx, s, schema.Worklogs, b.Worklogs) },
 		func() error { return write(ctx, s, schema.Ancestries, b.Ancestries) },
+		func() error { return write(ctx, s, schema.ChangeFacts, b.ChangeFacts) },
+		func() error { return write(ctx, s, schema.DeploymentFacts, b.DeploymentFacts) },
+		func() error { return write(ctx, s, schema.IncidentFacts, b.IncidentFacts) },
 		func() error { return write(ctx, s, cursors, b.Cursors) },
 	} {
 		if err := step(); err != nil {

@@ -140,6 +140,9 @@ func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
 		upsert(ctx, tx, schema.StatusChanges, b.StatusChanges),
 		upsert(ctx, tx, schema.Worklogs, b.Worklogs),
 		upsert(ctx, tx, schema.Ancestries, b.Ancestries),
+		upsert(ctx, tx, schema.ChangeFacts, b.ChangeFacts),
+		upsert(ctx, tx, schema.DeploymentFacts, b.DeploymentFacts),
+		upsert(ctx, tx, schema.IncidentFacts, b.IncidentFacts),
 		writeCursors(ctx, tx, b.Cursors),
 	); err != nil {
 		return fmt.Errorf("sqlite %s: write: %w", s.path, err)
@@ -373,6 +376,21 @@ func (s *Store) Worklogs(ctx context.Context, f store.Filter) iter.Seq2[schema.W
 // Ancestries reads cached commit ancestry answers.
 func (s *Store) Ancestries(ctx context.Context, f store.Filter) iter.Seq2[schema.Ancestry, error] {
 	return read(ctx, s.db, schema.Ancestries, f)
+}
+
+// ChangeFacts reads change facts.
+func (s *Store) ChangeFacts(ctx context.Context, f store.Filter) iter.Seq2[schema.ChangeFact, error] {
+	return read(ctx, s.db, schema.ChangeFacts, f)
+}
+
+// DeploymentFacts reads deployment facts.
+func (s *Store) DeploymentFacts(ctx context.Context, f store.Filter) iter.Seq2[schema.DeploymentFact, error] {
+	return read(ctx, s.db, schema.DeploymentFacts, f)
+}
+
+// IncidentFacts reads incident facts.
+func (s *Store) IncidentFacts(ctx context.Context, f store.Filter) iter.Seq2[schema.IncidentFact, error] {
+	return read(ctx, s.db, schema.IncidentFacts, f)
 }
 
 // Count counts the records of a kind the filter selects.

@@ -35,13 +35,16 @@ func TestColumnsMatchDescriptors(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string][]string{
-		schema.PullRequests.Name():  schema.PullRequests.ColumnNames(),
-		schema.Deployments.Name():   schema.Deployments.ColumnNames(),
-		schema.Incidents.Name():     schema.Incidents.ColumnNames(),
-		schema.WorkItems.Name():     schema.WorkItems.ColumnNames(),
-		schema.StatusChanges.Name(): schema.StatusChanges.ColumnNames(),
-		schema.Worklogs.Name():      schema.Worklogs.ColumnNames(),
-		schema.Ancestries.Name():    schema.Ancestries.ColumnNames(),
+		schema.PullRequests.Name():    schema.PullRequests.ColumnNames(),
+		schema.Deployments.Name():     schema.Deployments.ColumnNames(),
+		schema.Incidents.Name():       schema.Incidents.ColumnNames(),
+		schema.WorkItems.Name():       schema.WorkItems.ColumnNames(),
+		schema.StatusChanges.Name():   schema.StatusChanges.ColumnNames(),
+		schema.Worklogs.Name():        schema.Worklogs.ColumnNames(),
+		schema.Ancestries.Name():      schema.Ancestries.ColumnNames(),
+		schema.ChangeFacts.Name():     schema.ChangeFacts.ColumnNames(),
+		schema.DeploymentFacts.Name(): schema.DeploymentFacts.ColumnNames(),
+		schema.IncidentFacts.Name():   schema.IncidentFacts.ColumnNames(),
 	}
 	for table, cols := range want {
 		got, err := s.Columns(ctx, table)

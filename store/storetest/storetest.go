@@ -120,6 +120,29 @@ func fixture() *schema.Batch {
 			Source: "gh", ID: schema.AncestryID("acme/api", "fff000", "def456"), Repo: "acme/api",
 			Base: "fff000", Head: "def456", CheckedAt: at(6 * time.Hour), UpdatedAt: upd,
 		}},
+		ChangeFacts: []schema.ChangeFact{{
+			Source: "gh", ID: "acme/api#7", Team: "payments", Repo: "acme/api", Service: "api",
+			State: schema.ChangeShipped, ShippedBy: "d-1", Attribution: schema.ByAncestry,
+			FirstCommitAt: at(-3 * time.Hour), OpenedAt: at(0), ReadyAt: at(time.Hour), FirstReviewAt: at(2 * time.Hour),
+			MergedAt: at(4 * time.Hour), ShippedAt: at(5*time.Hour + 10*time.Minute), LeadTimeSeconds: 29400,
+			CodingSeconds: 14400, PickupSeconds: 3600, ReviewSeconds: 7200, DeploySeconds: 4200, Unplanned: true, UpdatedAt: upd,
+		}, {
+			Source: "gh", ID: "acme/api#9", Repo: "acme/api", State: schema.ChangeUndeployed, MergedAt: at(9 * time.Hour),
+			LeadTimeSeconds: schema.Unknown, CodingSeconds: schema.Unknown, PickupSeconds: schema.Unknown,
+			ReviewSeconds: schema.Unknown, DeploySeconds: schema.Unknown, UpdatedAt: upd,
+		}},
+		DeploymentFacts: []schema.DeploymentFact{{
+			Source: "gh", ID: "d-1", Team: "payments", Repo: "acme/api", Service: "api", Environment: "production",
+			Production: true, Status: "success", CommitSHA: "abc123", StartedAt: at(5 * time.Hour),
+			FinishedAt: at(5*time.Hour + 10*time.Minute), Failed: true,
+			FailureReasons: []string{schema.ReasonIncident, schema.ReasonRollback}, CausedIncidents: []string{"P123"},
+			RecoveredAt: at(8 * time.Hour), RecoveredBy: "P123", RecoverySeconds: 10200, Hotfix: true, Unplanned: true,
+			UnplannedReasons: []string{schema.UnplannedHotfix}, Changes: 1, UpdatedAt: upd,
+		}},
+		IncidentFacts: []schema.IncidentFact{{
+			Source: "pd", ID: "P123", Team: "payments", Service: "api", Severity: "SEV2", OpenedAt: at(7 * time.Hour),
+			ResolvedAt: at(8 * time.Hour), RestoreSeconds: 3600, Deployment: "d-1", UpdatedAt: upd,
+		}},
 	}
 }
 
@@ -127,13 +150,16 @@ func fixture() *schema.Batch {
 // to whole seconds (UpdatedAt keeps its precision), empty label lists as nil.
 func normalised(b *schema.Batch) *schema.Batch {
 	out := &schema.Batch{
-		PullRequests:  normaliseAll(schema.PullRequests, b.PullRequests),
-		Deployments:   normaliseAll(schema.Deployments, b.Deployments),
-		Incidents:     normaliseAll(schema.Incidents, b.Incidents),
-		WorkItems:     normaliseAll(schema.WorkItems, b.WorkItems),
-		StatusChanges: normaliseAll(schema.StatusChanges, b.StatusChanges),
-		Worklogs:      normaliseAll(schema.Worklogs, b.Worklogs),
-		Ancestries:    normaliseAll(schema.Ancestries, b.Ancestries),
+		PullRequests:    normaliseAll(schema.PullRequests, b.PullRequests),
+		Deployments:     normaliseAll(schema.Deployments, b.Deployments),
+		Incidents:       normaliseAll(schema.Incidents, b.Incidents),
+		WorkItems:       normaliseAll(schema.WorkItems, b.WorkItems),
+		StatusChanges:   normaliseAll(schema.StatusChanges, b.StatusChanges),
+		Worklogs:        normaliseAll(schema.Worklogs, b.Worklogs),
+		Ancestries:      normaliseAll(schema.Ancestries, b.Ancestries),
+		ChangeFacts:     normaliseAll(schema.ChangeFacts, b.ChangeFacts),
+		DeploymentFacts: normaliseAll(schema.DeploymentFacts, b.DeploymentFacts),
+		IncidentFacts:   normaliseAll(schema.IncidentFacts, b.IncidentFacts),
 	}
 	return out
 }
@@ -180,13 +206,16 @@ func readAll(t *testing.T, s store.Store, f store.Filter) *schema.Batch {
 	t.Helper()
 	ctx := context.Background()
 	return &schema.Batch{
-		PullRequests:  collect(t, s.PullRequests(ctx, f)),
-		Deployments:   collect(t, s.Deployments(ctx, f)),
-		Incidents:     collect(t, s.Incidents(ctx, f)),
-		WorkItems:     collect(t, s.WorkItems(ctx, f)),
-		StatusChanges: collect(t, s.StatusChanges(ctx, f)),
-		Worklogs:      collect(t, s.Worklogs(ctx, f)),
-		Ancestries:    collect(t, s.Ancestries(ctx, f)),
+		PullRequests:    collect(t, s.PullRequests(ctx, f)),
+		Deployments:     collect(t, s.Deployments(ctx, f)),
+		Incidents:       collect(t, s.Incidents(ctx, f)),
+		WorkItems:       collect(t, s.WorkItems(ctx, f)),
+		StatusChanges:   collect(t, s.StatusChanges(ctx, f)),
+		Worklogs:        collect(t, s.Worklogs(ctx, f)),
+		Ancestries:      collect(t, s.Ancestries(ctx, f)),
+		ChangeFacts:     collect(t, s.ChangeFacts(ctx, f)),
+		DeploymentFacts: collect(t, s.DeploymentFacts(ctx, f)),
+		IncidentFacts:   collect(t, s.IncidentFacts(ctx, f)),
 	}
 }
 
@@ -219,7 +248,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 	mustWrite(t, s, in)
 	got := readAll(t, s, store.Filter{})
 	assertEqual(t, "records read back", got, normalised(in))
-	for _, k := range schema.Kinds {
+	for _, k := range append(append([]schema.Kind(nil), schema.Kinds...), schema.FactKinds...) {
 		n, err := s.Count(context.Background(), k, store.Filter{})
 		if err != nil {
 			t.Fatalf("Count(%s): %v", k, err)
@@ -227,6 +256,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 		want := map[schema.Kind]int64{
 			schema.KindPullRequest: 2, schema.KindDeployment: 2, schema.KindIncident: 2,
 			schema.KindWorkItem: 2, schema.KindStatusChange: 1, schema.KindWorklog: 1, schema.KindAncestry: 2,
+			schema.KindChangeFact: 2, schema.KindDeploymentFact: 1, schema.KindIncidentFact: 1,
 		}[k]
 		if n != want {
 			t.Errorf("Count(%s) = %d, want %d", k, n, want)
