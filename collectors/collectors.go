@@ -6,6 +6,7 @@ package collectors
 import (
 	"context"
 	"fmt"
+	"iter"
 	"log/slog"
 	"sort"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/flowmeter/flowmeter/config"
 	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
 )
 
 // Writer is the part of the store a source needs: it writes batches (records first,
@@ -22,6 +24,21 @@ import (
 type Writer interface {
 	Write(ctx context.Context, b *schema.Batch) error
 	Cursor(ctx context.Context, source, stream string) (schema.Cursor, error)
+}
+
+// AncestryStore is what ancestry resolution needs of the store: the cached answers,
+// and a place to write new ones.
+type AncestryStore interface {
+	Ancestries(ctx context.Context, f store.Filter) iter.Seq2[schema.Ancestry, error]
+	Write(ctx context.Context, b *schema.Batch) error
+}
+
+// AncestryResolver is a source that can tell whether one commit contains another
+// (the GitHub source, through the compare API), for ship attribution.
+type AncestryResolver interface {
+	// ResolveAncestry answers what it can of pairs, from the store's cache first,
+	// writing new answers to it; a pair it cannot answer is left out.
+	ResolveAncestry(ctx context.Context, st AncestryStore, pairs []schema.CommitPair, now time.Time) (map[schema.CommitPair]bool, error)
 }
 
 // Source collects the new records of one configured source instance.

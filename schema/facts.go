@@ -32,6 +32,8 @@ const (
 	ChangeUndeployed ChangeState = "undeployed"
 	// ChangeUntracked: merged before the first production deployment flowmeter saw.
 	ChangeUntracked ChangeState = "untracked"
+	// ChangeExcluded: authored by a bot; kept so that the exclusion is traceable.
+	ChangeExcluded ChangeState = "excluded"
 )
 
 // Attribution says how a change was matched to the deployment that shipped it.

@@ -181,6 +181,12 @@ type Ancestry struct {
 	UpdatedAt time.Time
 }
 
+// CommitPair asks whether commit Head contains commit Base in a repository: does a
+// deployed commit contain a pull request's merge commit?
+type CommitPair struct {
+	Repo, Base, Head string
+}
+
 // AncestryID is the natural id of the answer for a pair of commits in a repository.
 func AncestryID(repo, base, head string) string { return repo + ":" + base + "..." + head }
 

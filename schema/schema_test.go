@@ -76,3 +76,23 @@ func TestCeilSecond(t *testing.T) {
 		t.Errorf("CeilSecond(whole + 1ns) = %d, want %d", got, whole.Unix()+1)
 	}
 }
+
+// keyed is what TestNaturalKeyComesFirst needs of every table.
+type keyed interface{ ColumnNames() []string }
+
+func TestNaturalKeyComesFirst(t *testing.T) {
+	tables := []keyed{PullRequests, Deployments, Incidents, WorkItems, StatusChanges, Worklogs, Ancestries,
+		ChangeFacts, DeploymentFacts, IncidentFacts}
+	if len(tables) != len(Kinds)+len(FactKinds) {
+		t.Fatalf("%d tables checked, %d kinds: add the new one", len(tables), len(Kinds)+len(FactKinds))
+	}
+	for _, tb := range tables {
+		if cols := tb.ColumnNames(); cols[0] != "source" || cols[1] != "id" {
+			t.Errorf("columns %v: Key needs source and id first", cols)
+		}
+	}
+	pr := PullRequest{Source: "gh", ID: "a#1"}
+	if got := PullRequests.Key(&pr); got != "gh\x00a#1" {
+		t.Errorf("Key = %q", got)
+	}
+}

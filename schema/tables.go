@@ -30,6 +30,11 @@ type Table[R any] struct {
 	Updated func(r *R) *time.Time
 }
 
+// Key is a record's natural key, source and id: every table's first two columns.
+func (t *Table[R]) Key(r *R) string {
+	return *t.Columns[0].Field(r).(*string) + "\x00" + *t.Columns[1].Field(r).(*string)
+}
+
 // Name is the table's name, the same in every store.
 func (t *Table[R]) Name() string { return string(t.Kind) }
 

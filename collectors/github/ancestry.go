@@ -4,29 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"net/http"
 	"strings"
 	"time"
 
 	gh "github.com/google/go-github/v57/github"
 
+	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
 )
-
-// CommitPair asks whether commit Head contains commit Base in a repository: does a
-// deployed commit contain a pull request's merge commit?
-type CommitPair struct {
-	Repo, Base, Head string
-}
-
-// AncestryStore is what ancestry resolution needs of the store: the cached answers,
-// and a place to write new ones.
-type AncestryStore interface {
-	Ancestries(ctx context.Context, f store.Filter) iter.Seq2[schema.Ancestry, error]
-	Write(ctx context.Context, b *schema.Batch) error
-}
 
 // ResolveAncestry answers each pair, from the store's cache where it can and with
 // GitHub's compare API where it cannot, writing each new answer to the store: history
@@ -34,9 +21,9 @@ type AncestryStore interface {
 // also answers every other pair with the same head whose base it lists among the
 // commits it returns. A pair GitHub cannot answer (an unknown or deleted commit) is
 // left out of the result, so the caller falls back to time attribution.
-func (s *Source) ResolveAncestry(ctx context.Context, st AncestryStore, pairs []CommitPair, now time.Time) (map[CommitPair]bool, error) {
-	answers := map[CommitPair]bool{}
-	want := map[CommitPair]bool{}
+func (s *Source) ResolveAncestry(ctx context.Context, st collectors.AncestryStore, pairs []schema.CommitPair, now time.Time) (map[schema.CommitPair]bool, error) {
+	answers := map[schema.CommitPair]bool{}
+	want := map[schema.CommitPair]bool{}
 	for _, p := range pairs {
 		want[p] = true
 	}
@@ -44,12 +31,12 @@ func (s *Source) ResolveAncestry(ctx context.Context, st AncestryStore, pairs []
 		if err != nil {
 			return nil, err
 		}
-		if p := (CommitPair{a.Repo, a.Base, a.Head}); want[p] {
+		if p := (schema.CommitPair{Repo: a.Repo, Base: a.Base, Head: a.Head}); want[p] {
 			answers[p] = a.Contains
 		}
 	}
 	var fresh []schema.Ancestry
-	record := func(p CommitPair, contains bool) {
+	record := func(p schema.CommitPair, contains bool) {
 		answers[p] = contains
 		fresh = append(fresh, schema.Ancestry{
 			Source: s.name, ID: schema.AncestryID(p.Repo, p.Base, p.Head), Repo: p.Repo, Base: p.Base, Head: p.Head,

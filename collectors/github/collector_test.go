@@ -556,19 +556,19 @@ func TestResolveAncestry(t *testing.T) {
 	c := repo.Commit("main", "ana", on(4*time.Hour))
 	src := f.connect(t, nil)
 	st := sqliteStore(t)
-	pairs := []CommitPair{
-		{"acme/api", a, c},    // a and b are ancestors of main's head c: one compare lists b too
-		{"acme/api", b, c},    //
-		{"acme/api", fix, c},  // the release fix is not on main
-		{"acme/api", a, fix},  // but the release branch contains a
-		{"acme/api", c, root}, // an older commit does not contain a newer one
-		{"acme/api", strings.Repeat("0", 40), c},
+	pairs := []schema.CommitPair{
+		{Repo: "acme/api", Base: a, Head: c},    // a and b are ancestors of main's head c: one compare lists b too
+		{Repo: "acme/api", Base: b, Head: c},    //
+		{Repo: "acme/api", Base: fix, Head: c},  // the release fix is not on main
+		{Repo: "acme/api", Base: a, Head: fix},  // but the release branch contains a
+		{Repo: "acme/api", Base: c, Head: root}, // an older commit does not contain a newer one
+		{Repo: "acme/api", Base: strings.Repeat("0", 40), Head: c},
 	}
 	got, err := src.ResolveAncestry(context.Background(), st, pairs, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[CommitPair]bool{pairs[0]: true, pairs[1]: true, pairs[2]: false, pairs[3]: true, pairs[4]: false}
+	want := map[schema.CommitPair]bool{pairs[0]: true, pairs[1]: true, pairs[2]: false, pairs[3]: true, pairs[4]: false}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("answers %v, want %v (the unknown commit left out)", got, want)
 	}

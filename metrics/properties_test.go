@@ -1,0 +1,93 @@
+package metrics
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/flowmeter/flowmeter/collectors/synthetic"
+	"github.com/flowmeter/flowmeter/config"
+	"github.com/flowmeter/flowmeter/schema"
+)
+
+// syntheticInput generates an organisation and keeps what derivation reads.
+func syntheticInput(tb testing.TB, o synthetic.Options) (Input, *Rules) {
+	tb.Helper()
+	var in Input
+	_, err := synthetic.Generate(context.Background(), o, func(b *schema.Batch) error {
+		in.PullRequests = append(in.PullRequests, b.PullRequests...)
+		in.Deployments = append(in.Deployments, b.Deployments...)
+		in.Incidents = append(in.Incidents, b.Incidents...)
+		return nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := &config.Config{}
+	for _, t := range synthetic.NewOrg(o).Teams {
+		cfg.Teams = append(cfg.Teams, config.Team{Name: t.Name, Repositories: t.Repositories, Services: t.Services})
+	}
+	in.Now = o.Now
+	return in, NewRules(cfg)
+}
+
+func TestProperties(t *testing.T) {
+	for _, seed := range []int64{1, 2, 3} {
+		in, rules := syntheticInput(t, synthetic.Options{Seed: seed, Now: time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), Days: 120})
+		facts := Derive(in, rules)
+		if len(facts.Changes) == 0 || len(facts.Deployments) != len(in.Deployments) || len(facts.Incidents) != len(in.Incidents) {
+			t.Fatalf("seed %d: %d changes, %d/%d deployments, %d/%d incidents", seed,
+				len(facts.Changes), len(facts.Deployments), len(in.Deployments), len(facts.Incidents), len(in.Incidents))
+		}
+		deps := map[string]schema.DeploymentFact{}
+		production, failed := 0, 0
+		for _, d := range facts.Deployments {
+			deps[d.ID] = d
+			if d.Production {
+				production++
+			}
+			if d.Failed {
+				failed++
+				if !d.Production || len(d.FailureReasons) == 0 {
+					t.Fatalf("seed %d: failed deployment that is not production or has no reason: %+v", seed, d)
+				}
+			}
+			if d.RecoverySeconds < schema.Unknown || (!d.Failed && d.RecoverySeconds != schema.Unknown) {
+				t.Fatalf("seed %d: recovery %d on %+v", seed, d.RecoverySeconds, d)
+			}
+		}
+		if cfr := float64(failed) / float64(production); cfr < 0 || cfr > 1 || production == 0 || failed == 0 {
+			t.Fatalf("seed %d: change failure rate %d/%d", seed, failed, production)
+		}
+		shipped, checked := 0, 0
+		for _, c := range facts.Changes {
+			parts := []int64{c.CodingSeconds, c.PickupSeconds, c.ReviewSeconds, c.DeploySeconds, c.LeadTimeSeconds}
+			for _, p := range parts {
+				if p < schema.Unknown {
+					t.Fatalf("seed %d: negative part in %+v", seed, c)
+				}
+			}
+			if c.State != schema.ChangeShipped {
+				continue
+			}
+			shipped++
+			d, ok := deps[c.ShippedBy]
+			if !ok || !d.Production || d.FinishedAt.Before(c.MergedAt) || !d.FinishedAt.Equal(c.ShippedAt) {
+				t.Fatalf("seed %d: %s shipped by %+v", seed, c.ID, d)
+			}
+			if c.PickupSeconds != schema.Unknown && c.ReviewSeconds != schema.Unknown {
+				checked++
+				if sum := c.CodingSeconds + c.PickupSeconds + c.ReviewSeconds + c.DeploySeconds; sum != c.LeadTimeSeconds {
+					t.Fatalf("seed %d: parts add up to %d, lead time %d: %+v", seed, sum, c.LeadTimeSeconds, c)
+				}
+			}
+		}
+		if shipped == 0 || checked == 0 {
+			t.Fatalf("seed %d: %d shipped, %d with every part known", seed, shipped, checked)
+		}
+		if again := Derive(in, rules); !reflect.DeepEqual(again, facts) {
+			t.Fatalf("seed %d: deriving twice gave different facts", seed)
+		}
+	}
+}

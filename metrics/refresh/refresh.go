@@ -1,0 +1,201 @@
+// Package refresh brings the stored facts up to date with the records: it reads the
+// records, asks the ancestry questions ship attribution needs of the sources that
+// can answer them, derives, and writes only the facts that differ from the stored
+// ones. A changed config (teams, rules) therefore rewrites exactly the facts it
+// changes, and a refresh with nothing new writes nothing.
+package refresh
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"log/slog"
+	"reflect"
+	"time"
+
+	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/metrics"
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+// Options are what one refresh is given besides the store and the rules.
+type Options struct {
+	// Resolvers answer ancestry questions, by the name of the source instance whose
+	// pull requests they concern.
+	Resolvers map[string]collectors.AncestryResolver
+	// Full writes every fact, changed or not.
+	Full bool
+	// Now stamps the facts.
+	Now    time.Time
+	Logger *slog.Logger
+}
+
+// Summary says what a refresh found and wrote.
+type Summary struct {
+	Changes, Deployments, Incidents                      int // facts derived
+	ChangesWritten, DeploymentsWritten, IncidentsWritten int
+	AncestryAsked                                        int // pairs sent to a resolver
+	Took                                                 time.Duration
+}
+
+// Written is the number of facts written.
+func (s Summary) Written() int { return s.ChangesWritten + s.DeploymentsWritten + s.IncidentsWritten }
+
+// maxRounds bounds the ancestry question rounds: each answers the next deployment of
+// each pull request's walk, and most walks end at the first.
+const maxRounds = 10
+
+// writeBatch is how many facts are written at once.
+const writeBatch = 10_000
+
+// Run refreshes the facts.
+func Run(ctx context.Context, st store.Store, rules *metrics.Rules, opts Options) (Summary, error) {
+	started := time.Now()
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var sum Summary
+	in := metrics.Input{Now: opts.Now, Ancestry: map[schema.CommitPair]bool{}}
+	var err error
+	if in.PullRequests, err = all(st.PullRequests(ctx, store.Filter{})); err != nil {
+		return sum, err
+	}
+	if in.Deployments, err = all(st.Deployments(ctx, store.Filter{})); err != nil {
+		return sum, err
+	}
+	if in.Incidents, err = all(st.Incidents(ctx, store.Filter{})); err != nil {
+		return sum, err
+	}
+	for a, err := range st.Ancestries(ctx, store.Filter{}) {
+		if err != nil {
+			return sum, err
+		}
+		in.Ancestry[schema.CommitPair{Repo: a.Repo, Base: a.Base, Head: a.Head}] = a.Contains
+	}
+	if sum.AncestryAsked, err = resolveAncestry(ctx, st, rules, &in, opts.Resolvers, log); err != nil {
+		return sum, err
+	}
+
+	facts := metrics.Derive(in, rules)
+	sum.Changes, sum.Deployments, sum.Incidents = len(facts.Changes), len(facts.Deployments), len(facts.Incidents)
+	changed := func(stored, derived any) bool { return opts.Full || !reflect.DeepEqual(stored, derived) }
+	if sum.ChangesWritten, err = writeChanged(ctx, st, st.ChangeFacts(ctx, store.Filter{}), facts.Changes, schema.ChangeFacts, changed,
+		func(b *schema.Batch, f []schema.ChangeFact) { b.ChangeFacts = f }); err != nil {
+		return sum, err
+	}
+	if sum.DeploymentsWritten, err = writeChanged(ctx, st, st.DeploymentFacts(ctx, store.Filter{}), facts.Deployments, schema.DeploymentFacts, changed,
+		func(b *schema.Batch, f []schema.DeploymentFact) { b.DeploymentFacts = f }); err != nil {
+		return sum, err
+	}
+	if sum.IncidentsWritten, err = writeChanged(ctx, st, st.IncidentFacts(ctx, store.Filter{}), facts.Incidents, schema.IncidentFacts, changed,
+		func(b *schema.Batch, f []schema.IncidentFact) { b.IncidentFacts = f }); err != nil {
+		return sum, err
+	}
+	sum.Took = time.Since(started)
+	log.Info("derived", "change_facts", sum.Changes, "deployment_facts", sum.Deployments, "incident_facts", sum.Incidents,
+		"written", sum.Written(), "ancestry_asked", sum.AncestryAsked, "took", sum.Took.Round(time.Millisecond))
+	return sum, nil
+}
+
+func all[R any](seq iter.Seq2[R, error]) ([]R, error) {
+	var out []R
+	for r, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// resolveAncestry asks, round by round, the ancestry questions attribution needs,
+// of the resolver of the source each repository's pull requests came from. Questions
+// no resolver can answer stay unknown, and those changes are attributed by time.
+func resolveAncestry(ctx context.Context, st store.Store, rules *metrics.Rules, in *metrics.Input,
+	resolvers map[string]collectors.AncestryResolver, log *slog.Logger) (int, error) {
+	if len(resolvers) == 0 {
+		return 0, nil
+	}
+	sourceOfRepo := map[string]string{}
+	for _, pr := range in.PullRequests {
+		sourceOfRepo[pr.Repo] = pr.Source
+	}
+	asked := map[schema.CommitPair]bool{}
+	total := 0
+	for round := 0; round < maxRounds; round++ {
+		bySource := map[string][]schema.CommitPair{}
+		for _, p := range metrics.NeededPairs(*in, rules) {
+			if asked[p] {
+				continue
+			}
+			asked[p] = true
+			if src := sourceOfRepo[p.Repo]; resolvers[src] != nil {
+				bySource[src] = append(bySource[src], p)
+			}
+		}
+		if len(bySource) == 0 {
+			return total, nil
+		}
+		for src, pairs := range bySource {
+			total += len(pairs)
+			answers, err := resolvers[src].ResolveAncestry(ctx, st, pairs, in.Now)
+			if err != nil {
+				if ctx.Err() != nil {
+					return total, ctx.Err()
+				}
+				// Unanswered pairs fall back to time attribution; the next refresh asks again.
+				log.Warn("some ancestry questions went unanswered; those changes are attributed by time", "source", src, "err", err)
+			}
+			for p, contains := range answers {
+				in.Ancestry[p] = contains
+			}
+		}
+	}
+	return total, nil
+}
+
+// writeChanged writes the derived facts that differ from the stored ones (UpdatedAt
+// aside), in batches.
+func writeChanged[F any](ctx context.Context, st store.Store, stored iter.Seq2[F, error], derived []F, table *schema.Table[F],
+	changed func(stored, derived any) bool, put func(*schema.Batch, []F)) (int, error) {
+	old := map[string]F{}
+	for f, err := range stored {
+		if err != nil {
+			return 0, err
+		}
+		old[table.Key(&f)] = f
+	}
+	var batch []F
+	written := 0
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		b := &schema.Batch{}
+		put(b, batch)
+		if err := st.Write(ctx, b); err != nil {
+			return fmt.Errorf("writing %s: %w", table.Name(), err)
+		}
+		written += len(batch)
+		batch = batch[:0]
+		return nil
+	}
+	for i := range derived {
+		f := derived[i]
+		prev, ok := old[table.Key(&f)]
+		if ok {
+			*table.Updated(&prev) = *table.Updated(&f)
+		}
+		if !ok || changed(prev, f) {
+			batch = append(batch, f)
+			if len(batch) >= writeBatch {
+				if err := flush(); err != nil {
+					return written, err
+				}
+			}
+		}
+	}
+	return written, flush()
+}
