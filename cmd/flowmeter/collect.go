@@ -70,6 +70,12 @@ func runCollect(ctx context.Context, env *environment, args []string) error {
 			failed = append(failed, err)
 		}
 	}
+	// Derive from whatever was collected, even when a source failed.
+	sum, err := deriveFacts(ctx, cfg, sources, s, false, opts.Logger)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, describeRefresh(sum))
 	if len(failed) > 0 {
 		msgs := make([]string, len(failed))
 		for i, err := range failed {

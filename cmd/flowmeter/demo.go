@@ -63,6 +63,9 @@ func runDemo(ctx context.Context, env *environment, args []string) error {
 			return fmt.Errorf("demo: %s: %w", src.Name, err)
 		}
 	}
+	if _, err := deriveFacts(ctx, cfg, sources, s, false, nil); err != nil {
+		return err
+	}
 	if err := printDemoSummary(ctx, env, cfg, s, configPath, time.Since(started)); err != nil {
 		return err
 	}
@@ -115,7 +118,10 @@ func printDemoSummary(ctx context.Context, env *environment, cfg *config.Config,
 	fmt.Fprintf(env.stdout, "Demo organisation generated in %s\n\n", took.Round(100*time.Millisecond))
 	fmt.Fprintf(w, "teams\t%d\t  %s\n", len(cfg.Teams), strings.Join(teams, ", "))
 	fmt.Fprintf(w, "repositories\t%d\t\n", repos)
-	for _, k := range schema.Kinds {
+	for _, k := range append(append([]schema.Kind(nil), schema.Kinds...), schema.FactKinds...) {
+		if k == schema.KindAncestry {
+			continue
+		}
 		n, err := s.Count(ctx, k, store.Filter{})
 		if err != nil {
 			return err
@@ -123,7 +129,7 @@ func printDemoSummary(ctx context.Context, env *environment, cfg *config.Config,
 		fmt.Fprintf(w, "%s\t%d\t\n", strings.ReplaceAll(string(k), "_", " "), n)
 	}
 	w.Flush()
-	fmt.Fprintf(env.stdout, "\nstore   %s\nconfig  %s\n\nNext:\n  flowmeter config check --config %s\n",
+	fmt.Fprintf(env.stdout, "\nstore   %s\nconfig  %s\n\nNext:\n  flowmeter report dora --config %s\n",
 		describeStore(cfg), configPath, configPath)
 	return nil
 }

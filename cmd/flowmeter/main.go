@@ -33,8 +33,10 @@ func commands() map[string]command {
 	return map[string]command{
 		"collect": {"collect new records from the configured sources", runCollect},
 		"demo":    {"generate a demo organisation into an embedded store and print a summary", runDemo},
+		"derive":  {"derive the facts behind every metric from the collected records", runDerive},
 		"migrate": {"create or update the store's tables", runMigrate},
 		"config":  {"'config check': validate a config file and the sources it names", runConfig},
+		"report":  {"'report dora': DORA metrics per team and service", runReport},
 		"version": {"print the version", runVersion},
 	}
 }

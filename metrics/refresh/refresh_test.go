@@ -153,6 +153,27 @@ func TestIncrementalEqualsFull(t *testing.T) {
 					t.Errorf("%s after incremental refreshes differ from a full derivation", check.name)
 				}
 			}
+			// The organisation exercises every rule through the store: each failure
+			// reason, each change state.
+			reasons, states := map[string]bool{}, map[schema.ChangeState]bool{}
+			for _, d := range got.Deployments {
+				for _, r := range d.FailureReasons {
+					reasons[r] = true
+				}
+			}
+			for _, c := range got.Changes {
+				states[c.State] = true
+			}
+			for _, r := range []string{schema.ReasonIncident, schema.ReasonIncidentWindow, schema.ReasonRollback, schema.ReasonHotfix} {
+				if !reasons[r] {
+					t.Errorf("no deployment failed for reason %q: the scenario lost a rule", r)
+				}
+			}
+			for _, s := range []schema.ChangeState{schema.ChangeShipped, schema.ChangeUndeployed, schema.ChangeUntracked, schema.ChangeExcluded} {
+				if !states[s] {
+					t.Errorf("no change is %q", s)
+				}
+			}
 			// Nothing new: nothing written.
 			sum, err := refresh.Run(ctx, st, metrics.NewRules(cfg), refresh.Options{Now: now.Add(time.Hour)})
 			if err != nil || sum.Written() != 0 || sum.Changes == 0 {

@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/config"
+	"github.com/flowmeter/flowmeter/metrics"
+	"github.com/flowmeter/flowmeter/metrics/refresh"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+func runDerive(ctx context.Context, env *environment, args []string) error {
+	fs := newFlags(env, "derive", "derive [--config FILE] [--full]")
+	configPath := fs.String("config", "flowmeter.yaml", "config file")
+	full := fs.Bool("full", false, "write every fact, not only those that changed")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	cfg, sources, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	s, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	sum, err := deriveFacts(ctx, cfg, sources, s, *full, slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(env.stdout, describeRefresh(sum))
+	return nil
+}
+
+// deriveFacts refreshes the facts, asking the sources that can answer ancestry
+// questions (GitHub's compare API) for ship attribution.
+func deriveFacts(ctx context.Context, cfg *config.Config, sources []collectors.Instance, st store.Store, full bool, log *slog.Logger) (refresh.Summary, error) {
+	resolvers := map[string]collectors.AncestryResolver{}
+	for _, src := range sources {
+		if r, ok := src.Source.(collectors.AncestryResolver); ok {
+			resolvers[src.Name] = r
+		}
+	}
+	sum, err := refresh.Run(ctx, st, metrics.NewRules(cfg), refresh.Options{
+		Resolvers: resolvers, Full: full, Now: time.Now().UTC(), Logger: log,
+	})
+	if err != nil {
+		return sum, fmt.Errorf("derive: %w", err)
+	}
+	return sum, nil
+}
+
+// describeRefresh says what a refresh did, in one line.
+func describeRefresh(s refresh.Summary) string {
+	line := fmt.Sprintf("derived %d change, %d deployment and %d incident facts; wrote %d in %s",
+		s.Changes, s.Deployments, s.Incidents, s.Written(), s.Took.Round(10*time.Millisecond))
+	if s.AncestryAsked > 0 {
+		line += fmt.Sprintf(" (asked about %d commit pairs)", s.AncestryAsked)
+	}
+	return line
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"iter"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowmeter/flowmeter/config"
+	"github.com/flowmeter/flowmeter/metrics/aggregate"
+	dorareport "github.com/flowmeter/flowmeter/reports/dora"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+// defaultReportDays is the length of the report window when none is given: about a
+// quarter, ending with today.
+const defaultReportDays = 90
+
+func runReport(ctx context.Context, env *environment, args []string) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		return runReportDORA(ctx, env, []string{"-h"}, time.Now())
+	}
+	if len(args) == 0 || args[0] != "dora" {
+		return fmt.Errorf("report: expected 'report dora' (run 'flowmeter report dora -h')")
+	}
+	return runReportDORA(ctx, env, args[1:], time.Now())
+}
+
+func runReportDORA(ctx context.Context, env *environment, args []string, now time.Time) error {
+	fs := newFlags(env, "report dora", "report dora [--config FILE] [--team T] "+
+		"[--from YYYY-MM-DD --to YYYY-MM-DD | --quarter 2026Q3] [--format md|json|csv] [--out FILE] [--explain]")
+	configPath := fs.String("config", "flowmeter.yaml", "config file")
+	team := fs.String("team", "", "report only this team (default: every team)")
+	from := fs.String("from", "", "first day of the window, UTC (default: 90 days before --to)")
+	to := fs.String("to", "", "day after the window, UTC: the window is [from, to) (default: tomorrow)")
+	quarter := fs.String("quarter", "", "a calendar quarter such as 2026Q3, instead of --from and --to")
+	format := fs.String("format", "md", "output format: md, json or csv")
+	out := fs.String("out", "", "write the report to this file instead of standard output")
+	explain := fs.Bool("explain", false, "list the facts behind every figure")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	f, err := dorareport.ParseFormat(*format)
+	if err != nil {
+		return fmt.Errorf("report dora: --format: %w", err)
+	}
+	winFrom, winTo, err := reportWindow(now, *from, *to, *quarter)
+	if err != nil {
+		return fmt.Errorf("report dora: %w", err)
+	}
+	cfg, _, err := loadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	if err := checkTeam(cfg, *team, *configPath); err != nil {
+		return err
+	}
+	s, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	in := aggregate.Input{
+		From: winFrom, To: winTo, Now: now.UTC(), Table: cfg.Rules.DORATable,
+		Team: *team, Explain: *explain,
+	}
+	for _, t := range cfg.Teams {
+		in.Teams = append(in.Teams, t.Name)
+	}
+	if in.Changes, err = collect(s.ChangeFacts(ctx, store.Filter{})); err != nil {
+		return fmt.Errorf("report dora: %w", err)
+	}
+	if in.Deployments, err = collect(s.DeploymentFacts(ctx, store.Filter{})); err != nil {
+		return fmt.Errorf("report dora: %w", err)
+	}
+	if in.Incidents, err = collect(s.IncidentFacts(ctx, store.Filter{})); err != nil {
+		return fmt.Errorf("report dora: %w", err)
+	}
+
+	var buf bytes.Buffer
+	if err := dorareport.Render(&buf, aggregate.DORA(in), f); err != nil {
+		return fmt.Errorf("report dora: %w", err)
+	}
+	if *out == "" {
+		_, err := env.stdout.Write(buf.Bytes())
+		return err
+	}
+	if err := writeAtomically(*out, buf.Bytes()); err != nil {
+		return fmt.Errorf("report dora: %w", err)
+	}
+	fmt.Fprintf(env.stdout, "wrote %s\n", *out)
+	return nil
+}
+
+// collect drains a store iterator, stopping at its first error.
+func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	var out []T
+	for v, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// checkTeam refuses a --team the config does not define, naming the ones it does.
+func checkTeam(cfg *config.Config, team, configPath string) error {
+	if team == "" || team == aggregate.NoTeam {
+		return nil
+	}
+	if _, ok := cfg.Team(team); ok {
+		return nil
+	}
+	if len(cfg.Teams) == 0 {
+		return fmt.Errorf("report dora: no team %q: %s defines no teams (only %q can be reported)", team, configPath, aggregate.NoTeam)
+	}
+	names := make([]string, 0, len(cfg.Teams)+1)
+	for _, t := range cfg.Teams {
+		names = append(names, t.Name)
+	}
+	names = append(names, aggregate.NoTeam)
+	return fmt.Errorf("report dora: no team %q in %s (teams: %s)", team, configPath, strings.Join(names, ", "))
+}
+
+var quarterPattern = regexp.MustCompile(`^(\d{4})[Qq]([1-4])$`)
+
+// reportWindow turns the window flags into a half-open UTC window: a quarter, or
+// --from and --to (either may be left out), or by default the 90 days ending at the
+// start of tomorrow, so today's deployments are in.
+func reportWindow(now time.Time, from, to, quarter string) (time.Time, time.Time, error) {
+	if quarter != "" {
+		if from != "" || to != "" {
+			return time.Time{}, time.Time{}, fmt.Errorf("--quarter and --from/--to both name the window: give one or the other")
+		}
+		m := quarterPattern.FindStringSubmatch(quarter)
+		if m == nil {
+			return time.Time{}, time.Time{}, fmt.Errorf("--quarter %q: want a quarter like 2026Q3", quarter)
+		}
+		year, _ := strconv.Atoi(m[1])
+		q, _ := strconv.Atoi(m[2])
+		start := time.Date(year, time.Month(3*(q-1)+1), 1, 0, 0, 0, 0, time.UTC)
+		return start, start.AddDate(0, 3, 0), nil
+	}
+	n := now.UTC()
+	end := time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC).AddDate(0, 0, 1)
+	if to != "" {
+		t, err := time.Parse(dateLayout, to)
+		if err != nil {
+			return time.Time{}, time.Time{}, fmt.Errorf("--to %q: want a date like 2026-10-01", to)
+		}
+		end = t
+	}
+	start := end.AddDate(0, 0, -defaultReportDays)
+	if from != "" {
+		t, err := time.Parse(dateLayout, from)
+		if err != nil {
+			return time.Time{}, time.Time{}, fmt.Errorf("--from %q: want a date like 2026-07-01", from)
+		}
+		start = t
+	}
+	if !start.Before(end) {
+		return time.Time{}, time.Time{}, fmt.Errorf("--from %s is not before --to %s: the window [from, to) is empty",
+			start.Format(dateLayout), end.Format(dateLayout))
+	}
+	return start, end, nil
+}
+
+// writeAtomically writes data to a temporary file beside path and renames it into
+// place, so a reader never sees half a report and a failed run leaves the old one.
+func writeAtomically(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flowmeter/flowmeter/metrics/aggregate/aggregatetest"
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store/sqlite"
+)
+
+// reportStore writes the aggregation fixture's facts (worked out by hand in
+// metrics/aggregate's tests) into a new SQLite store and returns a config naming it
+// and the fixture's teams.
+func reportStore(t *testing.T, table string) string {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "flowmeter.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	changes, deployments, incidents := aggregatetest.Facts()
+	if err := s.Write(ctx, &schema.Batch{ChangeFacts: changes, DeploymentFacts: deployments, IncidentFacts: incidents}); err != nil {
+		t.Fatal(err)
+	}
+	text := "store:\n  sqlite:\n    path: flowmeter.db\nteams:\n"
+	for _, name := range aggregatetest.Teams {
+		text += "  - name: " + name + "\n"
+	}
+	if table != "" {
+		text += "rules:\n  dora_table: '" + table + "'\n"
+	}
+	return writeFile(t, dir, "flowmeter.yaml", text)
+}
+
+type reportJSON struct {
+	Window struct {
+		From, To string
+		Days     float64
+	}
+	DORATable string `json:"dora_table"`
+	Teams     []struct {
+		Team              string
+		Deployments       int
+		ChangeFailureRate *float64 `json:"change_failure_rate"`
+		LeadTimeSeconds   struct {
+			P50, P85, P95 *float64
+		} `json:"lead_time_seconds"`
+		Tiers struct {
+			DeploymentFrequency *string `json:"deployment_frequency"`
+			LeadTime            *string `json:"lead_time"`
+		}
+		Services []struct {
+			Service     string
+			Deployments int
+		}
+		Explain map[string][]string
+	}
+}
+
+func decodeReport(t *testing.T, out string) reportJSON {
+	t.Helper()
+	var r reportJSON
+	dec := json.NewDecoder(strings.NewReader(out))
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("%v in %q", err, out)
+	}
+	return r
+}
+
+func TestReportDORAJSON(t *testing.T) {
+	cfg := reportStore(t, "")
+	out, err := runInProcess(t, "report", "dora", "--config", cfg, "--from", "2026-06-01", "--to", "2026-06-29", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The keys, exactly as documented.
+	var raw map[string]any
+	if err := json.Unmarshal([]byte(out), &raw); err != nil {
+		t.Fatal(err)
+	}
+	team := raw["teams"].([]any)[0].(map[string]any)
+	for _, k := range []string{
+		"team", "deployments", "deployment_frequency_per_day", "changes_shipped", "untracked", "undeployed",
+		"lead_time_seconds", "lead_time_parts_seconds", "failed_deployments", "failed_deploy_attempts",
+		"change_failure_rate", "failed_deployment_recovery_seconds", "time_to_restore_seconds", "rework_rate",
+		"tiers", "services",
+	} {
+		if _, ok := team[k]; !ok {
+			t.Errorf("no teams[].%s in %v", k, team)
+		}
+	}
+	if _, ok := team["explain"]; ok {
+		t.Errorf("explain without --explain")
+	}
+
+	r := decodeReport(t, out)
+	if r.Window.From != "2026-06-01T00:00:00Z" || r.Window.To != "2026-06-29T00:00:00Z" || r.Window.Days != 28 || r.DORATable != "2023" {
+		t.Errorf("window %+v, table %s", r.Window, r.DORATable)
+	}
+	var names []string
+	for _, tm := range r.Teams {
+		names = append(names, tm.Team)
+	}
+	if strings.Join(names, ",") != "payments,search,idle,(no team)" {
+		t.Fatalf("teams %v", names)
+	}
+	// Hand-worked in metrics/aggregate: payments has 10 production deployments, 3
+	// failed (30%), lead time p50 1.5 days = 129600 s (high); search's p50 is 1 hour
+	// (elite in 2023).
+	p, s := r.Teams[0], r.Teams[1]
+	if p.Deployments != 10 || p.ChangeFailureRate == nil || *p.ChangeFailureRate != 0.3 ||
+		p.LeadTimeSeconds.P50 == nil || *p.LeadTimeSeconds.P50 != 129600 || *p.Tiers.LeadTime != "high" ||
+		len(p.Services) != 2 || p.Services[0].Service != "checkout" || p.Services[0].Deployments != 7 {
+		t.Errorf("payments: %+v", p)
+	}
+	if *s.LeadTimeSeconds.P50 != 3600 || *s.Tiers.LeadTime != "elite" || *s.Tiers.DeploymentFrequency != "elite" {
+		t.Errorf("search: %+v", s)
+	}
+	if r.Teams[2].ChangeFailureRate != nil || r.Teams[2].Tiers.LeadTime != nil {
+		t.Errorf("idle is not null: %+v", r.Teams[2])
+	}
+
+	// The 2021 table from the config: search's 1 hour is high there.
+	cfg21 := reportStore(t, "2021")
+	out, err = runInProcess(t, "report", "dora", "--config", cfg21, "--from", "2026-06-01", "--to", "2026-06-29", "--format", "json", "--team", "search", "--explain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = decodeReport(t, out)
+	if r.DORATable != "2021" || len(r.Teams) != 1 || r.Teams[0].Team != "search" || *r.Teams[0].Tiers.LeadTime != "high" {
+		t.Errorf("2021, --team search: %+v", r)
+	}
+	if got := r.Teams[0].Explain["lead_time_seconds"]; strings.Join(got, " ") != "gh:c20 gh:c21 gh:c22" {
+		t.Errorf("--explain lead_time_seconds = %v", got)
+	}
+}
+
+func TestReportDORAQuarterOutAndFormats(t *testing.T) {
+	cfg := reportStore(t, "")
+	// 2026Q2 = [Apr 1, Jul 1): June is in, and so are the facts of late May (d10
+	// failed May 31, c6 shipped May 30, i5 opened May 28), unlike in June alone.
+	out, err := runInProcess(t, "report", "dora", "--config", cfg, "--quarter", "2026Q2", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := decodeReport(t, out)
+	// payments: d1..d7, d20..d22, d10 (May 31) and d12 (finished Jun 29 00:00) = 12,
+	// of which d2, d5, d22 and d10 failed.
+	if r.Window.From != "2026-04-01T00:00:00Z" || r.Window.To != "2026-07-01T00:00:00Z" || r.Window.Days != 91 ||
+		r.Teams[0].Deployments != 12 || *r.Teams[0].ChangeFailureRate != 4.0/12 {
+		t.Errorf("2026Q2: window %+v, payments %d deployments, CFR %v", r.Window, r.Teams[0].Deployments, *r.Teams[0].ChangeFailureRate)
+	}
+
+	// --out writes the file (atomically: no temporary file is left) and says so.
+	dir := t.TempDir()
+	path := filepath.Join(dir, "dora.csv")
+	if err := os.WriteFile(path, []byte("old report"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runInProcess(t, "report", "dora", "--config", cfg, "--quarter", "2026q2", "--format", "csv", "--out", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != "wrote "+path+"\n" {
+		t.Errorf("stdout %q", out)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs[0][0] != "level" || recs[1][0] != "team" || recs[1][1] != "payments" || recs[1][6] != "12" {
+		t.Errorf("csv: %v", recs[:2])
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("files left in %s: %v", dir, entries)
+	}
+
+	// Markdown is the default.
+	out, err = runInProcess(t, "report", "dora", "--config", cfg, "--quarter", "2026Q2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out, "# DORA report\n") || !strings.Contains(out, "2026-04-01 to 2026-07-01 (exclusive)") ||
+		!strings.Contains(out, "| payments | 12 |") {
+		t.Errorf("markdown:\n%s", out)
+	}
+}
+
+func TestReportDORAErrors(t *testing.T) {
+	cfg := reportStore(t, "")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report"}, "expected 'report dora'"},
+		{[]string{"report", "toil"}, "expected 'report dora'"},
+		{[]string{"report", "dora", "--config", cfg, "--team", "nosuch"},
+			`report dora: no team "nosuch" in ` + cfg + ` (teams: payments, search, idle, (no team))`},
+		{[]string{"report", "dora", "--config", cfg, "--quarter", "2026Q3", "--from", "2026-07-01"}, "--quarter and --from/--to both name the window"},
+		{[]string{"report", "dora", "--config", cfg, "--quarter", "2026Q5"}, `--quarter "2026Q5": want a quarter like 2026Q3`},
+		{[]string{"report", "dora", "--config", cfg, "--from", "July"}, `--from "July"`},
+		{[]string{"report", "dora", "--config", cfg, "--to", "2026-13-01"}, `--to "2026-13-01"`},
+		{[]string{"report", "dora", "--config", cfg, "--from", "2026-07-01", "--to", "2026-07-01"}, "is not before --to"},
+		{[]string{"report", "dora", "--config", cfg, "--format", "html"}, `--format: unknown format "html"`},
+		{[]string{"report", "dora", "--config", cfg, "extra"}, `unexpected argument "extra"`},
+	}
+	for _, tt := range tests {
+		_, err := runInProcess(t, tt.args...)
+		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: %v, want one line containing %q", tt.args, err, tt.want)
+		}
+	}
+	// A team the config defines but with no facts, and (no team), are fine.
+	for _, team := range []string{"idle", "(no team)"} {
+		if _, err := runInProcess(t, "report", "dora", "--config", cfg, "--team", team, "--quarter", "2026Q2"); err != nil {
+			t.Errorf("--team %s: %v", team, err)
+		}
+	}
+	// Through main: exit 1 and a one-line error.
+	code, _, stderr := runMain(t, "report dora --config "+cfg+" --quarter 2026Q3 --to 2026-10-01")
+	if code != 1 || strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "--quarter and --from/--to") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestReportWindow(t *testing.T) {
+	now := time.Date(2026, 7, 15, 18, 30, 0, 0, time.FixedZone("CEST", 2*3600)) // 16:30 UTC
+	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, time.UTC) }
+	tests := []struct {
+		from, to, quarter string
+		wantFrom, wantTo  time.Time
+	}{
+		// Default: 90 days ending at the start of tomorrow (UTC): [Apr 17, Jul 16).
+		{"", "", "", day(4, 17), day(7, 16)},
+		{"2026-07-01", "", "", day(7, 1), day(7, 16)},
+		{"", "2026-07-01", "", day(4, 2), day(7, 1)},
+		{"2026-06-01", "2026-06-29", "", day(6, 1), day(6, 29)},
+		{"", "", "2026Q1", day(1, 1), day(4, 1)},
+		{"", "", "2026Q3", day(7, 1), day(10, 1)},
+		{"", "", "2026Q4", day(10, 1), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		from, to, err := reportWindow(now, tt.from, tt.to, tt.quarter)
+		if err != nil || !from.Equal(tt.wantFrom) || !to.Equal(tt.wantTo) {
+			t.Errorf("from %q to %q quarter %q: [%s, %s) %v; want [%s, %s)", tt.from, tt.to, tt.quarter, from, to, err, tt.wantFrom, tt.wantTo)
+		}
+	}
+	// Just after midnight UTC, "tomorrow" is the next UTC day whatever the local day.
+	late := time.Date(2026, 7, 15, 23, 30, 0, 0, time.FixedZone("PDT", -7*3600)) // Jul 16 06:30 UTC
+	if _, to, _ := reportWindow(late, "", "", ""); !to.Equal(day(7, 17)) {
+		t.Errorf("late: to %s", to)
+	}
+}

@@ -1,0 +1,281 @@
+package dora
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/flowmeter/flowmeter/metrics/aggregate"
+	"github.com/flowmeter/flowmeter/metrics/aggregate/aggregatetest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func fixtureReport(explain bool) aggregate.Report {
+	in := aggregatetest.Input()
+	in.Explain = explain
+	return aggregate.DORA(in)
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run 'go test ./reports/dora -update' to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (run with -update after checking the change):\n%s", name, firstDiff(string(want), string(got)))
+	}
+}
+
+func firstDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := range max(len(wl), len(gl)) {
+		var w, g string
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if w != g {
+			return "line " + strconv.Itoa(i+1) + ":\nwant: " + w + "\ngot:  " + g
+		}
+	}
+	return ""
+}
+
+func TestGolden(t *testing.T) {
+	for _, tt := range []struct {
+		file    string
+		format  Format
+		explain bool
+	}{
+		{"report.md", Markdown, false},
+		{"report.json", JSON, false},
+		{"report.csv", CSV, false},
+		{"report-explain.json", JSON, true},
+		{"report-explain.md", Markdown, true},
+	} {
+		var buf bytes.Buffer
+		if err := Render(&buf, fixtureReport(tt.explain), tt.format); err != nil {
+			t.Fatal(err)
+		}
+		golden(t, tt.file, buf.Bytes())
+	}
+}
+
+// The documented keys, exactly: docs/reports.md lists these.
+var (
+	reportKeys = []string{"dora_table", "teams", "window"}
+	windowKeys = []string{"days", "from", "to"}
+	figureKeys = []string{
+		"change_failure_rate", "changes_shipped", "deploy_days_per_month_median", "deploy_days_per_week_median",
+		"deployment_frequency_per_day", "deployments", "failed_deploy_attempts", "failed_deployment_recovery_seconds",
+		"failed_deployments", "lead_time_parts_seconds", "lead_time_seconds", "rework_rate", "tiers",
+		"time_to_restore_seconds", "undeployed", "undeployed_age_seconds", "untracked",
+	}
+	nestedKeys = map[string][]string{
+		"lead_time_seconds":                  {"p50", "p85", "p95"},
+		"lead_time_parts_seconds":            {"coding", "deploy", "pickup", "review"},
+		"failed_deployment_recovery_seconds": {"p50", "p85"},
+		"time_to_restore_seconds":            {"p50", "p85"},
+		"undeployed_age_seconds":             {"p50"},
+		"tiers":                              {"change_failure_rate", "deployment_frequency", "failed_deployment_recovery", "lead_time"},
+	}
+)
+
+func keys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func checkFigureKeys(t *testing.T, who string, obj map[string]any, extra ...string) {
+	t.Helper()
+	want := slices.Sorted(slices.Values(append(slices.Clone(figureKeys), extra...)))
+	if got := keys(obj); !slices.Equal(got, want) {
+		t.Errorf("%s keys:\n got %v\nwant %v", who, got, want)
+	}
+	for k, sub := range nestedKeys {
+		m, ok := obj[k].(map[string]any)
+		if !ok {
+			t.Errorf("%s.%s is %T", who, k, obj[k])
+			continue
+		}
+		if got := keys(m); !slices.Equal(got, sub) {
+			t.Errorf("%s.%s keys %v, want %v", who, k, got, sub)
+		}
+	}
+}
+
+func decode(t *testing.T, r aggregate.Report) map[string]any {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+func TestJSONKeysAndValues(t *testing.T) {
+	doc := decode(t, fixtureReport(false))
+	if got := keys(doc); !slices.Equal(got, reportKeys) {
+		t.Errorf("report keys %v, want %v", got, reportKeys)
+	}
+	win := doc["window"].(map[string]any)
+	if got := keys(win); !slices.Equal(got, windowKeys) {
+		t.Errorf("window keys %v", got)
+	}
+	if win["from"] != "2026-06-01T00:00:00Z" || win["to"] != "2026-06-29T00:00:00Z" || win["days"] != 28.0 || doc["dora_table"] != "2023" {
+		t.Errorf("window %v, table %v", win, doc["dora_table"])
+	}
+	teams := doc["teams"].([]any)
+	if len(teams) != 4 {
+		t.Fatalf("%d teams", len(teams))
+	}
+	for _, tm := range teams {
+		team := tm.(map[string]any)
+		name := team["team"].(string)
+		checkFigureKeys(t, name, team, "team", "services")
+		for _, sv := range team["services"].([]any) {
+			svc := sv.(map[string]any)
+			checkFigureKeys(t, name+"/"+svc["service"].(string), svc, "service")
+		}
+	}
+	pay := teams[0].(map[string]any)
+	// Values as worked out in metrics/aggregate's tests; p85 of the lead time is
+	// 220320 s exactly once rounded to the millisecond.
+	lt := pay["lead_time_seconds"].(map[string]any)
+	tiers := pay["tiers"].(map[string]any)
+	if pay["team"] != "payments" || pay["deployments"] != 10.0 || pay["change_failure_rate"] != 0.3 ||
+		lt["p50"] != 129600.0 || lt["p85"] != 220320.0 || lt["p95"] != 246240.0 ||
+		tiers["lead_time"] != "high" || tiers["change_failure_rate"] != "low" {
+		t.Errorf("payments: %v", pay)
+	}
+	// Undefined figures and tiers are null, not 0 or "".
+	idle := teams[2].(map[string]any)
+	if v, ok := idle["change_failure_rate"]; !ok || v != nil {
+		t.Errorf("idle change_failure_rate = %#v, want null", v)
+	}
+	if v := idle["tiers"].(map[string]any)["lead_time"]; v != nil {
+		t.Errorf("idle tiers.lead_time = %#v, want null", v)
+	}
+	if v := idle["lead_time_seconds"].(map[string]any)["p50"]; v != nil {
+		t.Errorf("idle lead_time_seconds.p50 = %#v, want null", v)
+	}
+	if svcs := idle["services"].([]any); len(svcs) != 0 {
+		t.Errorf("idle services %v", svcs)
+	}
+
+	// With explain, teams and services carry it.
+	doc = decode(t, fixtureReport(true))
+	pay = doc["teams"].([]any)[0].(map[string]any)
+	checkFigureKeys(t, "payments (explain)", pay, "team", "services", "explain")
+	ex := pay["explain"].(map[string]any)
+	if got := ex["failed_deployments"].([]any); len(got) != 3 || got[0] != "gh:d2" {
+		t.Errorf("explain failed_deployments %v", got)
+	}
+	svc := pay["services"].([]any)[0].(map[string]any)
+	checkFigureKeys(t, "payments/checkout (explain)", svc, "service", "explain")
+}
+
+func TestCSV(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, fixtureReport(false)); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantHeader := []string{
+		"level", "team", "service", "window.from", "window.to", "dora_table",
+		"deployments", "deployment_frequency_per_day", "deploy_days_per_week_median", "deploy_days_per_month_median",
+		"changes_shipped", "untracked", "undeployed", "undeployed_age_seconds.p50",
+		"lead_time_seconds.p50", "lead_time_seconds.p85", "lead_time_seconds.p95",
+		"lead_time_parts_seconds.coding", "lead_time_parts_seconds.pickup", "lead_time_parts_seconds.review", "lead_time_parts_seconds.deploy",
+		"failed_deployments", "failed_deploy_attempts", "change_failure_rate",
+		"failed_deployment_recovery_seconds.p50", "failed_deployment_recovery_seconds.p85",
+		"time_to_restore_seconds.p50", "time_to_restore_seconds.p85", "rework_rate",
+		"tiers.deployment_frequency", "tiers.lead_time", "tiers.change_failure_rate", "tiers.failed_deployment_recovery",
+	}
+	if !slices.Equal(recs[0], wantHeader) {
+		t.Errorf("header\n got %v\nwant %v", recs[0], wantHeader)
+	}
+	// payments, checkout, ledger, search, indexer, idle, (no team) and its three
+	// services: 10 rows after the header.
+	var rows []string
+	for _, r := range recs[1:] {
+		rows = append(rows, r[0]+":"+r[1]+"/"+r[2])
+	}
+	want := []string{
+		"team:payments/", "service:payments/checkout", "service:payments/ledger",
+		"team:search/", "service:search/indexer", "team:idle/",
+		"team:(no team)/", "service:(no team)/(no service)", "service:(no team)/billing-batch", "service:(no team)/tools",
+	}
+	if !slices.Equal(rows, want) {
+		t.Errorf("rows %v, want %v", rows, want)
+	}
+	col := func(name string) int { return slices.Index(wantHeader, name) }
+	checkout := recs[2]
+	if checkout[col("lead_time_seconds.p85")] != "146880" || checkout[col("change_failure_rate")] != "0.2857142857142857" ||
+		checkout[col("tiers.lead_time")] != "high" || checkout[col("window.from")] != "2026-06-01T00:00:00Z" {
+		t.Errorf("checkout row %v", checkout)
+	}
+	// Undefined: empty cells.
+	idle := recs[6]
+	if idle[col("change_failure_rate")] != "" || idle[col("tiers.deployment_frequency")] != "" || idle[col("deployments")] != "0" {
+		t.Errorf("idle row %v", idle)
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for _, tt := range []struct {
+		seconds float64
+		want    string
+	}{
+		{0, "0s"}, {45, "45s"}, {59.4, "59s"}, {59.6, "1m"}, {90, "2m"}, {720, "12m"},
+		{3599, "1h"}, {3600, "1h"}, {5400, "1h 30m"}, {12000, "3h 20m"},
+		{86399, "1.0 d"}, {86400, "1.0 d"}, {207360, "2.4 d"}, {-3 * 86400, "-3.0 d"},
+	} {
+		if got := Duration(aggregate.Some(tt.seconds)); got != tt.want {
+			t.Errorf("Duration(%v) = %q, want %q", tt.seconds, got, tt.want)
+		}
+	}
+	if got := Duration(aggregate.None()); got != "—" {
+		t.Errorf("undefined: %q", got)
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	for _, s := range []string{"md", "json", "csv"} {
+		if f, err := ParseFormat(s); err != nil || string(f) != s {
+			t.Errorf("ParseFormat(%q) = %q, %v", s, f, err)
+		}
+	}
+	if _, err := ParseFormat("html"); err == nil || !strings.Contains(err.Error(), `"html"`) {
+		t.Errorf("ParseFormat(html): %v", err)
+	}
+}
