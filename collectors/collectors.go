@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -39,6 +40,39 @@ type AncestryResolver interface {
 	// ResolveAncestry answers what it can of pairs, from the store's cache first,
 	// writing new answers to it; a pair it cannot answer is left out.
 	ResolveAncestry(ctx context.Context, st AncestryStore, pairs []schema.CommitPair, now time.Time) (map[schema.CommitPair]bool, error)
+}
+
+// Receiver is a source that tools push to rather than one flowmeter polls (webhooks):
+// `flowmeter run` mounts its routes on its HTTP listener. Its Collect does nothing.
+type Receiver interface {
+	// Routes maps paths, such as "/webhooks/deploy", to the handlers serving them.
+	Routes(env ReceiverEnv) map[string]http.Handler
+}
+
+// ReceiverEnv is what a receiver's handlers may use.
+type ReceiverEnv struct {
+	// Writer is durable: a write it accepts is never lost, even while the store is
+	// down (it is spooled to disk and replayed).
+	Writer Writer
+	// Source finds another configured source by name, such as the GitHub source
+	// whose records GitHub's webhook events update.
+	Source func(name string) (Source, bool)
+	// Collect asks for a collection of a source now, for events whose records need
+	// more than the event says.
+	Collect func(name string)
+	Logger  *slog.Logger
+	Now     func() time.Time
+}
+
+// EventHandler is a source that can turn its tool's webhook events into the same
+// records its collections write (same source name, same ids), so that pushed and
+// polled records converge.
+type EventHandler interface {
+	// HandleEvent turns one event (its type, e.g. GitHub's X-GitHub-Event, and its
+	// JSON body) into records. collect asks for a collection of the source instead,
+	// for events whose records need more than the payload gives; an event the source
+	// does not use returns an empty batch and no error.
+	HandleEvent(kind string, payload []byte) (b *schema.Batch, collect bool, err error)
 }
 
 // Source collects the new records of one configured source instance.

@@ -34,6 +34,8 @@ const (
 	DefaultHotfixPattern         = `(?i)^hotfix`
 	DefaultBugfixLabel           = "bug"
 	DefaultDORATable             = "2023"
+	DefaultListen                = ":9420"
+	DefaultSpoolDir              = "spool"
 )
 
 // Config is the whole of flowmeter.yaml after defaults, the one value every
@@ -47,9 +49,20 @@ type Config struct {
 	Teams []Team `yaml:"teams,omitempty"`
 	// Rules are the classification choices METRICS.md leaves to the operator.
 	Rules Rules `yaml:"rules"`
+	// Server is the listener of `flowmeter run`: /metrics, health and webhooks.
+	Server Server `yaml:"server"`
 	// Path is the file the config came from, so relative paths in source settings
 	// can be resolved against its directory; it is not part of the YAML.
 	Path string `yaml:"-"`
+}
+
+// Server configures the HTTP listener of `flowmeter run`.
+type Server struct {
+	// Listen is the address to listen on; default ":9420".
+	Listen string `yaml:"listen"`
+	// SpoolDir keeps webhook events accepted while the store was unreachable, until
+	// they are written; relative to the config file (see ResolvePath); default "spool".
+	SpoolDir string `yaml:"spool_dir"`
 }
 
 // Store selects the one backend records are kept in; when neither is given the
@@ -547,6 +560,8 @@ func (c *Config) applyDefaults(lines map[string]int) {
 		r.BugfixLabels = []string{DefaultBugfixLabel}
 	}
 	r.DORATable = orDefault(r.DORATable, DefaultDORATable)
+	c.Server.Listen = orDefault(c.Server.Listen, DefaultListen)
+	c.Server.SpoolDir = orDefault(c.Server.SpoolDir, DefaultSpoolDir)
 }
 
 // resolvePaths makes file paths independent of the working directory.
