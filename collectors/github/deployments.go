@@ -148,9 +148,9 @@ func (r *run) deploymentStatuses(ctx context.Context, repo repository, id int64)
 // them) into a record. Its status is the latest one that is not "inactive" (GitHub
 // marks a successful deployment inactive when a newer one replaces it); it finished
 // when it reached success, failure or error.
-func (r *run) deploymentRecord(repo repository, d *gh.Deployment, statuses []*gh.DeploymentStatus) schema.Deployment {
+func (s *Source) deploymentRecord(repo repository, d *gh.Deployment, statuses []*gh.DeploymentStatus) schema.Deployment {
 	rec := schema.Deployment{
-		Source: r.name, ID: fmt.Sprintf("%s/deployments/%d", repo.fullName, d.GetID()), Repo: repo.fullName,
+		Source: s.name, ID: fmt.Sprintf("%s/deployments/%d", repo.fullName, d.GetID()), Repo: repo.fullName,
 		Service: repo.name, Environment: d.GetEnvironment(), CommitSHA: d.GetSHA(), Ref: d.GetRef(),
 		Status: schema.DeploymentQueued, Trigger: schema.TriggerAutomatic, Attempt: 1,
 		StartedAt: ts(d.CreatedAt), URL: d.GetURL(), UpdatedAt: ts(d.UpdatedAt),
@@ -285,10 +285,10 @@ func (r *run) findWorkflow(ctx context.Context, repo repository, name string) (i
 
 // runRecord turns a completed workflow run into a deployment attempt. Each attempt of
 // a run is its own record, so re-runs are kept as such.
-func (r *run) runRecord(repo repository, wf WorkflowSettings, run *gh.WorkflowRun) schema.Deployment {
+func (s *Source) runRecord(repo repository, wf WorkflowSettings, run *gh.WorkflowRun) schema.Deployment {
 	attempt := max(int64(run.GetRunAttempt()), 1)
 	rec := schema.Deployment{
-		Source: r.name, ID: fmt.Sprintf("%s/actions/runs/%d/attempts/%d", repo.fullName, run.GetID(), attempt),
+		Source: s.name, ID: fmt.Sprintf("%s/actions/runs/%d/attempts/%d", repo.fullName, run.GetID(), attempt),
 		Repo: repo.fullName, Service: repo.name, Environment: wf.Environment, CommitSHA: run.GetHeadSHA(),
 		Ref: run.GetHeadBranch(), Trigger: schema.TriggerAutomatic, Attempt: attempt,
 		StartedAt: ts(run.RunStartedAt), FinishedAt: ts(run.UpdatedAt), URL: run.GetHTMLURL(), UpdatedAt: ts(run.UpdatedAt),
@@ -312,6 +312,23 @@ func (r *run) runRecord(repo repository, wf WorkflowSettings, run *gh.WorkflowRu
 	words := run.GetDisplayTitle() + " " + run.GetHeadBranch()
 	rec.Rollback = rollbackWords.MatchString(words)
 	rec.Hotfix = hotfixWords.MatchString(words)
+	return rec
+}
+
+// releaseRecord makes a published release a successful deployment at its
+// publication.
+func (s *Source) releaseRecord(repo repository, rel *gh.RepositoryRelease) schema.Deployment {
+	published := ts(rel.PublishedAt)
+	rec := schema.Deployment{
+		Source: s.name, ID: fmt.Sprintf("%s/releases/%d", repo.fullName, rel.GetID()), Repo: repo.fullName,
+		Service: repo.name, Environment: s.set.releasesEnv, Ref: rel.GetTagName(),
+		Status: schema.DeploymentSuccess, Trigger: schema.TriggerAutomatic, Attempt: 1,
+		StartedAt: published, FinishedAt: published, URL: rel.GetHTMLURL(), UpdatedAt: published,
+		Hotfix: hotfixWords.MatchString(rel.GetName() + " " + rel.GetTagName()),
+	}
+	if c := rel.GetTargetCommitish(); fullSHA.MatchString(c) {
+		rec.CommitSHA = c // a branch name says nothing of the commit: time attribution
+	}
 	return rec
 }
 
@@ -361,17 +378,7 @@ func (r *run) releases(ctx context.Context, repo repository) error {
 				stop = true
 				break
 			}
-			rec := schema.Deployment{
-				Source: r.name, ID: fmt.Sprintf("%s/releases/%d", repo.fullName, rel.GetID()), Repo: repo.fullName,
-				Service: repo.name, Environment: r.set.releasesEnv, Ref: rel.GetTagName(),
-				Status: schema.DeploymentSuccess, Trigger: schema.TriggerAutomatic, Attempt: 1,
-				StartedAt: published, FinishedAt: published, URL: rel.GetHTMLURL(), UpdatedAt: published,
-				Hotfix: hotfixWords.MatchString(rel.GetName() + " " + rel.GetTagName()),
-			}
-			if c := rel.GetTargetCommitish(); fullSHA.MatchString(c) {
-				rec.CommitSHA = c // a branch name says nothing of the commit: time attribution
-			}
-			batch = append(batch, rec)
+			batch = append(batch, r.releaseRecord(repo, rel))
 			if published.After(next.Newest) {
 				next.Newest = published
 			}
