@@ -21,11 +21,12 @@ import (
 const dateLayout = "2006-01-02"
 
 func runDemo(ctx context.Context, env *environment, args []string) error {
-	fs := newFlags(env, "demo", "demo [--dir DIR] [--seed N] [--end YYYY-MM-DD] [--no-serve]")
+	fs := newFlags(env, "demo", "demo [--dir DIR] [--seed N] [--end YYYY-MM-DD] [--no-serve] [--listen ADDR]")
 	dir := fs.String("dir", "", "directory for the demo's store and config (default: a new temporary directory)")
 	seed := fs.Int64("seed", 1, "seed of the generator: the same seed and end give the same organisation")
 	end := fs.String("end", time.Now().UTC().Format(dateLayout), "last day of the generated history (UTC)")
 	noServe := fs.Bool("no-serve", false, "generate and exit without serving")
+	listen := fs.String("listen", "127.0.0.1:8080", "where to serve /metrics and the health endpoints")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -69,10 +70,11 @@ func runDemo(ctx context.Context, env *environment, args []string) error {
 	if err := printDemoSummary(ctx, env, cfg, s, configPath, time.Since(started)); err != nil {
 		return err
 	}
-	if !*noServe {
-		fmt.Fprintln(env.stdout, "\nServing the demo's pages and /metrics arrives with 'flowmeter run'; nothing to serve yet.")
+	if *noServe {
+		return nil
 	}
-	return nil
+	fmt.Fprintln(env.stdout)
+	return serve(ctx, env, configPath, *listen)
 }
 
 // writeDemoConfig writes the config of the demo organisation: an embedded store next

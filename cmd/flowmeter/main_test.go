@@ -133,11 +133,29 @@ func TestHelpAndVersion(t *testing.T) {
 func TestExampleConfigChecks(t *testing.T) {
 	t.Setenv("CLICKHOUSE_PASSWORD", "example")
 	t.Setenv("GITHUB_TOKEN", "example")
+	t.Setenv("FLOWMETER_WEBHOOK_TOKEN", "example")
+	t.Setenv("GITHUB_WEBHOOK_SECRET", "example")
 	out, err := runInProcess(t, "config", "check", "--config", filepath.Join("..", "..", "examples", "flowmeter.yaml"))
 	if err != nil {
 		t.Fatalf("config check of examples/flowmeter.yaml: %v", err)
 	}
 	if !strings.Contains(out, ": ok (") {
 		t.Fatalf("config check said %q", out)
+	}
+}
+
+func TestTwoReceiversOnOnePathAreRefused(t *testing.T) {
+	t.Setenv("FLOWMETER_TEST_HOOK_TOKEN", "x")
+	cfg := writeFile(t, t.TempDir(), "f.yaml", `sources:
+  - name: ci
+    webhook:
+      token_env: FLOWMETER_TEST_HOOK_TOKEN
+  - name: cd
+    webhook:
+      token_env: FLOWMETER_TEST_HOOK_TOKEN
+`)
+	if _, err := runInProcess(t, "config", "check", "--config", cfg); err == nil ||
+		!strings.Contains(err.Error(), `sources "ci" and "cd" both serve /webhooks/`) {
+		t.Fatalf("config check = %v, want the shared path refused", err)
 	}
 }

@@ -23,6 +23,20 @@ func loadConfig(path string) (*config.Config, []collectors.Instance, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// Two receivers serving one path would make the listener refuse to start.
+	servedBy := map[string]string{}
+	for _, s := range sources {
+		r, ok := s.Source.(collectors.Receiver)
+		if !ok {
+			continue
+		}
+		for path := range r.Routes(collectors.ReceiverEnv{}) {
+			if other, taken := servedBy[path]; taken {
+				return nil, nil, fmt.Errorf("%s: sources %q and %q both serve %s: keep one", cfg.Path, other, s.Name, path)
+			}
+			servedBy[path] = s.Name
+		}
+	}
 	return cfg, sources, nil
 }
 

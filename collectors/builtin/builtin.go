@@ -6,6 +6,7 @@ import (
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/collectors/github"
 	"github.com/flowmeter/flowmeter/collectors/synthetic"
+	"github.com/flowmeter/flowmeter/collectors/webhook"
 )
 
 // Registry returns every built-in source type by the key that names it in the config.
@@ -13,5 +14,6 @@ func Registry() collectors.Registry {
 	return collectors.Registry{
 		"github":    github.NewSource,
 		"synthetic": synthetic.NewSource,
+		"webhook":   webhook.NewSource,
 	}
 }

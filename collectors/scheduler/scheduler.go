@@ -95,6 +95,15 @@ func (s *Scheduler) Trigger(name string) {
 	}
 }
 
+// RequestDerive asks for a derivation, as after a collection or when a webhook wrote
+// records; requests made while one runs make one more.
+func (s *Scheduler) RequestDerive() {
+	select {
+	case s.derive <- struct{}{}:
+	default:
+	}
+}
+
 // Run collects until ctx is canceled, then shuts down: it returns once every running
 // collection has finished or been abandoned after the grace period.
 func (s *Scheduler) Run(ctx context.Context) {
@@ -149,10 +158,7 @@ func (s *Scheduler) loop(ctx, work context.Context, in collectors.Instance) {
 		if err == nil {
 			failures = 0
 			wait = s.jittered(in.Interval)
-			select {
-			case s.derive <- struct{}{}:
-			default:
-			}
+			s.RequestDerive()
 			continue
 		}
 		if ctx.Err() != nil {

@@ -1,0 +1,160 @@
+// Package webhook is the source that tools push to: CI pipelines and deploy scripts
+// post deployments and incidents as JSON, Flux's notification-controller and Argo CD
+// notifications post their deployment events, and GitHub posts repository events
+// that the configured GitHub source turns into its own records. `flowmeter run`
+// mounts the handlers (collectors.Receiver); every accepted event is written through
+// the durable ReceiverEnv.Writer before the response, so a 202 is never lost.
+package webhook
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/config"
+)
+
+// The paths the source serves.
+const (
+	PathDeploy   = "/webhooks/deploy"
+	PathIncident = "/webhooks/incident"
+	PathFlux     = "/webhooks/flux"
+	PathGitHub   = "/webhooks/github"
+)
+
+// MaxBody is the largest request body accepted (1 MiB); GitHub caps its payloads at
+// 25 MB, but the events flowmeter uses are far smaller, and the limit keeps one
+// client from holding much memory.
+const MaxBody = 1 << 20
+
+// defaultFluxEnvironment is the environment of Flux deployments unless configured.
+const defaultFluxEnvironment = "production"
+
+// Settings are the webhook source's settings under `webhook:` in the config. Every
+// secret is named by an environment variable (_env) or a file (_file), never given.
+type Settings struct {
+	// TokenEnv / TokenFile hold the bearer token accepted on the generic endpoints
+	// (deploy, incident, flux): `Authorization: Bearer <token>`.
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+	// HMACSecretEnv / HMACSecretFile hold the key of the HMAC-SHA256 signature
+	// accepted instead of the token: `X-Flowmeter-Signature-256: sha256=<hex>`, or
+	// Flux's `X-Signature` on /webhooks/flux.
+	HMACSecretEnv  string `yaml:"hmac_secret_env"`
+	HMACSecretFile string `yaml:"hmac_secret_file"`
+	// GitHubSecretEnv / GitHubSecretFile hold the GitHub webhook's secret; with
+	// GitHubSource they enable /webhooks/github.
+	GitHubSecretEnv  string `yaml:"github_secret_env"`
+	GitHubSecretFile string `yaml:"github_secret_file"`
+	// GitHubSource names the github source whose records GitHub's events update.
+	GitHubSource string `yaml:"github_source"`
+	// FluxEnvironment is the environment of deployments Flux reports; default
+	// production.
+	FluxEnvironment string `yaml:"flux_environment"`
+}
+
+// Source receives pushed events; its Collect does nothing.
+type Source struct {
+	name         string
+	token        string // empty: bearer tokens not accepted
+	hmacSecret   []byte // empty: signatures not accepted
+	githubSecret []byte // empty: /webhooks/github not mounted
+	githubSource string
+	fluxEnv      string
+	deliveries   *recentSet // GitHub deliveries already handled
+}
+
+var (
+	_ collectors.Source   = (*Source)(nil)
+	_ collectors.Receiver = (*Source)(nil)
+)
+
+// recentDeliveries is how many GitHub delivery ids are remembered to drop replays;
+// GitHub's own redeliveries happen within days, at rates far below this per day.
+const recentDeliveries = 10_000
+
+// NewSource is the webhook source's collectors.Factory.
+func NewSource(name string, s collectors.Settings) (collectors.Source, error) {
+	var set Settings
+	if err := s.Decode(&set); err != nil {
+		return nil, err
+	}
+	src := &Source{name: name, fluxEnv: set.FluxEnvironment, deliveries: newRecentSet(recentDeliveries)}
+	if src.fluxEnv == "" {
+		src.fluxEnv = defaultFluxEnvironment
+	}
+	secret := func(env, file, envField, fileField string) (string, error) {
+		if env == "" && file == "" {
+			return "", nil
+		}
+		v, err := config.ResolveSecret(env, s.ResolvePath(file))
+		if err != nil {
+			field := envField
+			if env == "" {
+				field = fileField
+			}
+			return "", s.Invalid(field, "%v", err)
+		}
+		return v, nil
+	}
+	var err error
+	if src.token, err = secret(set.TokenEnv, set.TokenFile, "token_env", "token_file"); err != nil {
+		return nil, err
+	}
+	hmacSecret, err := secret(set.HMACSecretEnv, set.HMACSecretFile, "hmac_secret_env", "hmac_secret_file")
+	if err != nil {
+		return nil, err
+	}
+	src.hmacSecret = []byte(hmacSecret)
+	githubSecret, err := secret(set.GitHubSecretEnv, set.GitHubSecretFile, "github_secret_env", "github_secret_file")
+	if err != nil {
+		return nil, err
+	}
+	src.githubSecret = []byte(githubSecret)
+	src.githubSource = set.GitHubSource
+	switch {
+	case githubSecret != "" && src.githubSource == "":
+		return nil, s.Invalid("github_source", "name the github source whose records GitHub's events update (github_secret is set)")
+	case githubSecret == "" && src.githubSource != "":
+		return nil, s.Invalid("github_source", "set github_secret_env or github_secret_file too: GitHub events are only accepted signed")
+	case src.githubSource == name:
+		return nil, s.Invalid("github_source", "must name a github source, not this webhook source")
+	}
+	if !src.generic() && githubSecret == "" {
+		return nil, s.Invalid("token_env", "nothing to serve: set token_env/token_file or hmac_secret_env/hmac_secret_file for /webhooks/deploy, /incident and /flux, and/or github_secret_env with github_source for /webhooks/github")
+	}
+	return src, nil
+}
+
+// generic says whether the deploy, incident and flux endpoints are mounted: only
+// when some credential protects them.
+func (s *Source) generic() bool { return s.token != "" || len(s.hmacSecret) > 0 }
+
+// Collect does nothing: records arrive through Routes.
+func (s *Source) Collect(context.Context, collectors.Writer, collectors.CollectOptions) error {
+	return nil
+}
+
+// Routes returns the handlers of the configured endpoints.
+func (s *Source) Routes(env collectors.ReceiverEnv) map[string]http.Handler {
+	h := newHandler(s, env)
+	routes := map[string]http.Handler{}
+	if s.generic() {
+		routes[PathDeploy] = h.endpoint(h.deploy, false)
+		routes[PathIncident] = h.endpoint(h.incident, false)
+		routes[PathFlux] = h.endpoint(h.flux, true)
+	}
+	if len(s.githubSecret) > 0 {
+		routes[PathGitHub] = http.HandlerFunc(h.github)
+		if env.Source != nil {
+			if src, ok := env.Source(s.githubSource); !ok {
+				h.log.Error("webhook source names a github source that is not configured; /webhooks/github will answer 500",
+					"github_source", s.githubSource)
+			} else if _, ok := src.(collectors.EventHandler); !ok {
+				h.log.Error("webhook source's github_source does not handle GitHub events; /webhooks/github will answer 500",
+					"github_source", s.githubSource)
+			}
+		}
+	}
+	return routes
+}

@@ -1,0 +1,137 @@
+package exporter
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/flowmeter/flowmeter/schema"
+)
+
+// benchFacts makes 90 days of facts for teams × services: per service, a production
+// deployment every third day (one in five failed, one in ten a hotfix), a failed
+// attempt and a staging deployment a week, two shipped changes per deployment and
+// an incident every ten days, so every family has a series for every team, service
+// and window.
+func benchFacts(teams, services int, now time.Time) (facts, []string) {
+	var f facts
+	names := make([]string, teams)
+	n := 0
+	for ti := range teams {
+		team := fmt.Sprintf("team-%03d", ti)
+		names[ti] = team
+		for si := range services {
+			service := fmt.Sprintf("%s-svc-%02d", team, si)
+			for dd := 0; dd < 90; dd++ {
+				at := now.AddDate(0, 0, -dd-1).Add(time.Duration(ti+si) * time.Minute)
+				n++
+				id := fmt.Sprint(n)
+				if dd%3 == 0 {
+					d := schema.DeploymentFact{
+						Source: "gh", ID: "d" + id, Team: team, Service: service, Environment: "production",
+						Production: true, Status: "success", StartedAt: at.Add(-5 * time.Minute), FinishedAt: at,
+						RecoverySeconds: schema.Unknown,
+					}
+					if dd%15 == 0 {
+						d.Failed, d.RecoverySeconds = true, int64(600+60*(n%120))
+					}
+					if dd%30 == 3 {
+						d.Unplanned, d.Hotfix = true, true
+					}
+					f.deployments = append(f.deployments, d)
+					for k := range 2 {
+						lead := int64(3600 + (n*7919+k*104729)%(5*86400))
+						f.changes = append(f.changes, schema.ChangeFact{
+							Source: "gh", ID: fmt.Sprintf("c%s-%d", id, k), Team: team, Service: service,
+							State: schema.ChangeShipped, MergedAt: at.Add(-time.Hour), ShippedAt: at,
+							LeadTimeSeconds: lead, CodingSeconds: lead / 2, PickupSeconds: lead / 8,
+							ReviewSeconds: lead / 4, DeploySeconds: lead - lead/2 - lead/8 - lead/4,
+						})
+					}
+				}
+				if dd%7 == 1 {
+					f.deployments = append(f.deployments,
+						schema.DeploymentFact{Source: "gh", ID: "a" + id, Team: team, Service: service, Environment: "production",
+							Status: "failure", FailedAttempt: true, StartedAt: at, FinishedAt: at.Add(time.Minute), RecoverySeconds: schema.Unknown},
+						schema.DeploymentFact{Source: "gh", ID: "s" + id, Team: team, Service: service, Environment: "staging",
+							Status: "success", StartedAt: at, FinishedAt: at.Add(time.Minute), RecoverySeconds: schema.Unknown})
+				}
+				if dd%10 == 5 {
+					f.incidents = append(f.incidents, schema.IncidentFact{
+						Source: "pd", ID: "i" + id, Team: team, Service: service, OpenedAt: at,
+						ResolvedAt: at.Add(time.Hour), RestoreSeconds: int64(1800 + 60*(n%60)),
+					})
+				}
+			}
+		}
+	}
+	return f, names
+}
+
+// BenchmarkScrape measures one scrape of the full registry (the exporter's cache
+// of 200 teams × 20 services, the self-metrics, the Go and process collectors)
+// through the HTTP handler: gzip is what Prometheus asks for, identity shows what
+// compressing costs. Each reports the median and 99th percentile over its scrapes;
+// run with -benchtime 200x.
+func BenchmarkScrape(b *testing.B) {
+	now := time.Date(2026, 6, 29, 0, 0, 0, 0, time.UTC)
+	f, teams := benchFacts(200, 20, now)
+	e := New()
+	started := time.Now()
+	e.swap(build(f, teams, "", now))
+	refresh := time.Since(started)
+	s := NewSelf()
+	observeSome(s)
+	h := Handler(NewRegistry(e, s))
+
+	for _, encoding := range []string{"gzip", "identity"} {
+		b.Run(encoding, func(b *testing.B) {
+			scrape := func() *httptest.ResponseRecorder {
+				req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+				req.Header.Set("Accept", "text/plain;version=0.0.4;q=1,*/*;q=0.1")
+				req.Header.Set("Accept-Encoding", encoding)
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", rec.Code, rec.Body)
+				}
+				return rec
+			}
+			first := scrape()
+			samples := 0
+			if encoding == "identity" {
+				for line := range bytes.Lines(first.Body.Bytes()) {
+					if line[0] != '#' {
+						samples++
+					}
+				}
+			}
+
+			took := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for b.Loop() {
+				t0 := time.Now()
+				scrape()
+				took = append(took, time.Since(t0))
+			}
+			b.StopTimer()
+			slices.Sort(took)
+			pct := func(q float64) float64 {
+				return float64(took[int(q*float64(len(took)-1))].Microseconds()) / 1000
+			}
+			b.ReportMetric(pct(0.5), "p50-ms")
+			b.ReportMetric(pct(0.99), "p99-ms")
+			b.ReportMetric(float64(first.Body.Len())/1024, "body-KiB")
+			if encoding == "identity" {
+				b.ReportMetric(float64(samples), "samples")
+				b.ReportMetric(refresh.Seconds(), "refresh-s")
+				b.ReportMetric(float64(len(f.deployments)), "deployments")
+				b.ReportMetric(float64(len(f.changes)), "changes")
+			}
+		})
+	}
+}

@@ -1,0 +1,510 @@
+// Package exporter publishes flowmeter's DORA figures and its own health as
+// Prometheus metrics.
+//
+// The DORA figures come from the stored facts through metrics/aggregate, the same
+// code the reports use, so a dashboard and a report never disagree. Reading every
+// fact and aggregating three windows takes far longer than a scrape may, so the
+// Exporter keeps the figures in a cache that Refresh rebuilds and swaps in whole;
+// a scrape only reads the cache and never touches the store.
+//
+// Label scheme: families with a service label carry one series per service and one
+// with service="all" for the team as a whole. Quantiles and ratios cannot be summed
+// or averaged across services, so the team figure is computed from the team's facts
+// and published beside them; select it with service="all" and the services with
+// service!="all". flowmeter_deployments_total is the one exception: it is a plain
+// count, published per service only, and summed with sum by (team). A service
+// whose name really is "all" is published as "(service) all".
+package exporter
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowmeter/flowmeter/metrics/aggregate"
+	"github.com/flowmeter/flowmeter/metrics/dora"
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+// AllServices is the service label value of a team's figures over all its services.
+const AllServices = "all"
+
+// renamedAll is the service label value of a service that is really called "all",
+// so it cannot be taken for the team figure.
+const renamedAll = "(service) all"
+
+// CacheAgeMetric is the name of the gauge saying how old the cache is; one-shot
+// output (flowmeter metrics) leaves it out, as it would be 0 forever there.
+const CacheAgeMetric = "flowmeter_exporter_cache_age_seconds"
+
+// window is one of the trailing windows figures are published for: [now-days, now).
+type window struct {
+	label string
+	days  int
+}
+
+// windows are the published windows, shortest first; tiers come from the last.
+var windows = [...]window{{"7d", 7}, {"30d", 30}, {"90d", 90}}
+
+// tierWindow is the window the DORA tiers are graded on: about a quarter, the span
+// DORA's survey asks about.
+const tierWindow = "90d"
+
+const windowHelp = ` window="7d", "30d" or "90d" is [now-N days, now) at the last refresh.`
+
+const serviceHelp = ` service="all" is the team as a whole (computed from its facts, not from the services' series).`
+
+var (
+	deploymentsDesc = prometheus.NewDesc(
+		"flowmeter_deployments_total",
+		`Deployments flowmeter has facts for, over all time, by team, service, environment and result (the deployment's final status: success, failure, error, ...). `+
+			`A production deployment is a successful one to an environment matching the team's production pattern; failure and error are failed deploy attempts, not change failures. `+
+			`Published per service only (no service="all"): sum by (team) for a team. Recounted from the facts at every refresh, so it drops if facts are re-derived away.`,
+		[]string{"environment", "result", "service", "team"}, nil)
+	leadTimeDesc = prometheus.NewDesc(
+		"flowmeter_change_lead_time_seconds",
+		`Change lead time of the pull requests shipped in the window: shipped_at (the first production deployment containing the merge commit) minus first_commit_at (the earliest commit author date). `+
+			`Quantiles 0.5, 0.85 and 0.95 with linear interpolation; _count and _sum are over the same changes (not a counter over time).`+windowHelp+serviceHelp,
+		[]string{"service", "team", "window"}, nil)
+	leadTimePartDesc = prometheus.NewDesc(
+		"flowmeter_change_lead_time_part_seconds",
+		`Median of each part of change lead time over the team's shipped changes in the window, each part clamped at zero and left out where unknown: `+
+			`coding = opened or ready for review - first commit; pickup = first review by someone other than the author and not a bot - ready for review; review = merge - first review; deploy = shipped - merge. `+
+			`Only quantile 0.5; _count and _sum are over the changes whose part is known. Team level.`+windowHelp,
+		[]string{"part", "team", "window"}, nil)
+	frequencyDesc = prometheus.NewDesc(
+		"flowmeter_deployment_frequency_per_day",
+		`Deployment frequency: production deployments (successful, to an environment matching the team's production pattern) finished in the window, divided by the window's length in days.`+windowHelp+serviceHelp,
+		[]string{"service", "team", "window"}, nil)
+	failureDesc = prometheus.NewDesc(
+		"flowmeter_change_failure_ratio",
+		`Change failure rate: failed production deployments / production deployments finished in the window. A production deployment failed when an incident names it, `+
+			`an incident of its service opens after it within the failure window and before the next deployment, or a later deployment rolls it back or is a hotfix within the failure window. `+
+			`Not published without production deployments.`+windowHelp+serviceHelp,
+		[]string{"service", "team", "window"}, nil)
+	recoveryDesc = prometheus.NewDesc(
+		"flowmeter_failed_deployment_recovery_seconds",
+		`Failed deployment recovery time: from a failed production deployment's finish to the earliest of its linked incident resolved and the rollback or hotfix deployment finished, `+
+			`over the failed production deployments finished in the window that have recovered. Quantiles 0.5 and 0.85 with linear interpolation; _count and _sum over the same deployments. Team level.`+windowHelp,
+		[]string{"team", "window"}, nil)
+	restoreDesc = prometheus.NewDesc(
+		"flowmeter_time_to_restore_seconds",
+		`Time to restore: incident resolved - incident opened, for every incident opened in the window and resolved, linked to a deployment or not. `+
+			`Quantiles 0.5 and 0.85 with linear interpolation; _count and _sum over the same incidents. Team level.`+windowHelp,
+		[]string{"team", "window"}, nil)
+	reworkDesc = prometheus.NewDesc(
+		"flowmeter_rework_ratio",
+		`Rework rate (DORA 2024): unplanned production deployments (a rollback, a hotfix, or one shipping a pull request that references an incident or carries a bug-fix label) / production deployments finished in the window. `+
+			`Not published without production deployments. Team level.`+windowHelp,
+		[]string{"team", "window"}, nil)
+	tierDesc = prometheus.NewDesc(
+		"flowmeter_dora_tier",
+		`DORA performance tier of the team over the 90d window, from the configured tier table (2023 by default): 1 low, 2 medium, 3 high, 4 elite. `+
+			`metric is deployment_frequency (median deploy days per week, then per month), lead_time (median), change_failure_rate or failed_deployment_recovery (median). `+
+			`Not published when the figure graded is undefined.`,
+		[]string{"metric", "team"}, nil)
+	cacheAgeDesc = prometheus.NewDesc(
+		CacheAgeMetric,
+		`Seconds since the exporter last rebuilt its cache of figures from the stored facts; scrapes read only the cache.`,
+		nil, nil)
+)
+
+// Exporter is a prometheus.Collector publishing the DORA figures of the stored facts
+// from a cache that Refresh rebuilds. Its zero value is ready to use, like New's.
+type Exporter struct {
+	// refreshing serialises refreshes, so an older one cannot replace a newer cache.
+	refreshing sync.Mutex
+	mu         sync.RWMutex
+	cache      *cache // nil until the first refresh succeeds
+	// clock is read for the cache's age only; the figures use Refresh's now. Nil
+	// means time.Now.
+	clock func() time.Time
+}
+
+// cache is one refresh's metrics; it is never modified once built, so a scrape can
+// send its metrics after letting go of the lock.
+type cache struct {
+	metrics []prometheus.Metric
+	builtAt time.Time
+}
+
+// New returns an Exporter with an empty cache: it publishes nothing until
+// the first Refresh.
+func New() *Exporter {
+	return &Exporter{clock: time.Now}
+}
+
+// Describe sends the descriptors of every family the Exporter publishes.
+func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		deploymentsDesc, leadTimeDesc, leadTimePartDesc, frequencyDesc, failureDesc,
+		recoveryDesc, restoreDesc, reworkDesc, tierDesc, cacheAgeDesc,
+	} {
+		ch <- d
+	}
+}
+
+// Collect sends the cached metrics and the cache's age; it never reads the store.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	e.mu.RLock()
+	c := e.cache
+	e.mu.RUnlock()
+	if c == nil {
+		return
+	}
+	for _, m := range c.metrics {
+		ch <- m
+	}
+	ch <- prometheus.MustNewConstMetric(cacheAgeDesc, prometheus.GaugeValue, max(e.now().Sub(c.builtAt).Seconds(), 0))
+}
+
+// Refresh reads every change, deployment and incident fact of the store, computes
+// the figures of the windows ending at now, and swaps them in as the new cache.
+// teams are the config's teams (facts of other teams are published as "(no
+// team)"); table is the DORA tier table ("" for the default). On error the previous
+// cache stays.
+func (e *Exporter) Refresh(ctx context.Context, st store.Store, teams []string, table string, now time.Time) error {
+	e.refreshing.Lock()
+	defer e.refreshing.Unlock()
+	var f facts
+	var err error
+	if f.changes, err = drain(st.ChangeFacts(ctx, store.Filter{})); err != nil {
+		return fmt.Errorf("exporter: reading change facts: %w", err)
+	}
+	if f.deployments, err = drain(st.DeploymentFacts(ctx, store.Filter{})); err != nil {
+		return fmt.Errorf("exporter: reading deployment facts: %w", err)
+	}
+	if f.incidents, err = drain(st.IncidentFacts(ctx, store.Filter{})); err != nil {
+		return fmt.Errorf("exporter: reading incident facts: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("exporter: %w", err)
+	}
+	e.swap(build(f, teams, table, now))
+	return nil
+}
+
+// swap installs a newly built set of metrics as the cache.
+func (e *Exporter) swap(metrics []prometheus.Metric) {
+	c := &cache{metrics: metrics, builtAt: e.now()}
+	e.mu.Lock()
+	e.cache = c
+	e.mu.Unlock()
+}
+
+func (e *Exporter) now() time.Time {
+	if e.clock == nil {
+		return time.Now()
+	}
+	return e.clock()
+}
+
+func drain[T any](seq iter.Seq2[T, error]) ([]T, error) {
+	var out []T
+	for v, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// facts are all the stored facts of one refresh.
+type facts struct {
+	changes     []schema.ChangeFact
+	deployments []schema.DeploymentFact
+	incidents   []schema.IncidentFact
+}
+
+// build computes every published metric from the facts. It is pure, like the
+// aggregation it calls.
+func build(f facts, teams []string, table string, now time.Time) []prometheus.Metric {
+	now = now.UTC()
+	b := &builder{family: map[*prometheus.Desc]int{}}
+	deploymentCounts(b, f.deployments, teams)
+
+	// Summaries need the count and sum of the values behind each quantile. The
+	// aggregation lists the facts behind every figure (Explain), so the count and
+	// the sum are taken over exactly the facts it chose.
+	ix := newIndex(f)
+	for _, w := range windows {
+		rep := aggregate.DORA(aggregate.Input{
+			Changes: f.changes, Deployments: f.deployments, Incidents: f.incidents,
+			From: now.AddDate(0, 0, -w.days), To: now, Now: now,
+			Table: table, Teams: teams, Explain: true,
+		})
+		for _, t := range rep.Teams {
+			team := clean(t.Name)
+			b.service(ix, &t.Figures, team, AllServices, w.label)
+			for i := range t.Services {
+				s := &t.Services[i]
+				b.service(ix, &s.Figures, team, serviceLabel(s.Name), w.label)
+			}
+			b.team(ix, &t.Figures, team, w.label)
+			if w.label == tierWindow {
+				b.tiers(t.Tiers, team)
+			}
+		}
+	}
+	return b.metrics()
+}
+
+// builder gathers the metrics of one refresh with their label values, so they can
+// be put in the order the registry sorts them into: a scrape's sort then finds them
+// sorted, the cheapest case, instead of paying for a full sort every time.
+type builder struct {
+	entries []entry
+	family  map[*prometheus.Desc]int
+}
+
+type entry struct {
+	family int
+	key    string // label values, in the order of the label names
+	m      prometheus.Metric
+}
+
+// add records a metric; labels are its label values in the desc's order, which
+// for every desc here is the alphabetical order of the label names, the order the
+// registry compares them in.
+func (b *builder) add(desc *prometheus.Desc, m prometheus.Metric, labels []string) {
+	f, ok := b.family[desc]
+	if !ok {
+		f = len(b.family)
+		b.family[desc] = f
+	}
+	b.entries = append(b.entries, entry{family: f, key: strings.Join(labels, "\x00"), m: m})
+}
+
+func (b *builder) gauge(desc *prometheus.Desc, v float64, labels ...string) {
+	b.add(desc, prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...), labels)
+}
+
+func (b *builder) metrics() []prometheus.Metric {
+	slices.SortStableFunc(b.entries, func(x, y entry) int {
+		if x.family != y.family {
+			return x.family - y.family
+		}
+		return strings.Compare(x.key, y.key)
+	})
+	out := make([]prometheus.Metric, len(b.entries))
+	for i, e := range b.entries {
+		out[i] = e.m
+	}
+	return out
+}
+
+// deploymentCounts counts every deployment fact by team, service, environment and
+// status, mapping teams and empty services as the aggregation does.
+func deploymentCounts(b *builder, deployments []schema.DeploymentFact, teams []string) {
+	listed := make(map[string]bool, len(teams))
+	for _, t := range teams {
+		listed[t] = true
+	}
+	type key struct{ environment, result, service, team string }
+	counts := map[key]float64{}
+	for _, d := range deployments {
+		k := key{
+			environment: clean(orNone(d.Environment, "(no environment)")),
+			result:      clean(orNone(d.Status, "(no status)")),
+			service:     serviceLabel(orNone(d.Service, aggregate.NoService)),
+			team:        aggregate.NoTeam,
+		}
+		if listed[d.Team] && d.Team != "" {
+			k.team = clean(d.Team)
+		}
+		counts[k]++
+	}
+	for k, n := range counts {
+		labels := []string{k.environment, k.result, k.service, k.team}
+		b.add(deploymentsDesc, prometheus.MustNewConstMetric(deploymentsDesc, prometheus.CounterValue, n, labels...), labels)
+	}
+}
+
+// service adds the figures that are published per service and for the team as
+// service="all".
+func (b *builder) service(ix *index, f *aggregate.Figures, team, service, win string) {
+	if v, ok := f.DeploymentFrequencyPerDay.Get(); ok {
+		b.gauge(frequencyDesc, v, service, team, win)
+	}
+	if v, ok := f.ChangeFailureRate.Get(); ok {
+		b.gauge(failureDesc, v, service, team, win)
+	}
+	lt := f.LeadTimeSeconds
+	b.summary(leadTimeDesc, f.Explain[aggregate.KeyLeadTimeSeconds], ix.lead,
+		[]quantile{{0.5, lt.P50}, {0.85, lt.P85}, {0.95, lt.P95}}, service, team, win)
+}
+
+// team adds the figures published for the team only.
+func (b *builder) team(ix *index, f *aggregate.Figures, team, win string) {
+	parts := f.LeadTimePartsSeconds
+	for _, p := range []struct {
+		name  string
+		key   string
+		value aggregate.Value
+		of    func(string) (int64, bool)
+	}{
+		{"coding", aggregate.KeyLeadTimeCoding, parts.Coding, ix.coding},
+		{"pickup", aggregate.KeyLeadTimePickup, parts.Pickup, ix.pickup},
+		{"review", aggregate.KeyLeadTimeReview, parts.Review, ix.review},
+		{"deploy", aggregate.KeyLeadTimeDeploy, parts.Deploy, ix.deploy},
+	} {
+		b.summary(leadTimePartDesc, f.Explain[p.key], p.of, []quantile{{0.5, p.value}}, p.name, team, win)
+	}
+	rec := f.FailedDeploymentRecoverySeconds
+	b.summary(recoveryDesc, f.Explain[aggregate.KeyFailedDeploymentRecoverySeconds], ix.recovery,
+		[]quantile{{0.5, rec.P50}, {0.85, rec.P85}}, team, win)
+	ttr := f.TimeToRestoreSeconds
+	b.summary(restoreDesc, f.Explain[aggregate.KeyTimeToRestoreSeconds], ix.restore,
+		[]quantile{{0.5, ttr.P50}, {0.85, ttr.P85}}, team, win)
+	if v, ok := f.ReworkRate.Get(); ok {
+		b.gauge(reworkDesc, v, team, win)
+	}
+}
+
+// tiers adds the team's defined tiers.
+func (b *builder) tiers(t aggregate.Tiers, team string) {
+	for _, g := range []struct {
+		metric string
+		tier   dora.Tier
+	}{
+		{"deployment_frequency", t.DeploymentFrequency},
+		{"lead_time", t.LeadTime},
+		{"change_failure_rate", t.ChangeFailureRate},
+		{"failed_deployment_recovery", t.FailedDeploymentRecovery},
+	} {
+		if g.tier != dora.NoTier {
+			b.gauge(tierDesc, float64(g.tier), g.metric, team)
+		}
+	}
+}
+
+type quantile struct {
+	q float64
+	v aggregate.Value
+}
+
+// summary adds a constant summary of the defined quantiles, with the count and sum
+// of the values of the facts listed in ids; it adds none when no quantile is
+// defined, so "no data" never reads as zero.
+func (b *builder) summary(desc *prometheus.Desc, ids []string, value func(string) (int64, bool), qs []quantile, labels ...string) {
+	quantiles := map[float64]float64{}
+	for _, q := range qs {
+		if v, ok := q.v.Get(); ok {
+			quantiles[q.q] = v
+		}
+	}
+	if len(quantiles) == 0 {
+		return
+	}
+	var sum float64
+	var count uint64
+	for _, id := range ids {
+		if v, ok := value(id); ok {
+			sum += float64(v)
+			count++
+		}
+	}
+	b.add(desc, prometheus.MustNewConstSummary(desc, count, sum, quantiles, labels...), labels)
+}
+
+// index finds the facts the aggregation's Explain names ("source:id").
+type index struct {
+	changes     map[string]*schema.ChangeFact
+	deployments map[string]*schema.DeploymentFact
+	incidents   map[string]*schema.IncidentFact
+}
+
+func newIndex(f facts) *index {
+	ix := &index{
+		changes:     make(map[string]*schema.ChangeFact, len(f.changes)),
+		deployments: make(map[string]*schema.DeploymentFact, len(f.deployments)),
+		incidents:   make(map[string]*schema.IncidentFact, len(f.incidents)),
+	}
+	for i := range f.changes {
+		c := &f.changes[i]
+		ix.changes[c.Source+":"+c.ID] = c
+	}
+	for i := range f.deployments {
+		d := &f.deployments[i]
+		ix.deployments[d.Source+":"+d.ID] = d
+	}
+	for i := range f.incidents {
+		in := &f.incidents[i]
+		ix.incidents[in.Source+":"+in.ID] = in
+	}
+	return ix
+}
+
+func (ix *index) change(id string, field func(*schema.ChangeFact) int64) (int64, bool) {
+	c := ix.changes[id]
+	if c == nil || field(c) < 0 {
+		return 0, false
+	}
+	return field(c), true
+}
+
+func (ix *index) lead(id string) (int64, bool) {
+	return ix.change(id, func(c *schema.ChangeFact) int64 { return c.LeadTimeSeconds })
+}
+
+func (ix *index) coding(id string) (int64, bool) {
+	return ix.change(id, func(c *schema.ChangeFact) int64 { return c.CodingSeconds })
+}
+
+func (ix *index) pickup(id string) (int64, bool) {
+	return ix.change(id, func(c *schema.ChangeFact) int64 { return c.PickupSeconds })
+}
+
+func (ix *index) review(id string) (int64, bool) {
+	return ix.change(id, func(c *schema.ChangeFact) int64 { return c.ReviewSeconds })
+}
+
+func (ix *index) deploy(id string) (int64, bool) {
+	return ix.change(id, func(c *schema.ChangeFact) int64 { return c.DeploySeconds })
+}
+
+func (ix *index) recovery(id string) (int64, bool) {
+	d := ix.deployments[id]
+	if d == nil || d.RecoverySeconds < 0 {
+		return 0, false
+	}
+	return d.RecoverySeconds, true
+}
+
+func (ix *index) restore(id string) (int64, bool) {
+	in := ix.incidents[id]
+	if in == nil || in.RestoreSeconds < 0 {
+		return 0, false
+	}
+	return in.RestoreSeconds, true
+}
+
+// serviceLabel keeps a service really called "all" apart from the team figure.
+func serviceLabel(name string) string {
+	name = clean(name)
+	if name == AllServices {
+		return renamedAll
+	}
+	return name
+}
+
+// clean makes a label value valid UTF-8, which the client library requires; names
+// come from sources and may not be.
+func clean(s string) string {
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+func orNone(s, none string) string {
+	if s == "" {
+		return none
+	}
+	return s
+}
