@@ -66,7 +66,8 @@ var (
 		"flowmeter_deployments_total",
 		`Deployments flowmeter has facts for, over all time, by team, service, environment and result (the deployment's final status: success, failure, error, ...). `+
 			`A production deployment is a successful one to an environment matching the team's production pattern; failure and error are failed deploy attempts, not change failures. `+
-			`Published per service only (no service="all"): sum by (team) for a team. Recounted from the facts at every refresh, so it drops if facts are re-derived away.`,
+			`Only finished deployments count, so a deployment under way never moves from one result to another and the counter only grows, unless a config change maps a service to another team. `+
+			`Published per service only (no service="all"): sum by (team) for a team.`,
 		[]string{"environment", "result", "service", "team"}, nil)
 	leadTimeDesc = prometheus.NewDesc(
 		"flowmeter_change_lead_time_seconds",
@@ -301,8 +302,16 @@ func (b *builder) metrics() []prometheus.Metric {
 	return out
 }
 
-// deploymentCounts counts every deployment fact by team, service, environment and
-// status, mapping teams and empty services as the aggregation does.
+// finished are the statuses a deployment ends in.
+var finished = map[schema.DeploymentStatus]bool{
+	schema.DeploymentSuccess: true, schema.DeploymentFailure: true, schema.DeploymentError: true,
+	schema.DeploymentCanceled: true, schema.DeploymentInactive: true,
+}
+
+// deploymentCounts counts the finished deployment facts by team, service,
+// environment and status, mapping teams and empty services as the aggregation does.
+// A deployment under way is left out until it finishes: counted while running, its
+// series would drop when it moved to its final result, and a counter must not drop.
 func deploymentCounts(b *builder, deployments []schema.DeploymentFact, teams []string) {
 	listed := make(map[string]bool, len(teams))
 	for _, t := range teams {
@@ -311,6 +320,9 @@ func deploymentCounts(b *builder, deployments []schema.DeploymentFact, teams []s
 	type key struct{ environment, result, service, team string }
 	counts := map[key]float64{}
 	for _, d := range deployments {
+		if !finished[schema.DeploymentStatus(d.Status)] {
+			continue
+		}
 		k := key{
 			environment: clean(orNone(d.Environment, "(no environment)")),
 			result:      clean(orNone(d.Status, "(no status)")),

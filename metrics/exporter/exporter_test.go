@@ -530,3 +530,26 @@ func exposition(t testing.TB, reg *prometheus.Registry) []byte {
 	}
 	return buf.Bytes()
 }
+
+// TestDeploymentsUnderWayAreNotCounted: counted while running, a deployment would
+// drop out of its in_progress series when it finished, and a counter must not drop.
+func TestDeploymentsUnderWayAreNotCounted(t *testing.T) {
+	at := fixtureNow.Add(-time.Hour)
+	f := facts{deployments: []schema.DeploymentFact{
+		{Source: "gh", ID: "1", Team: "alpha", Service: "api", Environment: "production", Status: "in_progress", StartedAt: at, RecoverySeconds: schema.Unknown},
+		{Source: "gh", ID: "2", Team: "alpha", Service: "api", Environment: "production", Status: "queued", StartedAt: at, RecoverySeconds: schema.Unknown},
+		{Source: "gh", ID: "3", Team: "alpha", Service: "api", Environment: "production", Status: "failure", StartedAt: at, FinishedAt: at, FailedAttempt: true, RecoverySeconds: schema.Unknown},
+	}}
+	e := New()
+	if err := e.Refresh(context.Background(), &factStore{f: f}, []string{"alpha"}, "", fixtureNow); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range gatherSamples(t, e) {
+		if !strings.HasPrefix(k, "flowmeter_deployments_total{") {
+			continue
+		}
+		if !strings.Contains(k, "result=failure") || v != 1 {
+			t.Errorf("%s = %v: only the finished deployment (failure, 1) should be counted", k, v)
+		}
+	}
+}
