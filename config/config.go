@@ -336,6 +336,15 @@ func (c *Config) Production(team string) *regexp.Regexp {
 	return c.Rules.Production()
 }
 
+// TeamNames lists the teams in config order, the order reports and /metrics use.
+func (c *Config) TeamNames() []string {
+	names := make([]string, len(c.Teams))
+	for i, t := range c.Teams {
+		names[i] = t.Name
+	}
+	return names
+}
+
 // Team finds a team by name, for mapping records and selecting report subjects.
 func (c *Config) Team(name string) (*Team, bool) {
 	for i := range c.Teams {

@@ -59,6 +59,19 @@ type Store interface {
 	Close() error
 }
 
+// All reads everything an iterator yields into a slice, stopping at its first error,
+// for callers that need the whole set in memory (derivation, aggregation).
+func All[R any](seq iter.Seq2[R, error]) ([]R, error) {
+	var out []R
+	for r, err := range seq {
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // ErrNotMigrated is wrapped by Ping when the store is reachable but its tables are
 // missing or older than this build of flowmeter expects.
 var ErrNotMigrated = errors.New("store is not migrated: run 'flowmeter migrate'")

@@ -110,10 +110,9 @@ func writeDemoConfig(path string, settings synthetic.Settings) error {
 }
 
 func printDemoSummary(ctx context.Context, env *environment, cfg *config.Config, s store.Store, configPath string, took time.Duration) error {
-	teams := make([]string, 0, len(cfg.Teams))
+	teams := cfg.TeamNames()
 	repos := 0
 	for _, t := range cfg.Teams {
-		teams = append(teams, t.Name)
 		repos += len(t.Repositories)
 	}
 	w := tabwriter.NewWriter(env.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)

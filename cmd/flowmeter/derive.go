@@ -20,11 +20,7 @@ func runDerive(ctx context.Context, env *environment, args []string) error {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	cfg, sources, err := loadConfig(*configPath)
-	if err != nil {
-		return err
-	}
-	s, err := openMigrated(ctx, cfg)
+	cfg, sources, s, err := openConfigured(ctx, *configPath)
 	if err != nil {
 		return err
 	}

@@ -26,20 +26,13 @@ func runMetricsAt(ctx context.Context, env *environment, args []string, now time
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	cfg, _, err := loadConfig(*configPath)
-	if err != nil {
-		return err
-	}
-	s, err := openMigrated(ctx, cfg)
+	cfg, _, s, err := openConfigured(ctx, *configPath)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 
-	teams := make([]string, 0, len(cfg.Teams))
-	for _, t := range cfg.Teams {
-		teams = append(teams, t.Name)
-	}
+	teams := cfg.TeamNames()
 	e := exporter.New()
 	if err := e.Refresh(ctx, s, teams, cfg.Rules.DORATable, now); err != nil {
 		return fmt.Errorf("metrics: %w", err)

@@ -11,11 +11,7 @@ func runMigrate(ctx context.Context, env *environment, args []string) error {
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	cfg, _, err := loadConfig(*configPath)
-	if err != nil {
-		return err
-	}
-	s, err := openMigrated(ctx, cfg)
+	cfg, _, s, err := openConfigured(ctx, *configPath)
 	if err != nil {
 		return err
 	}

@@ -86,11 +86,7 @@ func runRecord(ctx context.Context, env *environment, args []string) error {
 		batch.Incidents = []schema.Incident{inc}
 		describe = func() string { return fmt.Sprintf("recorded incident %s (%s)", inc.ID, inc.Service) }
 	}
-	cfg, sources, err := loadConfig(*configPath)
-	if err != nil {
-		return err
-	}
-	s, err := openMigrated(ctx, cfg)
+	cfg, sources, s, err := openConfigured(ctx, *configPath)
 	if err != nil {
 		return err
 	}

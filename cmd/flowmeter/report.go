@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"iter"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -69,18 +68,15 @@ func runReportDORA(ctx context.Context, env *environment, args []string, now tim
 
 	in := aggregate.Input{
 		From: winFrom, To: winTo, Now: now.UTC(), Table: cfg.Rules.DORATable,
-		Team: *team, Explain: *explain,
+		Team: *team, Explain: *explain, Teams: cfg.TeamNames(),
 	}
-	for _, t := range cfg.Teams {
-		in.Teams = append(in.Teams, t.Name)
-	}
-	if in.Changes, err = collect(s.ChangeFacts(ctx, store.Filter{})); err != nil {
+	if in.Changes, err = store.All(s.ChangeFacts(ctx, store.Filter{})); err != nil {
 		return fmt.Errorf("report dora: %w", err)
 	}
-	if in.Deployments, err = collect(s.DeploymentFacts(ctx, store.Filter{})); err != nil {
+	if in.Deployments, err = store.All(s.DeploymentFacts(ctx, store.Filter{})); err != nil {
 		return fmt.Errorf("report dora: %w", err)
 	}
-	if in.Incidents, err = collect(s.IncidentFacts(ctx, store.Filter{})); err != nil {
+	if in.Incidents, err = store.All(s.IncidentFacts(ctx, store.Filter{})); err != nil {
 		return fmt.Errorf("report dora: %w", err)
 	}
 
@@ -97,18 +93,6 @@ func runReportDORA(ctx context.Context, env *environment, args []string, now tim
 	}
 	fmt.Fprintf(env.stdout, "wrote %s\n", *out)
 	return nil
-}
-
-// collect drains a store iterator, stopping at its first error.
-func collect[T any](seq iter.Seq2[T, error]) ([]T, error) {
-	var out []T
-	for v, err := range seq {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }
 
 // checkTeam refuses a --team the config does not define, naming the ones it does.

@@ -230,11 +230,7 @@ func (d *daemon) derive(ctx context.Context, cfg *config.Config, sources []colle
 	if _, err := deriveFacts(ctx, cfg, sources, d.store, false, d.log); err != nil {
 		return err
 	}
-	teams := make([]string, len(cfg.Teams))
-	for i, t := range cfg.Teams {
-		teams[i] = t.Name
-	}
-	return d.exporter.Refresh(ctx, d.store, teams, cfg.Rules.DORATable, time.Now())
+	return d.exporter.Refresh(ctx, d.store, cfg.TeamNames(), cfg.Rules.DORATable, time.Now())
 }
 
 // routes are the listener's handlers.

@@ -55,6 +55,20 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	return sqlite.Open(ctx, cfg.Store.SQLite.Path)
 }
 
+// openConfigured loads the config and its sources and opens its store, migrated:
+// what every command that works on the store starts with. The caller closes it.
+func openConfigured(ctx context.Context, path string) (*config.Config, []collectors.Instance, store.Store, error) {
+	cfg, sources, err := loadConfig(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, sources, s, nil
+}
+
 // openMigrated opens the config's store and brings its tables up to date.
 func openMigrated(ctx context.Context, cfg *config.Config) (store.Store, error) {
 	s, err := openStore(ctx, cfg)

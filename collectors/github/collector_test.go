@@ -619,3 +619,28 @@ func TestResumeSkipsWrittenPullRequests(t *testing.T) {
 		t.Errorf("the resumed run fetched %d pull requests, want %d", again, prs-batchSize)
 	}
 }
+
+func TestDeployWorkflowByName(t *testing.T) {
+	f := newFixture(t)
+	scenario(t, f.srv)
+	f.connect(t, func(r *resolved) {
+		r.workflows = []WorkflowSettings{{Workflow: "Deploy", Environment: "production"}}
+		r.api = false
+	})
+	st := sqliteStore(t)
+	// Only the organisation is configured, so the hidden acme/secret is never listed.
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	runs := 0
+	for id := range deploymentsByID(t, st) {
+		if strings.Contains(id, "/actions/runs/") {
+			runs++
+		}
+	}
+	// The workflow named "Deploy" (.github/workflows/deploy.yml) ran three times in
+	// acme/api; acme/web has no such workflow, which is not an error.
+	if runs != 3 || f.srv.Count("workflows") != 2 {
+		t.Errorf("%d runs collected after %d workflow listings, want 3 and one listing per repository", runs, f.srv.Count("workflows"))
+	}
+}

@@ -129,19 +129,9 @@ func (r *run) deployments(ctx context.Context, repo repository) error {
 }
 
 func (r *run) deploymentStatuses(ctx context.Context, repo repository, id int64) ([]*gh.DeploymentStatus, error) {
-	var all []*gh.DeploymentStatus
-	opt := &gh.ListOptions{PerPage: perPage}
-	for {
-		page, resp, err := r.client.Repositories.ListDeploymentStatuses(ctx, repo.owner, repo.name, id, opt)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if resp.NextPage == 0 {
-			return all, nil
-		}
-		opt.Page = resp.NextPage
-	}
+	return allPages(func(opt gh.ListOptions) ([]*gh.DeploymentStatus, *gh.Response, error) {
+		return r.client.Repositories.ListDeploymentStatuses(ctx, repo.owner, repo.name, id, &opt)
+	})
 }
 
 // deploymentRecord turns a deployment and its statuses (newest first, as GitHub lists
@@ -265,22 +255,22 @@ func (r *run) workflowRuns(ctx context.Context, repo repository, wf WorkflowSett
 // findWorkflow finds a workflow's id by its display name or path; 0 when the
 // repository has none by that name.
 func (r *run) findWorkflow(ctx context.Context, repo repository, name string) (int64, error) {
-	opt := &gh.ListOptions{PerPage: perPage}
-	for {
-		page, resp, err := r.client.Actions.ListWorkflows(ctx, repo.owner, repo.name, opt)
+	workflows, err := allPages(func(opt gh.ListOptions) ([]*gh.Workflow, *gh.Response, error) {
+		page, resp, err := r.client.Actions.ListWorkflows(ctx, repo.owner, repo.name, &opt)
 		if err != nil {
-			return 0, err
+			return nil, resp, err
 		}
-		for _, w := range page.Workflows {
-			if w.GetName() == name || w.GetPath() == name {
-				return w.GetID(), nil
-			}
-		}
-		if resp.NextPage == 0 {
-			return 0, nil
-		}
-		opt.Page = resp.NextPage
+		return page.Workflows, resp, nil
+	})
+	if err != nil {
+		return 0, err
 	}
+	for _, w := range workflows {
+		if w.GetName() == name || w.GetPath() == name {
+			return w.GetID(), nil
+		}
+	}
+	return 0, nil
 }
 
 // runRecord turns a completed workflow run into a deployment attempt. Each attempt of

@@ -221,19 +221,9 @@ func (r *run) pullRequest(ctx context.Context, repo repository, listed *gh.PullR
 }
 
 func (r *run) timeline(ctx context.Context, repo repository, number int) ([]*gh.Timeline, error) {
-	var all []*gh.Timeline
-	opt := &gh.ListOptions{PerPage: perPage}
-	for {
-		page, resp, err := r.client.Issues.ListIssueTimeline(ctx, repo.owner, repo.name, number, opt)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page...)
-		if resp.NextPage == 0 {
-			return all, nil
-		}
-		opt.Page = resp.NextPage
-	}
+	return allPages(func(opt gh.ListOptions) ([]*gh.Timeline, *gh.Response, error) {
+		return r.client.Issues.ListIssueTimeline(ctx, repo.owner, repo.name, number, &opt)
+	})
 }
 
 // applyTimeline fills what only the timeline knows: the earliest commit author date

@@ -148,19 +148,13 @@ func (r *run) repositories(ctx context.Context) ([]repository, []error, error) {
 		}
 	}
 	listOrg := func(org string) ([]*gh.Repository, error) {
-		var all []*gh.Repository
-		opt := &gh.RepositoryListByOrgOptions{Type: "all", ListOptions: gh.ListOptions{PerPage: perPage}}
-		for {
-			page, resp, err := r.client.Repositories.ListByOrg(ctx, org, opt)
-			if err != nil {
-				return nil, fmt.Errorf("listing repositories of %s: %w", org, explain(err))
-			}
-			all = append(all, page...)
-			if resp.NextPage == 0 {
-				return all, nil
-			}
-			opt.Page = resp.NextPage
+		repos, err := allPages(func(opt gh.ListOptions) ([]*gh.Repository, *gh.Response, error) {
+			return r.client.Repositories.ListByOrg(ctx, org, &gh.RepositoryListByOrgOptions{Type: "all", ListOptions: opt})
+		})
+		if err != nil {
+			return nil, fmt.Errorf("listing repositories of %s: %w", org, explain(err))
 		}
+		return repos, nil
 	}
 	for _, org := range r.set.orgs {
 		repos, err := listOrg(org)
@@ -290,6 +284,23 @@ func getConditional(ctx context.Context, c *gh.Client, u, etag string, v any) (*
 		return resp, "", err
 	}
 	return resp, resp.Header.Get("ETag"), nil
+}
+
+// allPages fetches every page of a list, 100 items at a time.
+func allPages[T any](fetch func(opt gh.ListOptions) ([]T, *gh.Response, error)) ([]T, error) {
+	opt := gh.ListOptions{PerPage: perPage}
+	var all []T
+	for {
+		page, resp, err := fetch(opt)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page...)
+		if resp.NextPage == 0 {
+			return all, nil
+		}
+		opt.Page = resp.NextPage
+	}
 }
 
 func ts(t *gh.Timestamp) time.Time {

@@ -19,7 +19,6 @@ package exporter
 import (
 	"context"
 	"fmt"
-	"iter"
 	"slices"
 	"strings"
 	"sync"
@@ -176,13 +175,13 @@ func (e *Exporter) Refresh(ctx context.Context, st store.Store, teams []string, 
 	defer e.refreshing.Unlock()
 	var f facts
 	var err error
-	if f.changes, err = drain(st.ChangeFacts(ctx, store.Filter{})); err != nil {
+	if f.changes, err = store.All(st.ChangeFacts(ctx, store.Filter{})); err != nil {
 		return fmt.Errorf("exporter: reading change facts: %w", err)
 	}
-	if f.deployments, err = drain(st.DeploymentFacts(ctx, store.Filter{})); err != nil {
+	if f.deployments, err = store.All(st.DeploymentFacts(ctx, store.Filter{})); err != nil {
 		return fmt.Errorf("exporter: reading deployment facts: %w", err)
 	}
-	if f.incidents, err = drain(st.IncidentFacts(ctx, store.Filter{})); err != nil {
+	if f.incidents, err = store.All(st.IncidentFacts(ctx, store.Filter{})); err != nil {
 		return fmt.Errorf("exporter: reading incident facts: %w", err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -205,17 +204,6 @@ func (e *Exporter) now() time.Time {
 		return time.Now()
 	}
 	return e.clock()
-}
-
-func drain[T any](seq iter.Seq2[T, error]) ([]T, error) {
-	var out []T
-	for v, err := range seq {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, v)
-	}
-	return out, nil
 }
 
 // facts are all the stored facts of one refresh.

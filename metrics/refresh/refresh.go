@@ -59,13 +59,13 @@ func Run(ctx context.Context, st store.Store, rules *metrics.Rules, opts Options
 	var sum Summary
 	in := metrics.Input{Now: opts.Now, Ancestry: map[schema.CommitPair]bool{}}
 	var err error
-	if in.PullRequests, err = all(st.PullRequests(ctx, store.Filter{})); err != nil {
+	if in.PullRequests, err = store.All(st.PullRequests(ctx, store.Filter{})); err != nil {
 		return sum, err
 	}
-	if in.Deployments, err = all(st.Deployments(ctx, store.Filter{})); err != nil {
+	if in.Deployments, err = store.All(st.Deployments(ctx, store.Filter{})); err != nil {
 		return sum, err
 	}
-	if in.Incidents, err = all(st.Incidents(ctx, store.Filter{})); err != nil {
+	if in.Incidents, err = store.All(st.Incidents(ctx, store.Filter{})); err != nil {
 		return sum, err
 	}
 	for a, err := range st.Ancestries(ctx, store.Filter{}) {
@@ -97,17 +97,6 @@ func Run(ctx context.Context, st store.Store, rules *metrics.Rules, opts Options
 	log.Info("derived", "change_facts", sum.Changes, "deployment_facts", sum.Deployments, "incident_facts", sum.Incidents,
 		"written", sum.Written(), "ancestry_asked", sum.AncestryAsked, "took", sum.Took.Round(time.Millisecond))
 	return sum, nil
-}
-
-func all[R any](seq iter.Seq2[R, error]) ([]R, error) {
-	var out []R
-	for r, err := range seq {
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, nil
 }
 
 // resolveAncestry asks, round by round, the ancestry questions attribution needs,
