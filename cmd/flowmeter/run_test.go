@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net"
@@ -16,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowmeter/flowmeter/collectors/github/githubtest"
 	"github.com/flowmeter/flowmeter/store"
 	"github.com/flowmeter/flowmeter/store/sqlite"
 )
@@ -270,5 +274,83 @@ sources:
 		if !stored[id] {
 			t.Fatalf("accepted %s (of %d) is not in the store", id, len(accepted))
 		}
+	}
+}
+
+func TestGitHubWebhookThroughTheDaemon(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the daemon")
+	}
+	gh := githubtest.New(t)
+	gh.AddRepo("acme", "api", "main").Commit("main", "ana", time.Now().Add(-time.Hour))
+	t.Setenv("FLOWMETER_TEST_GITHUB_TOKEN", "test-token")
+	t.Setenv("FLOWMETER_TEST_GITHUB_HOOK", "hook-secret")
+	dir := t.TempDir()
+	configPath := writeFile(t, dir, "flowmeter.yaml", fmt.Sprintf(`store:
+  sqlite:
+    path: f.db
+sources:
+  - name: acme-github
+    github:
+      base_url: %s
+      token_env: FLOWMETER_TEST_GITHUB_TOKEN
+      organizations: [acme]
+  - name: hooks
+    webhook:
+      github_secret_env: FLOWMETER_TEST_GITHUB_HOOK
+      github_source: acme-github
+`, gh.URL()))
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, &environment{stdout: io.Discard, stderr: io.Discard}, configPath, addr) }()
+	waitUntil(t, "healthz answers", func() bool { code, _ := get(t, "http://"+addr+"/healthz"); return code == 200 })
+
+	body := []byte(`{"deployment":{"id":42,"sha":"abc1234","ref":"main","environment":"production",
+		"created_at":"2026-05-04T09:00:00Z","updated_at":"2026-05-04T09:00:00Z"},
+		"deployment_status":{"id":7,"state":"success","created_at":"2026-05-04T09:12:00Z","updated_at":"2026-05-04T09:12:00Z"},
+		"repository":{"full_name":"acme/api","name":"api","owner":{"login":"acme"},"default_branch":"main"}}`)
+	mac := hmac.New(sha256.New, []byte("hook-secret"))
+	mac.Write(body)
+	post := func(signature string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhooks/github", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", "deployment_status")
+		req.Header.Set("X-GitHub-Delivery", "d6a1c2e0-0000-4000-8000-000000000001")
+		req.Header.Set("X-Hub-Signature-256", signature)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("sha256=" + strings.Repeat("0", 64)); code != http.StatusUnauthorized {
+		t.Errorf("a wrong signature got %d, want 401", code)
+	}
+	good := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+	if code := post(good); code != http.StatusAccepted {
+		t.Fatalf("a signed deployment_status got %d, want 202", code)
+	}
+	if code := post(good); code != http.StatusAccepted { // the same delivery again
+		t.Fatalf("a replayed delivery got %d, want 202", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	s, err := sqlite.Open(context.Background(), filepath.Join(dir, "f.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	deps, err := store.All(s.Deployments(context.Background(), store.Filter{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The id and source are those a collection of the GitHub source would give.
+	if len(deps) != 1 || deps[0].ID != "acme/api/deployments/42" || deps[0].Source != "acme-github" ||
+		deps[0].Status != "success" || deps[0].FinishedAt.Format(time.RFC3339) != "2026-05-04T09:12:00Z" {
+		t.Fatalf("deployments %+v; want acme-github's acme/api/deployments/42, success, finished 09:12", deps)
 	}
 }
