@@ -5,6 +5,7 @@ import (
 	"iter"
 	"time"
 
+	"github.com/flowmeter/flowmeter/metrics/aggregate/aggregatetest"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
 )
@@ -73,22 +74,9 @@ func jun(d, h, m int) time.Time { return time.Date(2026, 6, d, h, m, 0, 0, time.
 func fixtureFacts() facts {
 	updated := fixtureNow
 	dep := func(id, team, service string, finished time.Time) schema.DeploymentFact {
-		return schema.DeploymentFact{
-			Source: "gh", ID: id, Team: team, Repo: "acme/" + service, Service: service,
-			Environment: "production", Production: true, Status: "success",
-			StartedAt: finished.Add(-10 * time.Minute), FinishedAt: finished,
-			RecoverySeconds: schema.Unknown, UpdatedAt: updated,
-		}
+		return aggregatetest.Production(id, team, service, finished, updated)
 	}
-	failed := func(d schema.DeploymentFact, recovery int64) schema.DeploymentFact {
-		d.Failed, d.FailureReasons, d.RecoverySeconds = true, []string{schema.ReasonIncident}, recovery
-		return d
-	}
-	unplanned := func(d schema.DeploymentFact, reason string) schema.DeploymentFact {
-		d.Unplanned, d.UnplannedReasons = true, []string{reason}
-		d.Rollback, d.Hotfix = reason == schema.UnplannedRollback, reason == schema.UnplannedHotfix
-		return d
-	}
+	failed, unplanned := aggregatetest.Failed, aggregatetest.Unplanned
 	attempt := func(d schema.DeploymentFact, status string) schema.DeploymentFact {
 		d.Production, d.Status, d.FailedAttempt = false, status, true
 		return d

@@ -31,27 +31,41 @@ const (
 	d = 24 * h
 )
 
+// Production is a successful production deployment of service (repository
+// acme/<service>) finishing at finished, ten minutes after it started: the shape most
+// hand-built deployment facts start from.
+func Production(id, team, service string, finished, updated time.Time) schema.DeploymentFact {
+	return schema.DeploymentFact{
+		Source: "gh", ID: id, Team: team, Repo: "acme/" + service, Service: service,
+		Environment: "production", Production: true, Status: "success",
+		StartedAt: finished.Add(-10 * time.Minute), FinishedAt: finished,
+		RecoverySeconds: schema.Unknown, UpdatedAt: updated,
+	}
+}
+
+// Failed marks a deployment failed (an incident named it), recovered after recovery
+// seconds (schema.Unknown for never).
+func Failed(dep schema.DeploymentFact, recovery int64) schema.DeploymentFact {
+	dep.Failed, dep.FailureReasons, dep.RecoverySeconds = true, []string{schema.ReasonIncident}, recovery
+	return dep
+}
+
+// Unplanned marks a deployment unplanned for one reason, and a rollback or hotfix
+// when that is the reason.
+func Unplanned(dep schema.DeploymentFact, reason string) schema.DeploymentFact {
+	dep.Unplanned, dep.UnplannedReasons = true, []string{reason}
+	dep.Rollback, dep.Hotfix = reason == schema.UnplannedRollback, reason == schema.UnplannedHotfix
+	return dep
+}
+
 // Facts returns the fixture's facts. Every fact is in June 2026 unless its comment
 // says otherwise.
 func Facts() (changes []schema.ChangeFact, deployments []schema.DeploymentFact, incidents []schema.IncidentFact) {
 	updated := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
 	prod := func(id, team, service string, finished time.Time) schema.DeploymentFact {
-		return schema.DeploymentFact{
-			Source: "gh", ID: id, Team: team, Repo: "acme/" + service, Service: service,
-			Environment: "production", Production: true, Status: "success",
-			StartedAt: finished.Add(-10 * time.Minute), FinishedAt: finished,
-			RecoverySeconds: schema.Unknown, UpdatedAt: updated,
-		}
+		return Production(id, team, service, finished, updated)
 	}
-	failed := func(dep schema.DeploymentFact, recovery int64) schema.DeploymentFact {
-		dep.Failed, dep.FailureReasons, dep.RecoverySeconds = true, []string{schema.ReasonIncident}, recovery
-		return dep
-	}
-	unplanned := func(dep schema.DeploymentFact, reason string) schema.DeploymentFact {
-		dep.Unplanned, dep.UnplannedReasons = true, []string{reason}
-		dep.Rollback, dep.Hotfix = reason == schema.UnplannedRollback, reason == schema.UnplannedHotfix
-		return dep
-	}
+	failed, unplanned := Failed, Unplanned
 	staging := prod("d8", "payments", "checkout", at(10, 9))
 	staging.Environment, staging.Production = "staging", false
 	attempt := prod("d9", "payments", "checkout", at(11, 9))
