@@ -227,10 +227,11 @@ func (d *daemon) reload(ctx context.Context) {
 
 // derive refreshes the facts and then the exporter's cache.
 func (d *daemon) derive(ctx context.Context, cfg *config.Config, sources []collectors.Instance) error {
-	if _, err := deriveFacts(ctx, cfg, sources, d.store, false, d.log); err != nil {
+	sum, err := deriveFacts(ctx, cfg, sources, d.store, false, d.log)
+	if err != nil {
 		return err
 	}
-	return d.exporter.Refresh(ctx, d.store, cfg.TeamNames(), cfg.Rules.DORATable, time.Now())
+	return d.exporter.Update(ctx, sum.Facts, cfg.TeamNames(), cfg.Rules.DORATable, time.Now())
 }
 
 // routes are the listener's handlers.

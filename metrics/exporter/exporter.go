@@ -26,6 +26,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowmeter/flowmeter/metrics"
 	"github.com/flowmeter/flowmeter/metrics/aggregate"
 	"github.com/flowmeter/flowmeter/metrics/dora"
 	"github.com/flowmeter/flowmeter/schema"
@@ -184,6 +185,18 @@ func (e *Exporter) Refresh(ctx context.Context, st store.Store, teams []string, 
 	if f.incidents, err = store.All(st.IncidentFacts(ctx, store.Filter{})); err != nil {
 		return fmt.Errorf("exporter: reading incident facts: %w", err)
 	}
+	return e.update(ctx, f, teams, table, now)
+}
+
+// Update builds the cache from facts already in memory, every fact there is, as a
+// derivation just produced them, so the daemon need not read back what it derived.
+func (e *Exporter) Update(ctx context.Context, all metrics.Facts, teams []string, table string, now time.Time) error {
+	e.refreshing.Lock()
+	defer e.refreshing.Unlock()
+	return e.update(ctx, facts{changes: all.Changes, deployments: all.Deployments, incidents: all.Incidents}, teams, table, now)
+}
+
+func (e *Exporter) update(ctx context.Context, f facts, teams []string, table string, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("exporter: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/flowmeter/flowmeter/metrics"
 	"github.com/flowmeter/flowmeter/schema"
 )
 
@@ -551,5 +553,27 @@ func TestDeploymentsUnderWayAreNotCounted(t *testing.T) {
 		if !strings.Contains(k, "result=failure") || v != 1 {
 			t.Errorf("%s = %v: only the finished deployment (failure, 1) should be counted", k, v)
 		}
+	}
+}
+
+// TestUpdateFromMemoryEqualsRefresh: the daemon hands the exporter the facts it has
+// just derived instead of reading them back; the figures must be the same.
+func TestUpdateFromMemoryEqualsRefresh(t *testing.T) {
+	f := fixtureFacts()
+	teams := []string{"alpha", "beta"}
+	fromStore := New()
+	if err := fromStore.Refresh(context.Background(), &factStore{f: f}, teams, "", fixtureNow); err != nil {
+		t.Fatal(err)
+	}
+	fromMemory := New()
+	all := metrics.Facts{Changes: f.changes, Deployments: f.deployments, Incidents: f.incidents}
+	if err := fromMemory.Update(context.Background(), all, teams, "", fixtureNow); err != nil {
+		t.Fatal(err)
+	}
+	want, got := gatherSamples(t, fromStore), gatherSamples(t, fromMemory)
+	delete(want, key(CacheAgeMetric, "", "")) // seconds since each was built
+	delete(got, key(CacheAgeMetric, "", ""))
+	if len(want) == 0 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Update published %d samples, Refresh %d, or they differ", len(got), len(want))
 	}
 }

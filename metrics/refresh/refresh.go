@@ -37,6 +37,9 @@ type Summary struct {
 	ChangesWritten, DeploymentsWritten, IncidentsWritten int
 	AncestryAsked                                        int // pairs sent to a resolver
 	Took                                                 time.Duration
+	// Facts are every fact as derived, stored or unchanged, for callers that go on
+	// to use them (the exporter) without reading them back.
+	Facts metrics.Facts
 }
 
 // Written is the number of facts written.
@@ -79,6 +82,7 @@ func Run(ctx context.Context, st store.Store, rules *metrics.Rules, opts Options
 	}
 
 	facts := metrics.Derive(in, rules)
+	sum.Facts = facts
 	sum.Changes, sum.Deployments, sum.Incidents = len(facts.Changes), len(facts.Deployments), len(facts.Incidents)
 	changed := func(stored, derived any) bool { return opts.Full || !reflect.DeepEqual(stored, derived) }
 	if sum.ChangesWritten, err = writeChanged(ctx, st, st.ChangeFacts(ctx, store.Filter{}), facts.Changes, schema.ChangeFacts, changed,
