@@ -27,7 +27,7 @@ const (
 	DefaultClickHouseUsername    = "default"
 	DefaultDialTimeout           = "5s"
 	DefaultInterval              = "15m"
-	DefaultProductionEnvironment = `^(prod|production)$`
+	DefaultProductionEnvironment = `^(prod|production)([-_.].+)?$`
 	DefaultBotPattern            = `\[bot\]$`
 	DefaultFailureWindow         = "24h"
 	DefaultHotfixLabel           = "hotfix"
@@ -239,6 +239,10 @@ type Team struct {
 	TicketProjects []string `yaml:"ticket_projects,omitempty"`
 	// IncidentServices are incident-tool service names.
 	IncidentServices []string `yaml:"incident_services,omitempty"`
+	// IncidentServiceMap maps an incident-tool service name to the deployment
+	// service it is, where the names differ (beyond case); a mapped incident service
+	// belongs to the team too.
+	IncidentServiceMap map[string]string `yaml:"incident_service_map,omitempty"`
 	// Members are people's logins, for toil entries without a service.
 	Members []string `yaml:"members,omitempty"`
 	// ProductionEnvironment overrides Rules.ProductionEnvironment for this team.
@@ -278,6 +282,10 @@ type Rules struct {
 	BugfixLabels []string `yaml:"bugfix_labels"`
 	// DORATable is the year of the DORA tier table to grade with: "2023" or "2021".
 	DORATable string `yaml:"dora_table"`
+	// InferFailuresFromIncidents marks failed a production deployment followed by an
+	// incident of its service within the failure window (incident_window). Nil means
+	// the default, true; false keeps only named causes, rollbacks, reverts, hotfixes.
+	InferFailuresFromIncidents *bool `yaml:"infer_failures_from_incidents"`
 
 	production *regexp.Regexp
 	bots       []*regexp.Regexp
@@ -291,6 +299,12 @@ func (r Rules) Production() *regexp.Regexp {
 		return r.production
 	}
 	return compileOrNever(orDefault(r.ProductionEnvironment, DefaultProductionEnvironment), true)
+}
+
+// InferFromIncidents says whether incidents mark failed the deployment before them
+// by time alone (the incident_window reason).
+func (r Rules) InferFromIncidents() bool {
+	return r.InferFailuresFromIncidents == nil || *r.InferFailuresFromIncidents
 }
 
 // Hotfix returns the compiled pattern that marks a deployment's ref as a hotfix.
@@ -553,6 +567,9 @@ func (c *Config) applyDefaults(lines map[string]int) {
 				*l = nil
 			}
 		}
+		if len(t.IncidentServiceMap) == 0 {
+			t.IncidentServiceMap = nil
+		}
 	}
 	// Lists default only when absent: an explicit [] switches the rule off.
 	r := &c.Rules
@@ -569,6 +586,10 @@ func (c *Config) applyDefaults(lines map[string]int) {
 		r.BugfixLabels = []string{DefaultBugfixLabel}
 	}
 	r.DORATable = orDefault(r.DORATable, DefaultDORATable)
+	if r.InferFailuresFromIncidents == nil {
+		infer := true
+		r.InferFailuresFromIncidents = &infer
+	}
 	c.Server.Listen = orDefault(c.Server.Listen, DefaultListen)
 	c.Server.SpoolDir = orDefault(c.Server.SpoolDir, DefaultSpoolDir)
 }

@@ -155,14 +155,16 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	infer := true
 	want := Rules{
-		ProductionEnvironment: `^(prod|production)$`,
-		BotPatterns:           []string{`\[bot\]$`},
-		FailureWindow:         Duration{24 * time.Hour},
-		HotfixLabels:          []string{"hotfix"},
-		HotfixPattern:         `(?i)^hotfix`,
-		BugfixLabels:          []string{"bug"},
-		DORATable:             "2023",
+		ProductionEnvironment:      `^(prod|production)([-_.].+)?$`,
+		BotPatterns:                []string{`\[bot\]$`},
+		FailureWindow:              Duration{24 * time.Hour},
+		HotfixLabels:               []string{"hotfix"},
+		HotfixPattern:              `(?i)^hotfix`,
+		BugfixLabels:               []string{"bug"},
+		DORATable:                  "2023",
+		InferFailuresFromIncidents: &infer,
 	}
 	got := c.Rules
 	got.production, got.bots, got.hotfix = nil, nil, nil
@@ -844,7 +846,12 @@ func TestAccessors(t *testing.T) {
 		{"payments", "LIVE", true},
 		{"payments", "prod", false},
 		{"checkout", "Production", true},
-		{"checkout", "prod-eu", false},
+		{"checkout", "prod-eu", true},
+		{"checkout", "production_us", true},
+		{"checkout", "Prod.ap-1", true},
+		{"checkout", "preprod", false},
+		{"checkout", "prodigy", false},
+		{"checkout", "production-", false},
 		{"", "PROD", true},
 	} {
 		if got := c.Production(tt.team).MatchString(tt.env); got != tt.want {

@@ -86,7 +86,7 @@ func Derive(in Input, rules *Rules) Facts {
 			if f.Hotfix {
 				addOnce(&f.UnplannedReasons, schema.UnplannedHotfix)
 			}
-			sortReasons(f.UnplannedReasons, []string{schema.UnplannedRollback, schema.UnplannedHotfix, schema.UnplannedChange})
+			sortReasons(f.UnplannedReasons, []string{schema.UnplannedRollback, schema.UnplannedHotfix, schema.UnplannedFixes})
 			f.Unplanned = len(f.UnplannedReasons) > 0
 		} else {
 			f.UnplannedReasons = nil
@@ -236,7 +236,7 @@ func deriveChanges(in Input, rules *Rules, prodByRepo map[string]*repoDeployment
 			f.Service, f.ShippedAt = d.rec.Service, d.rec.FinishedAt
 			d.fact.Changes++
 			if f.Unplanned {
-				addOnce(&d.fact.UnplannedReasons, schema.UnplannedChange)
+				addOnce(&d.fact.UnplannedReasons, schema.UnplannedFixes)
 			}
 			// A pull request with a hotfix label makes the deployment shipping it one.
 			if hasLabel(pr.Labels, rules.hotfixLabels) {
@@ -388,7 +388,7 @@ func deriveFailures(in Input, rules *Rules, byService map[string][]*deployment, 
 	for i := range in.Incidents {
 		inc := &in.Incidents[i]
 		if d := namedDeployment(inc, byID, bySHA); d != nil {
-			linked[i] = link{d, schema.ReasonIncident}
+			linked[i] = link{d, schema.ReasonIncidentNamed}
 			continue
 		}
 		unnamed[inc.Service] = append(unnamed[inc.Service], i)
@@ -439,7 +439,7 @@ func deriveFailures(in Input, rules *Rules, byService map[string][]*deployment, 
 	for _, list := range byService {
 		for i, d := range list {
 			for _, undone := range d.rollbackOf {
-				fail(undone, schema.ReasonRollback)
+				fail(undone, schema.ReasonRolledBack)
 				recovered(undone.fact, d.rec.FinishedAt, d.rec.ID)
 			}
 			// A hotfix fixes the production deployment just before it, if it came
@@ -447,13 +447,13 @@ func deriveFailures(in Input, rules *Rules, byService map[string][]*deployment, 
 			if i > 0 && d.fact.Hotfix {
 				prev := list[i-1]
 				if d.rec.FinishedAt.Sub(prev.rec.FinishedAt) <= window {
-					fail(prev, schema.ReasonHotfix)
+					fail(prev, schema.ReasonHotfixed)
 					recovered(prev.fact, d.rec.FinishedAt, d.rec.ID)
 				}
 			}
 		}
 	}
-	order := []string{schema.ReasonIncident, schema.ReasonIncidentWindow, schema.ReasonRollback, schema.ReasonHotfix}
+	order := []string{schema.ReasonIncidentNamed, schema.ReasonIncidentWindow, schema.ReasonRolledBack, schema.ReasonHotfixed}
 	for _, d := range byID {
 		f := d.fact
 		sortReasons(f.FailureReasons, order)

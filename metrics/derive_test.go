@@ -202,7 +202,7 @@ func TestRollback(t *testing.T) {
 	_, deps, _ := derive(t, Input{Deployments: []schema.Deployment{
 		prod("d1", 0, "s1"), prod("d2", 1, "s2"), prod("d3", 2, "s1"), rollback,
 	}})
-	if d := deps["d2"]; !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonRollback}) ||
+	if d := deps["d2"]; !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonRolledBack}) ||
 		d.RecoverySeconds != 3600 || d.RecoveredBy != "d3" {
 		t.Errorf("rolled-back d2: %+v; want failed by rollback, recovered by d3 after 3600 s", d)
 	}
@@ -238,7 +238,7 @@ func TestHotfixInsideAndOutsideTheWindow(t *testing.T) {
 		prod("d1", 0, "s1"), inside, prod("d2", 30, "s2"), outside,
 	}})
 	// h1 comes 3 h after d1, inside the 24 h window: d1 failed, recovered after 3 h.
-	if d := deps["d1"]; !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonHotfix}) || d.RecoverySeconds != 10800 {
+	if d := deps["d1"]; !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonHotfixed}) || d.RecoverySeconds != 10800 {
 		t.Errorf("d1: %+v", d)
 	}
 	// h2 comes 25 h after d2, outside the window: d2 did not fail.
@@ -272,7 +272,7 @@ func TestIncidentsAndDeployments(t *testing.T) {
 		!slices.Equal(d.CausedIncidents, []string{"after-next"}) || d.RecoverySeconds != 4*3600 {
 		t.Errorf("d2: %+v; want failed by the incident in its window, recovered after 4 h", d)
 	}
-	if d := deps["d1"]; !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonIncident}) ||
+	if d := deps["d1"]; !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonIncidentNamed}) ||
 		!slices.Equal(d.CausedIncidents, []string{"by-sha", "named"}) || d.RecoveredBy != "by-sha" || d.RecoverySeconds != 4*3600+900 {
 		t.Errorf("d1: %+v; want failed by the two incidents naming it, recovered at 4h15m", d)
 	}
@@ -304,7 +304,7 @@ func TestAFailureForTwoReasonsCountsOnce(t *testing.T) {
 		Incidents:   []schema.Incident{incident("i1", 1, 4)},
 	})
 	d := deps["d1"]
-	if !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonIncidentWindow, schema.ReasonRollback}) ||
+	if !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonIncidentWindow, schema.ReasonRolledBack}) ||
 		d.RecoverySeconds != 7200 || d.RecoveredBy != "d2" {
 		t.Errorf("d1: %+v", d)
 	}
@@ -369,7 +369,7 @@ func TestReworkFromChanges(t *testing.T) {
 	if !changes["bug"].Unplanned || !changes["ref"].Unplanned || changes["plain"].Unplanned {
 		t.Errorf("unplanned: bug %v ref %v plain %v", changes["bug"].Unplanned, changes["ref"].Unplanned, changes["plain"].Unplanned)
 	}
-	if d := deps["d1"]; !d.Unplanned || !slices.Equal(d.UnplannedReasons, []string{schema.UnplannedChange}) || d.Changes != 2 {
+	if d := deps["d1"]; !d.Unplanned || !slices.Equal(d.UnplannedReasons, []string{schema.UnplannedFixes}) || d.Changes != 2 {
 		t.Errorf("d1 ships two unplanned changes: %+v", d)
 	}
 	if deps["d2"].Unplanned {

@@ -72,25 +72,44 @@ type ChangeFact struct {
 	PickupSeconds   int64
 	ReviewSeconds   int64
 	DeploySeconds   int64
-	// Unplanned: a bug-fix or hotfix label, or a reference to an incident.
+	// Unplanned: a fix (a bug-fix or hotfix label, or a reference to an incident).
 	Unplanned bool
+	// Reverts are the ids of the pull requests this one reverts.
+	Reverts   []string
 	UpdatedAt time.Time // when it was derived
 }
 
-// The reasons a production deployment failed, after METRICS.md.
+// The reasons a production deployment failed, in the order facts list them.
 const (
-	ReasonIncident       = "incident"        // an incident names it
-	ReasonIncidentWindow = "incident_window" // an incident of its service opened after it, in the window, before the next
-	ReasonRollback       = "rollback"        // the next deployment rolled it back
-	ReasonHotfix         = "hotfix"          // the next deployment, in the window, is a hotfix
+	// ReasonIncidentNamed: an incident names it, its commit, or a pull request it shipped.
+	ReasonIncidentNamed = "incident_named"
+	// ReasonIncidentWindow: inferred; an incident of its service opened after it,
+	// within the failure window and before the service's next production deployment.
+	ReasonIncidentWindow = "incident_window"
+	// ReasonRolledBack: a later deployment of its service and environment went back
+	// to an older commit, or was marked rollback, and replaced it.
+	ReasonRolledBack = "rolled_back"
+	// ReasonReverted: a later deployment shipped a revert of a pull request it shipped.
+	ReasonReverted = "reverted"
+	// ReasonHotfixed: the hotfix that replaced it in its service and environment came
+	// within the failure window.
+	ReasonHotfixed = "hotfixed"
 )
 
-// The reasons a production deployment is unplanned (rework).
+// FailureReasons lists the failure reasons in the order facts list them.
+var FailureReasons = []string{ReasonIncidentNamed, ReasonIncidentWindow, ReasonRolledBack, ReasonReverted, ReasonHotfixed}
+
+// The reasons a production deployment is unplanned (rework), in the order facts
+// list them.
 const (
 	UnplannedRollback = "rollback"
 	UnplannedHotfix   = "hotfix"
-	UnplannedChange   = "unplanned_change" // it ships a pull request with a bug-fix label or an incident reference
+	UnplannedRevert   = "revert"     // it ships a revert of a pull request
+	UnplannedFixes    = "fixes_only" // every pull request it ships is a fix
 )
+
+// UnplannedReasons lists the rework reasons in the order facts list them.
+var UnplannedReasons = []string{UnplannedRollback, UnplannedHotfix, UnplannedRevert, UnplannedFixes}
 
 // DeploymentFact is what one deployment means for DORA.
 type DeploymentFact struct {
@@ -125,8 +144,16 @@ type DeploymentFact struct {
 	Hotfix           bool
 	Unplanned        bool
 	UnplannedReasons []string
+	// Revert: it ships a revert of a pull request.
+	Revert bool
 	// Changes is the number of pull requests it shipped.
-	Changes   int64
+	Changes int64
+	// Rollout lists, on the deployment a rollout counts as, the other production
+	// deployments of the same service and commit (other regions, clusters);
+	// RolloutOf names, on each of those, the deployment the rollout counts as. A
+	// deployment with a RolloutOf counts in no DORA figure.
+	Rollout   []string
+	RolloutOf string
 	UpdatedAt time.Time
 }
 
@@ -140,8 +167,10 @@ type IncidentFact struct {
 	OpenedAt       time.Time
 	ResolvedAt     time.Time
 	RestoreSeconds int64 // Unknown while open
-	// Deployment is the id of the production deployment it was attributed to.
+	// Deployment is the id of the production deployment it was attributed to, and
+	// LinkReason how: ReasonIncidentNamed, or ReasonIncidentWindow when inferred.
 	Deployment string
+	LinkReason string
 	UpdatedAt  time.Time
 }
 
@@ -171,6 +200,7 @@ var ChangeFacts = &Table[ChangeFact]{
 		{Name: "review_seconds", Field: func(r *ChangeFact) any { return &r.ReviewSeconds }},
 		{Name: "deploy_seconds", Field: func(r *ChangeFact) any { return &r.DeploySeconds }},
 		{Name: "unplanned", Field: func(r *ChangeFact) any { return &r.Unplanned }},
+		{Name: "reverts", Field: func(r *ChangeFact) any { return &r.Reverts }},
 	},
 }
 
@@ -203,6 +233,9 @@ var DeploymentFacts = &Table[DeploymentFact]{
 		{Name: "unplanned", Field: func(r *DeploymentFact) any { return &r.Unplanned }},
 		{Name: "unplanned_reasons", Field: func(r *DeploymentFact) any { return &r.UnplannedReasons }},
 		{Name: "changes", Field: func(r *DeploymentFact) any { return &r.Changes }},
+		{Name: "rollout_of", Field: func(r *DeploymentFact) any { return &r.RolloutOf }},
+		{Name: "rollout", Field: func(r *DeploymentFact) any { return &r.Rollout }},
+		{Name: "revert", Field: func(r *DeploymentFact) any { return &r.Revert }},
 	},
 }
 
@@ -221,5 +254,6 @@ var IncidentFacts = &Table[IncidentFact]{
 		{Name: "resolved_at", Nullable: true, Field: func(r *IncidentFact) any { return &r.ResolvedAt }},
 		{Name: "restore_seconds", Field: func(r *IncidentFact) any { return &r.RestoreSeconds }},
 		{Name: "deployment", Field: func(r *IncidentFact) any { return &r.Deployment }},
+		{Name: "link_reason", Field: func(r *IncidentFact) any { return &r.LinkReason }},
 	},
 }

@@ -56,7 +56,12 @@ type PullRequest struct {
 	ClosedAt        time.Time
 	MergeCommitSHA  string
 	URL             string
-	UpdatedAt       time.Time // the record's version: a later one replaces an earlier one
+	// Reverts are what the pull request says it reverts, from its body: the full
+	// sha of each commit ("This reverts commit <sha>") and "owner/repo#N" of each
+	// pull request ("Reverts owner/repo#N"). A title `Revert "<title>"` is matched by
+	// derivation against the titles of earlier pull requests.
+	Reverts   []string
+	UpdatedAt time.Time // the record's version: a later one replaces an earlier one
 }
 
 // DeploymentStatus is the outcome of a deployment attempt.
@@ -118,8 +123,10 @@ type Incident struct {
 	// CauseDeploymentID and CauseCommitSHA are what the incident names as its cause.
 	CauseDeploymentID string
 	CauseCommitSHA    string
-	URL               string
-	UpdatedAt         time.Time
+	// CausePullRequest is the pull request it names as its cause, "owner/repo#N".
+	CausePullRequest string
+	URL              string
+	UpdatedAt        time.Time
 }
 
 // WorkItem is one ticket.

@@ -106,6 +106,7 @@ var PullRequests = &Table[PullRequest]{
 		{Name: "closed_at", Nullable: true, Field: func(r *PullRequest) any { return &r.ClosedAt }},
 		{Name: "merge_commit_sha", Field: func(r *PullRequest) any { return &r.MergeCommitSHA }},
 		{Name: "url", Field: func(r *PullRequest) any { return &r.URL }},
+		{Name: "reverts", Field: func(r *PullRequest) any { return &r.Reverts }},
 	},
 }
 
@@ -151,6 +152,7 @@ var Incidents = &Table[Incident]{
 		{Name: "cause_deployment_id", Field: func(r *Incident) any { return &r.CauseDeploymentID }},
 		{Name: "cause_commit_sha", Field: func(r *Incident) any { return &r.CauseCommitSHA }},
 		{Name: "url", Field: func(r *Incident) any { return &r.URL }},
+		{Name: "cause_pull_request", Field: func(r *Incident) any { return &r.CausePullRequest }},
 	},
 }
 

@@ -164,7 +164,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			for _, c := range got.Changes {
 				states[c.State] = true
 			}
-			for _, r := range []string{schema.ReasonIncident, schema.ReasonIncidentWindow, schema.ReasonRollback, schema.ReasonHotfix} {
+			for _, r := range []string{schema.ReasonIncidentNamed, schema.ReasonIncidentWindow, schema.ReasonRolledBack, schema.ReasonHotfixed} {
 				if !reasons[r] {
 					t.Errorf("no deployment failed for reason %q: the scenario lost a rule", r)
 				}

@@ -167,7 +167,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		for _, stmt := range m.Statements {
 			q := strings.ReplaceAll(stmt, "{database}.", "`"+s.db+"`.")
-			if err := s.conn.Exec(ctx, q); err != nil {
+			if err := s.conn.Exec(ctx, q); err != nil && !columnExists(err) {
 				return fmt.Errorf("clickhouse: migration %04d_%s: %w", m.Version, m.Name, oneLine(err))
 			}
 		}
@@ -184,6 +184,17 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// duplicateColumn is ClickHouse's error code for adding a column a table has.
+const duplicateColumn = 15
+
+// columnExists says an ADD COLUMN found its column there already: a migration that
+// stopped half-way added it. ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS, so
+// this is how those statements stay idempotent.
+func columnExists(err error) bool {
+	var ex *ch.Exception
+	return errors.As(err, &ex) && ex.Code == duplicateColumn
 }
 
 func (s *Store) appliedMigrations(ctx context.Context) (map[uint32]bool, error) {

@@ -75,6 +75,7 @@ func fixture() *schema.Batch {
 			CommitCount: 4, Additions: 120, Deletions: 7, FirstReviewAt: at(2 * time.Hour),
 			FirstReviewer: "bo", FirstApprovalAt: at(3 * time.Hour), MergedAt: at(4 * time.Hour),
 			ClosedAt: at(4 * time.Hour), MergeCommitSHA: "abc123", URL: "https://example.test/pr/7",
+			Reverts:   []string{"acme/api#5", "0123456789abcdef0123456789abcdef01234567"},
 			UpdatedAt: upd,
 		}, {
 			Source: "gh", ID: "acme/api#8", Repo: "acme/api", Number: 8, Author: "bo",
@@ -93,7 +94,7 @@ func fixture() *schema.Batch {
 			Source: "pd", ID: "P123", Service: "api", Severity: "SEV2", Title: "Errors up",
 			Labels: []string{"customer-facing"}, OpenedAt: at(7 * time.Hour),
 			AcknowledgedAt: at(7*time.Hour + 5*time.Minute), ResolvedAt: at(8 * time.Hour),
-			CauseDeploymentID: "d-1", CauseCommitSHA: "abc123", URL: "https://example.test/i/P123", UpdatedAt: upd,
+			CauseDeploymentID: "d-1", CauseCommitSHA: "abc123", CausePullRequest: "acme/api#7", URL: "https://example.test/i/P123", UpdatedAt: upd,
 		}, {
 			Source: "pd", ID: "P124", Service: "api", OpenedAt: at(9 * time.Hour), UpdatedAt: upd,
 		}},
@@ -125,7 +126,8 @@ func fixture() *schema.Batch {
 			State: schema.ChangeShipped, ShippedBy: "d-1", Attribution: schema.ByAncestry,
 			FirstCommitAt: at(-3 * time.Hour), OpenedAt: at(0), ReadyAt: at(time.Hour), FirstReviewAt: at(2 * time.Hour),
 			MergedAt: at(4 * time.Hour), ShippedAt: at(5*time.Hour + 10*time.Minute), LeadTimeSeconds: 29400,
-			CodingSeconds: 14400, PickupSeconds: 3600, ReviewSeconds: 7200, DeploySeconds: 4200, Unplanned: true, UpdatedAt: upd,
+			CodingSeconds: 14400, PickupSeconds: 3600, ReviewSeconds: 7200, DeploySeconds: 4200, Unplanned: true,
+			Reverts: []string{"acme/api#5"}, UpdatedAt: upd,
 		}, {
 			Source: "gh", ID: "acme/api#9", Repo: "acme/api", State: schema.ChangeUndeployed, MergedAt: at(9 * time.Hour),
 			LeadTimeSeconds: schema.Unknown, CodingSeconds: schema.Unknown, PickupSeconds: schema.Unknown,
@@ -135,13 +137,19 @@ func fixture() *schema.Batch {
 			Source: "gh", ID: "d-1", Team: "payments", Repo: "acme/api", Service: "api", Environment: "production",
 			Production: true, Status: "success", CommitSHA: "abc123", StartedAt: at(5 * time.Hour),
 			FinishedAt: at(5*time.Hour + 10*time.Minute), Failed: true,
-			FailureReasons: []string{schema.ReasonIncident, schema.ReasonRollback}, CausedIncidents: []string{"P123"},
+			FailureReasons: []string{schema.ReasonIncidentNamed, schema.ReasonRolledBack}, CausedIncidents: []string{"P123"},
 			RecoveredAt: at(8 * time.Hour), RecoveredBy: "P123", RecoverySeconds: 10200, Hotfix: true, Unplanned: true,
-			UnplannedReasons: []string{schema.UnplannedHotfix}, Changes: 1, UpdatedAt: upd,
+			UnplannedReasons: []string{schema.UnplannedHotfix, schema.UnplannedRevert}, Revert: true, Changes: 1,
+			Rollout: []string{"d-2"}, UpdatedAt: upd,
+		}, {
+			Source: "gh", ID: "d-2", Team: "payments", Repo: "acme/api", Service: "api", Environment: "production-eu",
+			Production: true, Status: "success", CommitSHA: "abc123", StartedAt: at(5 * time.Hour),
+			FinishedAt: at(5*time.Hour + 20*time.Minute), RecoverySeconds: schema.Unknown, RolloutOf: "d-1", UpdatedAt: upd,
 		}},
 		IncidentFacts: []schema.IncidentFact{{
 			Source: "pd", ID: "P123", Team: "payments", Service: "api", Severity: "SEV2", OpenedAt: at(7 * time.Hour),
-			ResolvedAt: at(8 * time.Hour), RestoreSeconds: 3600, Deployment: "d-1", UpdatedAt: upd,
+			ResolvedAt: at(8 * time.Hour), RestoreSeconds: 3600, Deployment: "d-1",
+			LinkReason: schema.ReasonIncidentNamed, UpdatedAt: upd,
 		}},
 	}
 }
@@ -256,7 +264,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 		want := map[schema.Kind]int64{
 			schema.KindPullRequest: 2, schema.KindDeployment: 2, schema.KindIncident: 2,
 			schema.KindWorkItem: 2, schema.KindStatusChange: 1, schema.KindWorklog: 1, schema.KindAncestry: 2,
-			schema.KindChangeFact: 2, schema.KindDeploymentFact: 1, schema.KindIncidentFact: 1,
+			schema.KindChangeFact: 2, schema.KindDeploymentFact: 2, schema.KindIncidentFact: 1,
 		}[k]
 		if n != want {
 			t.Errorf("Count(%s) = %d, want %d", k, n, want)

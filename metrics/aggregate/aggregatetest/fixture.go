@@ -46,7 +46,7 @@ func Production(id, team, service string, finished, updated time.Time) schema.De
 // Failed marks a deployment failed (an incident named it), recovered after recovery
 // seconds (schema.Unknown for never).
 func Failed(dep schema.DeploymentFact, recovery int64) schema.DeploymentFact {
-	dep.Failed, dep.FailureReasons, dep.RecoverySeconds = true, []string{schema.ReasonIncident}, recovery
+	dep.Failed, dep.FailureReasons, dep.RecoverySeconds = true, []string{schema.ReasonIncidentNamed}, recovery
 	return dep
 }
 
