@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
@@ -23,6 +25,8 @@ teams:
     repositories: [acme/pay]
     services: [pay]
     incident_services: [pay-oncall]
+    incident_service_map:
+      "Payments (PD)": PAY
   - name: web
     repositories: [acme/web*]
     services: [web]
@@ -174,16 +178,40 @@ func TestAncestryVersusTimeOnAReleaseBranch(t *testing.T) {
 	if c := changes["r"]; c.ShippedBy != "release" || c.Attribution != schema.ByTime || c.LeadTimeSeconds != 3*3600 {
 		t.Errorf("without ancestry: shipped by %q (%s), lead %d; want release by time, 10800", c.ShippedBy, c.Attribution, c.LeadTimeSeconds)
 	}
-	// The pairs to ask: only the first unknown one of the walk.
-	if got := NeededPairs(records, testRules(t)); !reflect.DeepEqual(got, []schema.CommitPair{{Repo: "acme/pay", Base: "sr", Head: "rel1"}}) {
-		t.Errorf("needed pairs %v", got)
+	// The pairs to ask: the first unknown one of the walk, and, for each deployment
+	// that replaced another commit, whether it went back to an older one (does the
+	// replaced commit contain it?). Pairs come by repository, head, then time.
+	rollbackPairs := map[schema.CommitPair]bool{
+		{Repo: "acme/pay", Base: "rel1", Head: "s0"}:    false,
+		{Repo: "acme/pay", Base: "main2", Head: "rel1"}: false,
+	}
+	want := []schema.CommitPair{
+		{Repo: "acme/pay", Base: "sr", Head: "rel1"},    // the walk, merged at 1 h
+		{Repo: "acme/pay", Base: "main2", Head: "rel1"}, // main replaced release, starting 4h50m
+		{Repo: "acme/pay", Base: "rel1", Head: "s0"},    // release replaced d0
+	}
+	if got := NeededPairs(records, testRules(t), 1, nil); !reflect.DeepEqual(got, want) {
+		t.Errorf("needed pairs %v, want %v", got, want)
 	}
 	half := records
 	half.Ancestry = map[schema.CommitPair]bool{{Repo: "acme/pay", Base: "sr", Head: "rel1"}: false}
-	if got := NeededPairs(half, testRules(t)); !reflect.DeepEqual(got, []schema.CommitPair{{Repo: "acme/pay", Base: "sr", Head: "main2"}}) {
-		t.Errorf("needed pairs after the first answer %v", got)
+	maps.Copy(half.Ancestry, rollbackPairs)
+	if got := NeededPairs(half, testRules(t), 1, nil); !reflect.DeepEqual(got, []schema.CommitPair{{Repo: "acme/pay", Base: "sr", Head: "main2"}}) {
+		t.Errorf("needed pairs after the first answers %v", got)
 	}
-	if got := NeededPairs(withAncestry, testRules(t)); len(got) != 0 {
+	// Asked ahead, two questions of the walk at once.
+	if got := NeededPairs(Input{PullRequests: records.PullRequests, Deployments: records.Deployments, Ancestry: rollbackPairs},
+		testRules(t), 2, nil); !reflect.DeepEqual(got, []schema.CommitPair{{Repo: "acme/pay", Base: "sr", Head: "main2"}, {Repo: "acme/pay", Base: "sr", Head: "rel1"}}) {
+		t.Errorf("needed pairs two ahead %v", got)
+	}
+	// A question asked before and still unanswered cannot be answered: the walk
+	// ends there, by time, and asks nothing further.
+	if got := NeededPairs(Input{PullRequests: records.PullRequests, Deployments: records.Deployments, Ancestry: rollbackPairs},
+		testRules(t), 2, map[schema.CommitPair]bool{{Repo: "acme/pay", Base: "sr", Head: "rel1"}: true}); len(got) != 0 {
+		t.Errorf("needed pairs past an unanswerable one %v", got)
+	}
+	maps.Copy(withAncestry.Ancestry, rollbackPairs)
+	if got := NeededPairs(withAncestry, testRules(t), 1, nil); len(got) != 0 {
 		t.Errorf("needed pairs when all is known %v", got)
 	}
 	// A deployment without a commit can only be matched by time.
@@ -220,12 +248,145 @@ func TestRollback(t *testing.T) {
 	if deps["a"].Failed || deps["b"].Rollback {
 		t.Errorf("redeploy: %+v %+v", deps["a"], deps["b"])
 	}
-	// A rollback to a commit deployed three deployments ago undoes the two between.
+	// A rollback to a commit deployed three deployments ago fails the deployment it
+	// replaced, c, and only c: b had already been replaced by c without failing.
 	_, deps, _ = derive(t, Input{Deployments: []schema.Deployment{
 		prod("a", 0, "s1"), prod("b", 1, "s2"), prod("c", 2, "s3"), prod("back", 3, "s1"),
 	}})
-	if !deps["b"].Failed || !deps["c"].Failed || deps["a"].Failed || deps["b"].RecoverySeconds != 7200 {
-		t.Errorf("rollback over two deployments: a %v b %v (%d s) c %v", deps["a"].Failed, deps["b"].Failed, deps["b"].RecoverySeconds, deps["c"].Failed)
+	if deps["b"].Failed || !deps["c"].Failed || deps["a"].Failed || deps["c"].RecoverySeconds != 3600 {
+		t.Errorf("rollback over two deployments: a %v b %v c %v (%d s); want only c, recovered after 3600 s",
+			deps["a"].Failed, deps["b"].Failed, deps["c"].Failed, deps["c"].RecoverySeconds)
+	}
+}
+
+func TestForwardAgainAfterARollbackIsNoRollback(t *testing.T) {
+	// A at 0 h, B at 1 h, back to A at 1.5 h, B again at 3 h. Only the first B
+	// failed: the second A replaced it (A was first deployed before B), recovered
+	// 1.5 h − 1 h = 1800 s later. B again replaced A, but B was first deployed after
+	// A, so it is newer: no rollback, and the second A did not fail.
+	_, deps, _ := derive(t, Input{Deployments: []schema.Deployment{
+		prod("A1", 0, "sa"), prod("B1", 1, "sb"), prod("A2", 1.5, "sa"), prod("B2", 3, "sb"),
+	}})
+	var failed []string
+	for _, id := range []string{"A1", "B1", "A2", "B2"} {
+		if deps[id].Failed {
+			failed = append(failed, id)
+		}
+	}
+	if !slices.Equal(failed, []string{"B1"}) {
+		t.Fatalf("failed %v, want only B1", failed)
+	}
+	if d := deps["B1"]; d.RecoverySeconds != 1800 || d.RecoveredBy != "A2" {
+		t.Errorf("B1 recovered by %s after %d s, want A2 after 1800 s", d.RecoveredBy, d.RecoverySeconds)
+	}
+	if !deps["A2"].Rollback || deps["B2"].Rollback {
+		t.Errorf("rollback marks: A2 %v B2 %v, want true and false", deps["A2"].Rollback, deps["B2"].Rollback)
+	}
+	// Ancestry decides where it is known: here it says B is older than A (A
+	// contains B), so B again is a rollback of A2 after all.
+	_, deps, _ = derive(t, Input{
+		Deployments: []schema.Deployment{prod("A1", 0, "sa"), prod("B1", 1, "sb"), prod("A2", 1.5, "sa"), prod("B2", 3, "sb")},
+		Ancestry: map[schema.CommitPair]bool{
+			{Repo: "acme/pay", Base: "sb", Head: "sa"}: true,  // does A contain B? yes: B is older
+			{Repo: "acme/pay", Base: "sa", Head: "sb"}: false, // does B contain A? no
+		},
+	})
+	if deps["B1"].Failed || !deps["A2"].Failed || !deps["B2"].Rollback {
+		t.Errorf("by ancestry: B1 failed %v, A2 failed %v, B2 rollback %v; want false, true, true",
+			deps["B1"].Failed, deps["A2"].Failed, deps["B2"].Rollback)
+	}
+}
+
+func TestRollbackToACommitNeverDeployedHere(t *testing.T) {
+	// s3 is deployed at 0 h; at 1 h s2, never deployed before, replaces it. Only
+	// ancestry can tell that s2 is older (s3 contains it): then it is a rollback.
+	deployments := []schema.Deployment{prod("new", 0, "s3"), prod("old", 1, "s2")}
+	question := schema.CommitPair{Repo: "acme/pay", Base: "s2", Head: "s3"}
+	for _, tt := range []struct {
+		name     string
+		ancestry map[schema.CommitPair]bool
+		want     bool
+	}{
+		{"s3 contains s2", map[schema.CommitPair]bool{question: true}, true},
+		{"s3 does not contain s2", map[schema.CommitPair]bool{question: false}, false},
+		{"unknown: first deployed here after s3", nil, false},
+	} {
+		_, deps, _ := derive(t, Input{Deployments: deployments, Ancestry: tt.ancestry})
+		if deps["old"].Rollback != tt.want || deps["new"].Failed != tt.want {
+			t.Errorf("%s: rollback %v, replaced failed %v; want %v", tt.name, deps["old"].Rollback, deps["new"].Failed, tt.want)
+		}
+	}
+	if got := NeededPairs(Input{Deployments: deployments}, testRules(t), 1, nil); !slices.Equal(got, []schema.CommitPair{question}) {
+		t.Errorf("needed pairs %v, want %v", got, question)
+	}
+}
+
+func TestRegionsAreRolloutsNotRollbacks(t *testing.T) {
+	// pay is deployed to production-eu (A at 0 h, B at 1 h) and then to prod_us (A at
+	// 5 h, B at 6 h). Grouped per service alone, A in us after B in eu looked like a
+	// rollback: CFR 1/4 and rework 1/4. Per service and environment nothing failed,
+	// and the same commit in two regions is one rollout: 2 counted deployments.
+	at := func(id string, f float64, sha, env string) schema.Deployment {
+		d := prod(id, f, sha)
+		d.Environment = env
+		return d
+	}
+	_, deps, _ := derive(t, Input{Deployments: []schema.Deployment{
+		at("A-eu", 0, "sa", "production-eu"), at("B-eu", 1, "sb", "production-eu"),
+		at("A-us", 5, "sa", "prod_us"), at("B-us", 6, "sb", "prod_us"),
+	}})
+	for id, d := range deps {
+		if !d.Production || d.Failed || d.Rollback || d.Unplanned {
+			t.Errorf("%s: %+v; want a production deployment, not failed, not a rollback, planned", id, d)
+		}
+	}
+	for id, want := range map[string]string{"A-eu": "", "B-eu": "", "A-us": "A-eu", "B-us": "B-eu"} {
+		if got := deps[id].RolloutOf; got != want {
+			t.Errorf("%s counts as %q, want %q", id, got, want)
+		}
+	}
+	if !slices.Equal(deps["A-eu"].Rollout, []string{"A-us"}) || !slices.Equal(deps["B-eu"].Rollout, []string{"B-us"}) {
+		t.Errorf("rollouts: A-eu %v, B-eu %v", deps["A-eu"].Rollout, deps["B-eu"].Rollout)
+	}
+
+	// Then us alone goes back to A at 7 h: B's us region was rolled back, so B's
+	// rollout failed, recovered at 7 h, 7 h − 1 h = 6 h after B-eu finished. The
+	// second A in us is a rollout of its own (us already had A): a rollback.
+	_, deps, _ = derive(t, Input{Deployments: []schema.Deployment{
+		at("A-eu", 0, "sa", "production-eu"), at("B-eu", 1, "sb", "production-eu"),
+		at("A-us", 5, "sa", "prod_us"), at("B-us", 6, "sb", "prod_us"), at("A-us2", 7, "sa", "prod_us"),
+	}})
+	if d := deps["B-eu"]; !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonRolledBack}) ||
+		d.RecoveredBy != "A-us2" || d.RecoverySeconds != 6*3600 {
+		t.Errorf("B's rollout: %+v; want failed (rolled back in us), recovered by A-us2 after 21600 s", d)
+	}
+	if d := deps["A-us2"]; d.RolloutOf != "" || !d.Rollback || !slices.Equal(d.UnplannedReasons, []string{schema.UnplannedRollback}) {
+		t.Errorf("A-us2: %+v; want its own rollout, a rollback", d)
+	}
+	counted, failed := 0, 0
+	for _, d := range deps {
+		if d.Production && d.RolloutOf == "" {
+			counted++
+			if d.Failed {
+				failed++
+			}
+		}
+	}
+	if counted != 3 || failed != 1 { // A-eu, B-eu, A-us2; B-eu failed
+		t.Errorf("%d counted, %d failed; want 3 and 1", counted, failed)
+	}
+}
+
+func TestProductionPatternTakesRegions(t *testing.T) {
+	for env, want := range map[string]bool{
+		"production-eu": true, "prod_us": true, "PROD.ap-1": true, "production": true,
+		"preprod": false, "production-": false, "staging": false, "prodigy": false,
+	} {
+		d := prod("d", 0, "s")
+		d.Environment = env
+		if _, deps, _ := derive(t, Input{Deployments: []schema.Deployment{d}}); deps["d"].Production != want {
+			t.Errorf("%s: production %v, want %v", env, deps["d"].Production, want)
+		}
 	}
 }
 
@@ -385,5 +546,198 @@ func TestTeamMapping(t *testing.T) {
 	changes, _, _ := derive(t, Input{PullRequests: []schema.PullRequest{web, other}})
 	if changes["w"].Team != "web" || changes["o"].Team != NoTeam {
 		t.Errorf("teams: %q and %q", changes["w"].Team, changes["o"].Team)
+	}
+}
+
+func TestTimeAttributionOnlyUsesDeploymentsStartedAfterTheMerge(t *testing.T) {
+	// Merged at 1 h. "running" started at 0h50m, before the merge, and finished at
+	// 2 h: it cannot contain the merge. "next" starts at 3h50m and finishes at 4 h.
+	running := prod("running", 2, "")
+	running.StartedAt = h(50.0 / 60)
+	changes, _, _ := derive(t, Input{
+		PullRequests: []schema.PullRequest{pr("p", 0, 1, "sp")},
+		Deployments:  []schema.Deployment{prod("d0", -30, "s0"), running, prod("next", 4, "")},
+	})
+	// Lead time: first commit at -1 h to 4 h = 5 h.
+	if c := changes["p"]; c.ShippedBy != "next" || c.Attribution != schema.ByTime || c.LeadTimeSeconds != 5*3600 {
+		t.Errorf("shipped by %q (%s), lead %d; want next by time, 18000", c.ShippedBy, c.Attribution, c.LeadTimeSeconds)
+	}
+}
+
+func TestRevertsBlameTheDeploymentThatShippedTheChange(t *testing.T) {
+	// "Add card vault" merges at 1 h and ships with r1 at 2 h; two more releases
+	// follow (r2 at 4 h, r3 at 6 h); its revert merges at 7 h and ships with r4 at
+	// 8 h. r1 failed (reverted), recovered 8 h − 2 h = 21600 s later, and not r3,
+	// the deployment just before the revert. r4 ships a revert: rework.
+	vault := pr("acme/pay#1", 0, 1, "m1")
+	vault.Title = "Add card vault"
+	revert := pr("acme/pay#4", 6.5, 7, "m4")
+	revert.Title = `Revert "Add card vault"`
+	changes, deps, _ := derive(t, Input{
+		PullRequests: []schema.PullRequest{vault, pr("acme/pay#2", 2, 3, "m2"), pr("acme/pay#3", 4, 5, "m3"), revert},
+		Deployments: []schema.Deployment{
+			prod("r0", -10, "m0"), prod("r1", 2, "m1"), prod("r2", 4, "m2"), prod("r3", 6, "m3"), prod("r4", 8, "m4"),
+		},
+	})
+	if d := deps["r1"]; !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonReverted}) ||
+		d.RecoveredBy != "r4" || d.RecoverySeconds != 21600 {
+		t.Errorf("r1: %+v; want failed (reverted), recovered by r4 after 21600 s", d)
+	}
+	for _, id := range []string{"r0", "r2", "r3"} {
+		if deps[id].Failed {
+			t.Errorf("%s failed: %+v", id, deps[id])
+		}
+	}
+	if d := deps["r4"]; !d.Revert || !slices.Equal(d.UnplannedReasons, []string{schema.UnplannedRevert}) || d.Failed {
+		t.Errorf("r4: %+v; want a revert, unplanned, not failed", d)
+	}
+	if got := changes["acme/pay#4"].Reverts; !slices.Equal(got, []string{"acme/pay#1"}) {
+		t.Errorf("the revert reverts %v, want [acme/pay#1]", got)
+	}
+
+	// The body's words name the reverted change the same way: by number, or by the
+	// commit it was merged as.
+	for _, named := range []string{"acme/pay#1", "M1"} {
+		r := pr("acme/pay#4", 6.5, 7, "m4")
+		r.Title, r.Reverts = "Back out the vault", []string{named}
+		_, deps, _ := derive(t, Input{
+			PullRequests: []schema.PullRequest{vault, r},
+			Deployments:  []schema.Deployment{prod("r0", -10, "m0"), prod("r1", 2, "m1"), prod("r4", 8, "m4")},
+		})
+		if !deps["r1"].Failed || !deps["r4"].Revert {
+			t.Errorf("reverts %q: r1 failed %v, r4 revert %v", named, deps["r1"].Failed, deps["r4"].Revert)
+		}
+	}
+
+	// A change and its revert shipped together: nothing reached production broken.
+	_, deps, _ = derive(t, Input{
+		PullRequests: []schema.PullRequest{vault, revert},
+		Deployments:  []schema.Deployment{prod("r0", -10, "m0"), prod("both", 8, "")},
+	})
+	if d := deps["both"]; d.Failed || !d.Revert {
+		t.Errorf("shipped with its revert: %+v; want not failed, a revert", d)
+	}
+	// A revert not yet shipped fails nothing yet.
+	_, deps, _ = derive(t, Input{
+		PullRequests: []schema.PullRequest{vault, revert},
+		Deployments:  []schema.Deployment{prod("r0", -10, "m0"), prod("r1", 2, "m1")},
+	})
+	if deps["r1"].Failed {
+		t.Errorf("failed by a revert that has not shipped: %+v", deps["r1"])
+	}
+}
+
+func TestReworkDoesNotGrowWithBatchSize(t *testing.T) {
+	// The weekly release ships one bug fix among ten features: planned. The
+	// patch release ships two fixes and nothing else: unplanned, fixes only.
+	var prs []schema.PullRequest
+	for i := range 10 {
+		prs = append(prs, pr(fmt.Sprintf("feature-%d", i), 0, 1, ""))
+	}
+	fix := pr("fix", 0, 1, "")
+	fix.Labels = []string{"bug"}
+	fix2, fix3 := pr("fix2", 0, 3, ""), pr("fix3", 0, 3.5, "")
+	fix2.Labels, fix3.Title = []string{"bug"}, "Stop the card declines of INC-7"
+	_, deps, _ := derive(t, Input{
+		PullRequests: append(prs, fix, fix2, fix3),
+		Deployments:  []schema.Deployment{prod("d0", -10, "s0"), prod("weekly", 2, ""), prod("patch", 5, "")},
+		Incidents:    []schema.Incident{{Source: "pd", ID: "INC-7", Service: "elsewhere", OpenedAt: h(-30)}},
+	})
+	if d := deps["weekly"]; d.Unplanned || d.Changes != 11 {
+		t.Errorf("weekly: %+v; want 11 changes, planned", d)
+	}
+	if d := deps["patch"]; !slices.Equal(d.UnplannedReasons, []string{schema.UnplannedFixes}) || d.Changes != 2 {
+		t.Errorf("patch: %+v; want 2 changes, unplanned: fixes only", d)
+	}
+	if d := deps["d0"]; d.Unplanned {
+		t.Errorf("a deployment that shipped nothing is not rework: %+v", d)
+	}
+}
+
+func TestIncidentLinks(t *testing.T) {
+	// p1 merges as m1 at 1 h and ships by ancestry with d1 (commit c1) at 2 h; d2
+	// follows at 5 h.
+	base := Input{
+		PullRequests: []schema.PullRequest{pr("acme/pay#1", 0, 1, "m1")},
+		Deployments:  []schema.Deployment{prod("d0", -10, "c0"), prod("d1", 2, "c1"), prod("d2", 5, "c2")},
+		Ancestry:     map[schema.CommitPair]bool{{Repo: "acme/pay", Base: "m1", Head: "c1"}: true},
+	}
+	for _, tt := range []struct {
+		name string
+		inc  func(*schema.Incident)
+	}{
+		{"by the merge commit of a pull request it shipped", func(i *schema.Incident) { i.CauseCommitSHA = "M1" }},
+		{"by the pull request it shipped", func(i *schema.Incident) { i.CausePullRequest = "acme/pay#1" }},
+		{"by its commit", func(i *schema.Incident) { i.CauseCommitSHA = "c1" }},
+		{"by its id", func(i *schema.Incident) { i.CauseDeploymentID = "d1" }},
+	} {
+		// Opened at 6 h, after d2: by time it would be d2's.
+		inc := incident("i", 6, 7)
+		inc.Service = "elsewhere"
+		tt.inc(&inc)
+		in := base
+		in.Incidents = []schema.Incident{inc}
+		_, deps, incs := derive(t, in)
+		// Recovery: resolved at 7 h, 5 h after d1 finished.
+		if d := deps["d1"]; !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonIncidentNamed}) || d.RecoverySeconds != 5*3600 {
+			t.Errorf("%s: d1 %+v; want failed (incident_named), recovered after 18000 s", tt.name, d)
+		}
+		if i := incs["i"]; i.Deployment != "d1" || i.LinkReason != schema.ReasonIncidentNamed || deps["d2"].Failed {
+			t.Errorf("%s: incident %+v, d2 failed %v", tt.name, i, deps["d2"].Failed)
+		}
+	}
+
+	// Unnamed incidents of other services' names reach pay through the config's
+	// map or by name ignoring case; inferred links say so.
+	for _, service := range []string{"Payments (PD)", "PAY"} {
+		inc := incident("i", 6, 7)
+		inc.Service = service
+		in := base
+		in.Incidents = []schema.Incident{inc}
+		_, deps, incs := derive(t, in)
+		if d := deps["d2"]; !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonIncidentWindow}) {
+			t.Errorf("service %q: d2 %+v; want failed, inferred", service, d)
+		}
+		if i := incs["i"]; i.LinkReason != schema.ReasonIncidentWindow || i.Team != "payments" {
+			t.Errorf("service %q: incident %+v; want an inferred link, team payments", service, i)
+		}
+	}
+
+	// Inference turned off: only named causes link.
+	cfg, err := config.Parse([]byte("rules:\n  infer_failures_from_incidents: false\n"), "off.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := incident("named", 6, 7)
+	named.CauseDeploymentID = "d1"
+	in := base
+	in.Incidents, in.Now = []schema.Incident{incident("unnamed", 6, 7), named}, h(1000)
+	facts := Derive(in, NewRules(cfg))
+	for _, d := range facts.Deployments {
+		if d.Failed != (d.ID == "d1") {
+			t.Errorf("inference off: %s failed %v (%v)", d.ID, d.Failed, d.FailureReasons)
+		}
+	}
+}
+
+func TestHotfixesPerEnvironment(t *testing.T) {
+	// B reaches production-eu at 0 h and prod-us at 1 h; a hotfix reaches only
+	// production-eu at 2 h. It replaced B in eu, within the window: B's rollout
+	// failed (hotfixed), recovered 2 h after B-eu finished. The us region kept B.
+	at := func(id string, f float64, sha, env string) schema.Deployment {
+		d := prod(id, f, sha)
+		d.Environment = env
+		return d
+	}
+	hotfix := at("H-eu", 2, "sh", "production-eu")
+	hotfix.Ref = "hotfix/declines"
+	_, deps, _ := derive(t, Input{Deployments: []schema.Deployment{
+		at("B-eu", 0, "sb", "production-eu"), at("B-us", 1, "sb", "prod-us"), hotfix,
+	}})
+	if d := deps["B-eu"]; !d.Failed || !slices.Equal(d.FailureReasons, []string{schema.ReasonHotfixed}) || d.RecoverySeconds != 7200 {
+		t.Errorf("B-eu: %+v; want failed (hotfixed), recovered after 7200 s", d)
+	}
+	if d := deps["B-us"]; d.Failed || d.RolloutOf != "B-eu" {
+		t.Errorf("B-us: %+v; want not failed, counted as B-eu's rollout", d)
 	}
 }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -15,10 +16,11 @@ const NoTeam = ""
 // collecting again. Rules remember their answers, so one value must not be used by
 // two derivations at once.
 type Rules struct {
-	cfg           *config.Config
-	failureWindow time.Duration
-	hotfixLabels  map[string]bool
-	bugfixLabels  map[string]bool
+	cfg                *config.Config
+	failureWindow      time.Duration
+	inferFromIncidents bool
+	hotfixLabels       map[string]bool
+	bugfixLabels       map[string]bool
 
 	// Memoised mappings: derivation asks the same questions for many records.
 	teamOfRepo    map[string]string
@@ -31,7 +33,7 @@ type Rules struct {
 // NewRules prepares a config's rules for derivation.
 func NewRules(cfg *config.Config) *Rules {
 	r := &Rules{
-		cfg: cfg, failureWindow: cfg.Rules.FailureWindow.Duration,
+		cfg: cfg, failureWindow: cfg.Rules.FailureWindow.Duration, inferFromIncidents: cfg.Rules.InferFromIncidents(),
 		hotfixLabels: lowerSet(cfg.Rules.HotfixLabels), bugfixLabels: lowerSet(cfg.Rules.BugfixLabels),
 		teamOfRepo: map[string]string{}, teamOfService: map[string]string{}, teamOfIncSvc: map[string]string{},
 		production: map[[2]string]bool{}, bots: map[string]bool{},
@@ -87,21 +89,23 @@ func (r *Rules) TeamOfDeployment(service, repo string) string {
 }
 
 // TeamOfIncident is the first team listing the incident's service among its incident
-// services, else among its services.
+// services or in its incident service map, else the team of the deployment service
+// it is.
 func (r *Rules) TeamOfIncident(service string) string {
 	if t, ok := r.teamOfIncSvc[service]; ok {
 		return t
 	}
 	team := NoTeam
 	for _, t := range r.cfg.Teams {
-		if contains(t.IncidentServices, service) {
+		if _, mapped := t.IncidentServiceMap[service]; mapped || contains(t.IncidentServices, service) {
 			team = t.Name
 			break
 		}
 	}
 	if team == NoTeam {
+		deployed := r.DeploymentServiceOfIncident(service)
 		for _, t := range r.cfg.Teams {
-			if contains(t.Services, service) {
+			if slices.ContainsFunc(t.Services, func(s string) bool { return strings.EqualFold(s, deployed) }) {
 				team = t.Name
 				break
 			}
@@ -109,6 +113,26 @@ func (r *Rules) TeamOfIncident(service string) string {
 	}
 	r.teamOfIncSvc[service] = team
 	return team
+}
+
+// DeploymentServiceOfIncident is the deployment service an incident-tool service
+// is: the one a team's incident service map gives (its key matched exactly, else
+// ignoring case), else the same name. Derivation compares deployment services
+// ignoring case.
+func (r *Rules) DeploymentServiceOfIncident(service string) string {
+	for _, t := range r.cfg.Teams {
+		if s, ok := t.IncidentServiceMap[service]; ok {
+			return s
+		}
+	}
+	for _, t := range r.cfg.Teams {
+		for k, s := range t.IncidentServiceMap {
+			if strings.EqualFold(k, service) {
+				return s
+			}
+		}
+	}
+	return service
 }
 
 func contains(list []string, s string) bool {

@@ -45,10 +45,6 @@ type Summary struct {
 // Written is the number of facts written.
 func (s Summary) Written() int { return s.ChangesWritten + s.DeploymentsWritten + s.IncidentsWritten }
 
-// maxRounds bounds the ancestry question rounds: each answers the next deployment of
-// each pull request's walk, and most walks end at the first.
-const maxRounds = 10
-
 // writeBatch is how many facts are written at once.
 const writeBatch = 10_000
 
@@ -103,9 +99,13 @@ func Run(ctx context.Context, st store.Store, rules *metrics.Rules, opts Options
 	return sum, nil
 }
 
-// resolveAncestry asks, round by round, the ancestry questions attribution needs,
-// of the resolver of the source each repository's pull requests came from. Questions
-// no resolver can answer stay unknown, and those changes are attributed by time.
+// resolveAncestry asks, round by round, the ancestry questions derivation needs, of
+// the resolver of the source each repository's pull requests came from, until no
+// new question is left: every walk is decided whole, never cut short. Most walks
+// end at their first question; a walk still going asks twice as many of its next
+// questions each round (one, two, four…), so a pull request merged into a branch
+// never deployed costs a few rounds, not one per deployment. Questions no resolver
+// can answer stay unknown, and those changes are attributed by time.
 func resolveAncestry(ctx context.Context, st store.Store, rules *metrics.Rules, in *metrics.Input,
 	resolvers map[string]collectors.AncestryResolver, log *slog.Logger) (int, error) {
 	if len(resolvers) == 0 {
@@ -117,12 +117,9 @@ func resolveAncestry(ctx context.Context, st store.Store, rules *metrics.Rules, 
 	}
 	asked := map[schema.CommitPair]bool{}
 	total := 0
-	for round := 0; round < maxRounds; round++ {
+	for perWalk := 1; ; perWalk = min(2*perWalk, maxPerWalk) {
 		bySource := map[string][]schema.CommitPair{}
-		for _, p := range metrics.NeededPairs(*in, rules) {
-			if asked[p] {
-				continue
-			}
+		for _, p := range metrics.NeededPairs(*in, rules, perWalk, asked) {
 			asked[p] = true
 			if src := sourceOfRepo[p.Repo]; resolvers[src] != nil {
 				bySource[src] = append(bySource[src], p)
@@ -146,8 +143,10 @@ func resolveAncestry(ctx context.Context, st store.Store, rules *metrics.Rules, 
 			}
 		}
 	}
-	return total, nil
 }
+
+// maxPerWalk caps how many questions of one walk a round asks ahead.
+const maxPerWalk = 64
 
 // writeChanged writes the derived facts that differ from the stored ones (UpdatedAt
 // aside), in batches.

@@ -2,6 +2,7 @@ package refresh_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -244,8 +245,11 @@ func TestAncestryIsAskedThenCached(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resolver.asked != 2 || sum.AncestryAsked != 2 {
-		t.Fatalf("asked %d pairs (summary %d), want 2: the release branch's, then main's", resolver.asked, sum.AncestryAsked)
+	// Two questions of the walk (the release branch's, then main's) and one per
+	// deployment that replaced another commit (went release back behind first? main
+	// back behind release?).
+	if resolver.asked != 4 || sum.AncestryAsked != 4 {
+		t.Fatalf("asked %d pairs (summary %d), want 4", resolver.asked, sum.AncestryAsked)
 	}
 	facts := storedFacts(t, st)
 	if c := facts.Changes[0]; c.ShippedBy != "main" || c.Attribution != schema.ByAncestry {
@@ -254,7 +258,138 @@ func TestAncestryIsAskedThenCached(t *testing.T) {
 	if _, err := refresh.Run(ctx, st, metrics.NewRules(cfg), opts); err != nil {
 		t.Fatal(err)
 	}
-	if resolver.asked != 2 {
+	if resolver.asked != 4 {
 		t.Fatalf("the second refresh asked again: %d pairs in all", resolver.asked)
+	}
+}
+
+func TestAWalkIsDecidedWhole(t *testing.T) {
+	// A pull request merged into a branch that is never deployed: none of the 40
+	// production deployments after it contains it. The walk asks 1, 2, 4, 8, 16,
+	// then the remaining 9 questions over six rounds, and the change is undeployed
+	// after the first refresh and after the second alike.
+	st := stores()["sqlite"](t)
+	ctx := context.Background()
+	t0 := now.Add(-100 * time.Hour)
+	at := func(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
+	b := &schema.Batch{PullRequests: []schema.PullRequest{{Source: "gh", ID: "acme/pay#1", Repo: "acme/pay", Author: "ana",
+		CreatedAt: at(0), MergedAt: at(1), MergeCommitSHA: "side", UpdatedAt: at(1)}}}
+	truth := map[schema.CommitPair]bool{}
+	for i := range 41 {
+		sha := fmt.Sprintf("c%02d", i)
+		b.Deployments = append(b.Deployments, schema.Deployment{Source: "gh", ID: sha, Repo: "acme/pay", Service: "pay",
+			Environment: "production", CommitSHA: sha, Status: schema.DeploymentSuccess,
+			StartedAt: at(float64(2*i) - 1), FinishedAt: at(float64(2 * i)), UpdatedAt: at(float64(2 * i))})
+		truth[schema.CommitPair{Repo: "acme/pay", Base: "side", Head: sha}] = false
+		if i > 0 {
+			truth[schema.CommitPair{Repo: "acme/pay", Base: sha, Head: fmt.Sprintf("c%02d", i-1)}] = false
+		}
+	}
+	if err := st.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	resolver := &countingResolver{truth: truth}
+	cfg := &config.Config{Teams: []config.Team{{Name: "payments", Repositories: []string{"acme/pay"}}}}
+	opts := refresh.Options{Now: now, Resolvers: map[string]collectors.AncestryResolver{"gh": resolver}}
+	for run := 1; run <= 2; run++ {
+		if _, err := refresh.Run(ctx, st, metrics.NewRules(cfg), opts); err != nil {
+			t.Fatal(err)
+		}
+		if c := storedFacts(t, st).Changes[0]; c.State != schema.ChangeUndeployed || c.ShippedBy != "" {
+			t.Fatalf("refresh %d: %+v, want undeployed", run, c)
+		}
+	}
+	// c01..c40 for the walk (c00 started before the merge) and 40 rollback
+	// questions, each asked once ever.
+	if resolver.asked != 80 {
+		t.Errorf("asked %d questions, want 80", resolver.asked)
+	}
+}
+
+// TestRevisedRulesOnBothStores runs the failure rules through a refresh on each
+// store and checks the stored facts, worked by hand:
+//
+//	pay, production-eu: A at 0 h, B at 1 h; prod_us: A at 5 h, B at 6 h, A at 7 h.
+//	  Rollouts: A-eu (with A-us), B-eu (with B-us), A-us2. B-us was rolled back by
+//	  A-us2, so B-eu fails (rolled_back), recovered 7 h − 1 h = 21600 s later.
+//	web, production: W0 at -10 h, the first; W1 at 0 h ships #1 "Add vault"
+//	  (merged at -1 h); W2 at 2 h,
+//	  W3 at 4 h; W4 at 6 h ships #2 `Revert "Add vault"`: W1 fails (reverted),
+//	  recovered 6 h later (21600 s); W4 is a revert (rework).
+//	An incident names #1 (caused_by the pull request): W1 incident_named too.
+//	Counted production deployments: A-eu, B-eu, A-us2, W0..W4 = 8; failed: B-eu, W1.
+func TestRevisedRulesOnBothStores(t *testing.T) {
+	t0 := now.Add(-48 * time.Hour)
+	at := func(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
+	dep := func(id, service, env string, h float64, sha string) schema.Deployment {
+		return schema.Deployment{Source: "gh", ID: id, Repo: "acme/" + service, Service: service, Environment: env,
+			CommitSHA: sha, Status: schema.DeploymentSuccess, StartedAt: at(h - 0.1), FinishedAt: at(h), UpdatedAt: at(h)}
+	}
+	pull := func(n int, title string, merged float64, sha string) schema.PullRequest {
+		return schema.PullRequest{Source: "gh", ID: fmt.Sprintf("acme/web#%d", n), Repo: "acme/web", Number: int64(n),
+			Author: "ana", Title: title, CreatedAt: at(merged - 2), MergedAt: at(merged), MergeCommitSHA: sha, UpdatedAt: at(merged)}
+	}
+	b := &schema.Batch{
+		Deployments: []schema.Deployment{
+			dep("A-eu", "pay", "production-eu", 0, "a"), dep("B-eu", "pay", "production-eu", 1, "b"),
+			dep("A-us", "pay", "prod_us", 5, "a"), dep("B-us", "pay", "prod_us", 6, "b"), dep("A-us2", "pay", "prod_us", 7, "a"),
+			dep("W0", "web", "production", -10, "w0"), dep("W1", "web", "production", 0, "w1"), dep("W2", "web", "production", 2, "w2"),
+			dep("W3", "web", "production", 4, "w3"), dep("W4", "web", "production", 6, "w4"),
+		},
+		PullRequests: []schema.PullRequest{pull(1, "Add vault", -1, "w1"), pull(2, `Revert "Add vault"`, 5, "w4")},
+		Incidents: []schema.Incident{{Source: "pd", ID: "P1", Service: "web", OpenedAt: at(3), ResolvedAt: at(3.5),
+			CausePullRequest: "acme/web#1", UpdatedAt: at(3.5)}},
+	}
+	cfg := &config.Config{Teams: []config.Team{{Name: "shop", Repositories: []string{"acme/*"}}}}
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			st := open(t)
+			ctx := context.Background()
+			if err := st.Write(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := refresh.Run(ctx, st, metrics.NewRules(cfg), refresh.Options{Now: now}); err != nil {
+				t.Fatal(err)
+			}
+			facts := storedFacts(t, st)
+			deps := byKey(schema.DeploymentFacts, facts.Deployments)
+			get := func(id string) schema.DeploymentFact { return deps["gh\x00"+id] }
+			counted, failed := 0, 0
+			for _, d := range facts.Deployments {
+				if d.Production && d.RolloutOf == "" {
+					counted++
+					if d.Failed {
+						failed++
+					}
+				}
+			}
+			if counted != 8 || failed != 2 {
+				t.Errorf("%d counted, %d failed; want 8 and 2", counted, failed)
+			}
+			if d := get("B-eu"); !reflect.DeepEqual(d.FailureReasons, []string{schema.ReasonRolledBack}) ||
+				d.RecoverySeconds != 21600 || d.RecoveredBy != "A-us2" || !reflect.DeepEqual(d.Rollout, []string{"B-us"}) {
+				t.Errorf("B-eu: %+v", d)
+			}
+			if d := get("A-us"); d.RolloutOf != "A-eu" {
+				t.Errorf("A-us counts as %q, want A-eu", d.RolloutOf)
+			}
+			// W1: named by the incident (resolved at 3.5 h) and reverted (at 6 h):
+			// recovered at the earlier, 3.5 h after it finished.
+			if d := get("W1"); !reflect.DeepEqual(d.FailureReasons, []string{schema.ReasonIncidentNamed, schema.ReasonReverted}) ||
+				d.RecoverySeconds != 12600 || d.RecoveredBy != "P1" {
+				t.Errorf("W1: %+v", d)
+			}
+			if d := get("W4"); !d.Revert || !reflect.DeepEqual(d.UnplannedReasons, []string{schema.UnplannedRevert}) {
+				t.Errorf("W4: %+v", d)
+			}
+			for _, c := range facts.Changes {
+				if c.ID == "acme/web#2" && !reflect.DeepEqual(c.Reverts, []string{"acme/web#1"}) {
+					t.Errorf("the revert's change fact: %+v", c)
+				}
+			}
+			if i := facts.Incidents[0]; i.Deployment != "W1" || i.LinkReason != schema.ReasonIncidentNamed {
+				t.Errorf("incident: %+v", i)
+			}
+		})
 	}
 }

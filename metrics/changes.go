@@ -1,0 +1,264 @@
+package metrics
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/flowmeter/flowmeter/schema"
+)
+
+// repoDeployments are the deployments a repository's pull requests can ship with:
+// its counted production deployments in finishing order, and when the first of
+// all its production deployments started (a pull request merged before that may
+// have shipped before tracking began).
+type repoDeployments struct {
+	list       []*deployment
+	firstStart time.Time
+}
+
+func byRepo(deps []*deployment) map[string]*repoDeployments {
+	out := map[string]*repoDeployments{}
+	for repo, list := range groupProduction(deps, func(d *deployment) string { return d.rec.Repo }) {
+		r := &repoDeployments{firstStart: list[0].rec.StartedAt}
+		for _, d := range list {
+			if d.rec.StartedAt.Before(r.firstStart) {
+				r.firstStart = d.rec.StartedAt
+			}
+			if d.counted() {
+				r.list = append(r.list, d)
+			}
+		}
+		out[repo] = r
+	}
+	return out
+}
+
+// untracked says whether a merge came before tracking began.
+func (r *repoDeployments) untracked(merged time.Time) bool {
+	return r != nil && merged.Before(r.firstStart)
+}
+
+// candidates are the deployments that can ship a merge: those starting at or after
+// it, in finishing order. A deployment that started earlier cannot contain it.
+func (r *repoDeployments) candidates(merged time.Time) []*deployment {
+	if r == nil {
+		return nil
+	}
+	i, _ := slices.BinarySearchFunc(r.list, merged, func(d *deployment, t time.Time) int {
+		if d.rec.FinishedAt.Before(t) {
+			return -1
+		}
+		return 1
+	})
+	var out []*deployment
+	for _, d := range r.list[i:] {
+		if !d.rec.StartedAt.Before(merged) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// change is a merged pull request with its fact and the deployment that shipped it.
+type change struct {
+	pr        *schema.PullRequest
+	fact      *schema.ChangeFact
+	shippedBy *deployment
+}
+
+// deriveChanges makes a change fact for every merged pull request, attributing it
+// to the deployment that shipped it; a bot's is excluded from every figure. It
+// returns the facts and each merged pull request by id.
+func deriveChanges(in Input, rules *Rules, prodByRepo map[string]*repoDeployments, now time.Time) ([]schema.ChangeFact, map[string]*change) {
+	incidentIDs := map[string]bool{}
+	for _, inc := range in.Incidents {
+		incidentIDs[inc.ID] = true
+	}
+	out := make([]schema.ChangeFact, 0, len(in.PullRequests)) // never grown: pointers into it stay valid
+	byID := map[string]*change{}
+	for i := range in.PullRequests {
+		pr := &in.PullRequests[i]
+		if pr.MergedAt.IsZero() {
+			continue
+		}
+		out = append(out, schema.ChangeFact{
+			Source: pr.Source, ID: pr.ID, Team: rules.TeamOfRepo(pr.Repo), Repo: pr.Repo,
+			FirstCommitAt: pr.FirstCommitAt, OpenedAt: pr.CreatedAt, ReadyAt: pr.ReadyAt,
+			MergedAt: pr.MergedAt, UpdatedAt: now,
+			LeadTimeSeconds: schema.Unknown, CodingSeconds: schema.Unknown, PickupSeconds: schema.Unknown,
+			ReviewSeconds: schema.Unknown, DeploySeconds: schema.Unknown,
+		})
+		f := &out[len(out)-1]
+		c := &change{pr: pr, fact: f}
+		byID[pr.ID] = c
+		f.Unplanned = hasLabel(pr.Labels, rules.bugfixLabels) || hasLabel(pr.Labels, rules.hotfixLabels) ||
+			referencesIncident(pr.Title, incidentIDs)
+		if pr.FirstReviewer != "" && !rules.IsBot(pr.FirstReviewer) && !strings.EqualFold(pr.FirstReviewer, pr.Author) {
+			f.FirstReviewAt = pr.FirstReviewAt
+		}
+		if rules.IsBot(pr.Author) {
+			f.State, f.Unplanned = schema.ChangeExcluded, false
+			continue
+		}
+		deploys := prodByRepo[pr.Repo]
+		switch d, by := shippedBy(pr, deploys.candidates(pr.MergedAt), in.Ancestry); {
+		case deploys.untracked(pr.MergedAt):
+			f.State = schema.ChangeUntracked
+		case d == nil:
+			f.State = schema.ChangeUndeployed
+		default:
+			f.State, f.ShippedBy, f.Attribution = schema.ChangeShipped, d.rec.ID, by
+			f.Service, f.ShippedAt = d.rec.Service, d.rec.FinishedAt
+			c.shippedBy = d
+			d.shipped = append(d.shipped, f)
+			d.fact.Changes++
+			// A pull request with a hotfix label makes the deployment shipping it one.
+			if hasLabel(pr.Labels, rules.hotfixLabels) {
+				d.fact.Hotfix = true
+			}
+		}
+		leadTime(f)
+	}
+	return out, byID
+}
+
+// shippedBy walks the deployments that can ship a pull request: the first whose
+// commit is known to contain the merge commit ships it by ancestry; the first where
+// that cannot be known ships it by time; those known not to contain it are passed.
+func shippedBy(pr *schema.PullRequest, deploys []*deployment, ancestry map[schema.CommitPair]bool) (*deployment, schema.Attribution) {
+	for _, d := range deploys {
+		if pr.MergeCommitSHA == "" || d.rec.CommitSHA == "" {
+			return d, schema.ByTime
+		}
+		if pr.MergeCommitSHA == d.rec.CommitSHA {
+			return d, schema.ByAncestry
+		}
+		contains, known := ancestry[schema.CommitPair{Repo: pr.Repo, Base: pr.MergeCommitSHA, Head: d.rec.CommitSHA}]
+		switch {
+		case !known:
+			return d, schema.ByTime
+		case contains:
+			return d, schema.ByAncestry
+		}
+	}
+	return nil, ""
+}
+
+// NeededPairs lists the ancestry questions derivation would ask next: for each
+// merged pull request, up to perWalk of the next unanswered questions of its ship
+// attribution walk, and for each production deployment that replaced another
+// commit in its service and environment, whether it went back to an older one.
+// Answer them and ask again until none are left, so every walk is decided whole.
+// A pair in asked that is still unanswered cannot be answered: its walk ends there,
+// by time. Pairs come grouped by deployed commit, oldest merge first, so one
+// compare can answer the rest of its group.
+func NeededPairs(in Input, rules *Rules, perWalk int, asked map[schema.CommitPair]bool) []schema.CommitPair {
+	deps, _ := newDeployments(in, rules, in.Now)
+	groupRollouts(deps)
+	prodByRepo := byRepo(deps)
+	type need struct {
+		pair schema.CommitPair
+		at   time.Time
+	}
+	seen := map[schema.CommitPair]bool{}
+	var needs []need
+	ask := func(p schema.CommitPair, at time.Time) {
+		if !seen[p] {
+			seen[p] = true
+			needs = append(needs, need{p, at})
+		}
+	}
+	for i := range in.PullRequests {
+		pr := &in.PullRequests[i]
+		deploys := prodByRepo[pr.Repo]
+		if pr.MergedAt.IsZero() || pr.MergeCommitSHA == "" || rules.IsBot(pr.Author) || deploys.untracked(pr.MergedAt) {
+			continue
+		}
+		unknown := 0
+		for _, d := range deploys.candidates(pr.MergedAt) {
+			if d.rec.CommitSHA == "" || d.rec.CommitSHA == pr.MergeCommitSHA {
+				break
+			}
+			p := schema.CommitPair{Repo: pr.Repo, Base: pr.MergeCommitSHA, Head: d.rec.CommitSHA}
+			contains, known := in.Ancestry[p]
+			if known && contains {
+				break
+			}
+			if !known {
+				if asked[p] {
+					break
+				}
+				ask(p, pr.MergedAt)
+				if unknown++; unknown >= perWalk {
+					break
+				}
+			}
+		}
+	}
+	for _, list := range groupProduction(deps, serviceAndEnvironment) {
+		for i, d := range list[1:] {
+			prev := list[i]
+			sha, replaced := d.rec.CommitSHA, prev.rec.CommitSHA
+			if d.rec.Rollback || d.rec.Repo == "" || sha == "" || replaced == "" || sha == replaced {
+				continue
+			}
+			if p := rollbackQuestion(d, prev); !hasAnswer(in.Ancestry, p) && !asked[p] {
+				ask(p, d.rec.StartedAt)
+			}
+		}
+	}
+	slices.SortFunc(needs, func(a, b need) int {
+		return cmp.Or(cmp.Compare(a.pair.Repo, b.pair.Repo), cmp.Compare(a.pair.Head, b.pair.Head),
+			a.at.Compare(b.at), cmp.Compare(a.pair.Base, b.pair.Base))
+	})
+	out := make([]schema.CommitPair, len(needs))
+	for i, n := range needs {
+		out[i] = n.pair
+	}
+	return out
+}
+
+func hasAnswer(ancestry map[schema.CommitPair]bool, p schema.CommitPair) bool {
+	_, known := ancestry[p]
+	return known
+}
+
+// leadTime fills the durations, each clamped at zero; parts that cannot be known are
+// left Unknown.
+func leadTime(f *schema.ChangeFact) {
+	first := f.FirstCommitAt
+	if first.IsZero() {
+		first = f.OpenedAt // no commit dates: the pull request's opening is the best bound
+	}
+	ready := f.ReadyAt
+	if ready.IsZero() {
+		ready = f.OpenedAt
+	}
+	f.CodingSeconds = seconds(first, ready)
+	if !f.FirstReviewAt.IsZero() {
+		f.PickupSeconds = seconds(ready, f.FirstReviewAt)
+		f.ReviewSeconds = seconds(f.FirstReviewAt, f.MergedAt)
+	}
+	if f.State == schema.ChangeShipped {
+		f.LeadTimeSeconds = seconds(first, f.ShippedAt)
+		f.DeploySeconds = seconds(f.MergedAt, f.ShippedAt)
+	}
+}
+
+// referencesIncident says whether a title names a known incident by its id.
+func referencesIncident(title string, ids map[string]bool) bool {
+	if len(ids) == 0 {
+		return false
+	}
+	words := strings.FieldsFunc(title, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	})
+	for _, w := range words {
+		if ids[w] {
+			return true
+		}
+	}
+	return false
+}
