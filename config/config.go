@@ -47,7 +47,7 @@ type Config struct {
 	Sources []Source `yaml:"sources,omitempty"`
 	// Teams map repositories, services, projects and people to teams.
 	Teams []Team `yaml:"teams,omitempty"`
-	// Rules are the classification choices METRICS.md leaves to the operator.
+	// Rules are the classification choices the metric definitions leave to the operator.
 	Rules Rules `yaml:"rules"`
 	// Server is the listener of `flowmeter run`: /metrics, health and webhooks.
 	Server Server `yaml:"server"`
@@ -263,8 +263,9 @@ func (t *Team) MatchRepository(repo string) bool {
 	return false
 }
 
-// Rules are the classification choices METRICS.md leaves to the operator; changing
-// them and re-deriving rewrites history without collecting again.
+// Rules are the classification choices the metric definitions (docs/metrics.md) leave
+// to the operator; changing them and re-deriving rewrites history without collecting
+// again.
 type Rules struct {
 	// ProductionEnvironment matches production deployment environments,
 	// case-insensitively.

@@ -24,7 +24,7 @@ const Unknown int64 = -1
 // ChangeState says where a merged pull request is on its way to production.
 type ChangeState string
 
-// The change states of METRICS.md.
+// The change states, as docs/metrics.md defines them.
 const (
 	// ChangeShipped: a production deployment shipped it.
 	ChangeShipped ChangeState = "shipped"
