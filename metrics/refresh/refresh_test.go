@@ -317,7 +317,14 @@ func TestAWalkIsDecidedWhole(t *testing.T) {
 //	  W3 at 4 h; W4 at 6 h ships #2 `Revert "Add vault"`: W1 fails (reverted),
 //	  recovered 6 h later (21600 s); W4 is a revert (rework).
 //	An incident names #1 (caused_by the pull request): W1 incident_named too.
-//	Counted production deployments: A-eu, B-eu, A-us2, W0..W4 = 8; failed: B-eu, W1.
+//	api, production: X0 at -10 h, X1 at 0 h, then H at 2 h, a hotfix ref: X1 fails
+//	  (hotfixed), recovered 2 h later (7200 s). Incident P2 of "API (PagerDuty)",
+//	  mapped to api by the config, opens at 2.5 h and is resolved at 3 h: it names
+//	  nothing, so it falls to H, live since 2 h (incident_window, inferred),
+//	  recovered 1 h later (3600 s). acme/api#1, merged at 1.95 h after H started
+//	  (1.9 h), cannot have shipped with H: undeployed.
+//	Counted production deployments: A-eu, B-eu, A-us2, W0..W4, X0, X1, H = 11;
+//	failed: B-eu, W1, X1, H = 4, of which 1 (H) inferred only.
 func TestRevisedRulesOnBothStores(t *testing.T) {
 	t0 := now.Add(-48 * time.Hour)
 	at := func(h float64) time.Time { return t0.Add(time.Duration(h * float64(time.Hour))) }
@@ -329,18 +336,25 @@ func TestRevisedRulesOnBothStores(t *testing.T) {
 		return schema.PullRequest{Source: "gh", ID: fmt.Sprintf("acme/web#%d", n), Repo: "acme/web", Number: int64(n),
 			Author: "ana", Title: title, CreatedAt: at(merged - 2), MergedAt: at(merged), MergeCommitSHA: sha, UpdatedAt: at(merged)}
 	}
+	hotfix := dep("H", "api", "production", 2, "xh")
+	hotfix.Ref = "hotfix/declines"
+	late := pull(1, "Retry declines", 1.95, "")
+	late.ID, late.Repo = "acme/api#1", "acme/api"
 	b := &schema.Batch{
 		Deployments: []schema.Deployment{
 			dep("A-eu", "pay", "production-eu", 0, "a"), dep("B-eu", "pay", "production-eu", 1, "b"),
 			dep("A-us", "pay", "prod_us", 5, "a"), dep("B-us", "pay", "prod_us", 6, "b"), dep("A-us2", "pay", "prod_us", 7, "a"),
 			dep("W0", "web", "production", -10, "w0"), dep("W1", "web", "production", 0, "w1"), dep("W2", "web", "production", 2, "w2"),
 			dep("W3", "web", "production", 4, "w3"), dep("W4", "web", "production", 6, "w4"),
+			dep("X0", "api", "production", -10, "x0"), dep("X1", "api", "production", 0, "x1"), hotfix,
 		},
-		PullRequests: []schema.PullRequest{pull(1, "Add vault", -1, "w1"), pull(2, `Revert "Add vault"`, 5, "w4")},
+		PullRequests: []schema.PullRequest{pull(1, "Add vault", -1, "w1"), pull(2, `Revert "Add vault"`, 5, "w4"), late},
 		Incidents: []schema.Incident{{Source: "pd", ID: "P1", Service: "web", OpenedAt: at(3), ResolvedAt: at(3.5),
-			CausePullRequest: "acme/web#1", UpdatedAt: at(3.5)}},
+			CausePullRequest: "acme/web#1", UpdatedAt: at(3.5)},
+			{Source: "pd", ID: "P2", Service: "API (PagerDuty)", OpenedAt: at(2.5), ResolvedAt: at(3), UpdatedAt: at(3)}},
 	}
-	cfg := &config.Config{Teams: []config.Team{{Name: "shop", Repositories: []string{"acme/*"}}}}
+	cfg := &config.Config{Teams: []config.Team{{Name: "shop", Repositories: []string{"acme/*"},
+		IncidentServiceMap: map[string]string{"API (PagerDuty)": "api"}}}}
 	for name, open := range stores() {
 		t.Run(name, func(t *testing.T) {
 			st := open(t)
@@ -354,17 +368,27 @@ func TestRevisedRulesOnBothStores(t *testing.T) {
 			facts := storedFacts(t, st)
 			deps := byKey(schema.DeploymentFacts, facts.Deployments)
 			get := func(id string) schema.DeploymentFact { return deps["gh\x00"+id] }
-			counted, failed := 0, 0
+			counted, failed, inferred := 0, 0, 0
 			for _, d := range facts.Deployments {
 				if d.Production && d.RolloutOf == "" {
 					counted++
 					if d.Failed {
 						failed++
 					}
+					if reflect.DeepEqual(d.FailureReasons, []string{schema.ReasonIncidentWindow}) {
+						inferred++
+					}
 				}
 			}
-			if counted != 8 || failed != 2 {
-				t.Errorf("%d counted, %d failed; want 8 and 2", counted, failed)
+			if counted != 11 || failed != 4 || inferred != 1 {
+				t.Errorf("%d counted, %d failed, %d inferred; want 11, 4 and 1", counted, failed, inferred)
+			}
+			if d := get("X1"); !reflect.DeepEqual(d.FailureReasons, []string{schema.ReasonHotfixed}) || d.RecoverySeconds != 7200 {
+				t.Errorf("X1: %+v", d)
+			}
+			if d := get("H"); !reflect.DeepEqual(d.FailureReasons, []string{schema.ReasonIncidentWindow}) ||
+				d.RecoverySeconds != 3600 || !reflect.DeepEqual(d.UnplannedReasons, []string{schema.UnplannedHotfix}) {
+				t.Errorf("H: %+v", d)
 			}
 			if d := get("B-eu"); !reflect.DeepEqual(d.FailureReasons, []string{schema.ReasonRolledBack}) ||
 				d.RecoverySeconds != 21600 || d.RecoveredBy != "A-us2" || !reflect.DeepEqual(d.Rollout, []string{"B-us"}) {
@@ -386,9 +410,16 @@ func TestRevisedRulesOnBothStores(t *testing.T) {
 				if c.ID == "acme/web#2" && !reflect.DeepEqual(c.Reverts, []string{"acme/web#1"}) {
 					t.Errorf("the revert's change fact: %+v", c)
 				}
+				if c.ID == "acme/api#1" && c.State != schema.ChangeUndeployed {
+					t.Errorf("merged after H started: %+v, want undeployed", c)
+				}
 			}
-			if i := facts.Incidents[0]; i.Deployment != "W1" || i.LinkReason != schema.ReasonIncidentNamed {
-				t.Errorf("incident: %+v", i)
+			incs := byKey(schema.IncidentFacts, facts.Incidents)
+			if i := incs["pd\x00P1"]; i.Deployment != "W1" || i.LinkReason != schema.ReasonIncidentNamed {
+				t.Errorf("P1: %+v", i)
+			}
+			if i := incs["pd\x00P2"]; i.Deployment != "H" || i.LinkReason != schema.ReasonIncidentWindow || i.Team != "shop" {
+				t.Errorf("P2: %+v", i)
 			}
 		})
 	}
