@@ -40,9 +40,10 @@ func (r *repoDeployments) untracked(merged time.Time) bool {
 	return r != nil && merged.Before(r.firstStart)
 }
 
-// candidates are the deployments that can ship a merge: those starting at or after
-// it, in finishing order. A deployment that started earlier cannot contain it.
-func (r *repoDeployments) candidates(merged time.Time) []*deployment {
+// finishedFrom lists the deployments finishing at or after a merge. Only those that
+// also started at or after it can ship it (canShip): one that started earlier
+// cannot contain it.
+func (r *repoDeployments) finishedFrom(merged time.Time) []*deployment {
 	if r == nil {
 		return nil
 	}
@@ -52,14 +53,11 @@ func (r *repoDeployments) candidates(merged time.Time) []*deployment {
 		}
 		return 1
 	})
-	var out []*deployment
-	for _, d := range r.list[i:] {
-		if !d.rec.StartedAt.Before(merged) {
-			out = append(out, d)
-		}
-	}
-	return out
+	return r.list[i:]
 }
+
+// canShip says whether a deployment started at or after a merge.
+func canShip(d *deployment, pr *schema.PullRequest) bool { return !d.rec.StartedAt.Before(pr.MergedAt) }
 
 // change is a merged pull request with its fact and the deployment that shipped it.
 type change struct {
@@ -70,14 +68,19 @@ type change struct {
 
 // deriveChanges makes a change fact for every merged pull request, attributing it
 // to the deployment that shipped it; a bot's is excluded from every figure. It
-// returns the facts and each merged pull request by id.
-func deriveChanges(in Input, rules *Rules, prodByRepo map[string]*repoDeployments, now time.Time) ([]schema.ChangeFact, map[string]*change) {
+// returns the facts, and the merged pull requests that reverts or incidents name,
+// by id and by merge commit (lower-case, as shas are compared): indexing only those
+// keeps a million pull requests out of two maps.
+func deriveChanges(in Input, rules *Rules, prodByRepo map[string]*repoDeployments, now time.Time) ([]schema.ChangeFact, map[string]*change, map[string]*change) {
+	named := namedChanges(in)
 	incidentIDs := map[string]bool{}
 	for _, inc := range in.Incidents {
 		incidentIDs[inc.ID] = true
 	}
-	out := make([]schema.ChangeFact, 0, len(in.PullRequests)) // never grown: pointers into it stay valid
-	byID := map[string]*change{}
+	// Neither slice grows past its capacity, so pointers into them stay valid.
+	out := make([]schema.ChangeFact, 0, len(in.PullRequests))
+	all := make([]change, 0, len(in.PullRequests))
+	byID, byMerge := map[string]*change{}, map[string]*change{}
 	for i := range in.PullRequests {
 		pr := &in.PullRequests[i]
 		if pr.MergedAt.IsZero() {
@@ -91,8 +94,14 @@ func deriveChanges(in Input, rules *Rules, prodByRepo map[string]*repoDeployment
 			ReviewSeconds: schema.Unknown, DeploySeconds: schema.Unknown,
 		})
 		f := &out[len(out)-1]
-		c := &change{pr: pr, fact: f}
-		byID[pr.ID] = c
+		all = append(all, change{pr: pr, fact: f})
+		c := &all[len(all)-1]
+		if named[pr.ID] || named[pr.Repo+"\x00"+pr.Title] || strings.HasPrefix(pr.Title, `Revert "`) || len(pr.Reverts) > 0 {
+			byID[pr.ID] = c
+		}
+		if sha := lowerSHA(pr.MergeCommitSHA); sha != "" && named[sha] {
+			byMerge[sha] = c
+		}
 		f.Unplanned = hasLabel(pr.Labels, rules.bugfixLabels) || hasLabel(pr.Labels, rules.hotfixLabels) ||
 			referencesIncident(pr.Title, incidentIDs)
 		if pr.FirstReviewer != "" && !rules.IsBot(pr.FirstReviewer) && !strings.EqualFold(pr.FirstReviewer, pr.Author) {
@@ -103,7 +112,7 @@ func deriveChanges(in Input, rules *Rules, prodByRepo map[string]*repoDeployment
 			continue
 		}
 		deploys := prodByRepo[pr.Repo]
-		switch d, by := shippedBy(pr, deploys.candidates(pr.MergedAt), in.Ancestry); {
+		switch d, by := shippedBy(pr, deploys.finishedFrom(pr.MergedAt), in.Ancestry); {
 		case deploys.untracked(pr.MergedAt):
 			f.State = schema.ChangeUntracked
 		case d == nil:
@@ -121,7 +130,43 @@ func deriveChanges(in Input, rules *Rules, prodByRepo map[string]*repoDeployment
 		}
 		leadTime(f)
 	}
-	return out, byID
+	return out, byID, byMerge
+}
+
+// namedChanges lists what reverts and incidents name pull requests by: their ids,
+// commit shas (lower-case) that may be merge commits, and repository and title
+// joined by a NUL.
+func namedChanges(in Input) map[string]bool {
+	named := map[string]bool{}
+	for i := range in.PullRequests {
+		pr := &in.PullRequests[i]
+		for _, ref := range pr.Reverts {
+			named[lowerSHA(ref)] = true
+		}
+		if inner, ok := revertedTitle(pr.Title); ok {
+			named[pr.Repo+"\x00"+inner] = true
+		}
+	}
+	for i := range in.Incidents {
+		if inc := &in.Incidents[i]; inc.CausePullRequest != "" {
+			named[inc.CausePullRequest] = true
+		}
+		if sha := lowerSHA(in.Incidents[i].CauseCommitSHA); sha != "" {
+			named[sha] = true
+		}
+	}
+	return named
+}
+
+// lowerSHA lower-cases a commit sha, without allocating when it is already so, as
+// sources give them.
+func lowerSHA(sha string) string {
+	for i := 0; i < len(sha); i++ {
+		if c := sha[i]; c >= 'A' && c <= 'Z' {
+			return strings.ToLower(sha)
+		}
+	}
+	return sha
 }
 
 // shippedBy walks the deployments that can ship a pull request: the first whose
@@ -129,6 +174,9 @@ func deriveChanges(in Input, rules *Rules, prodByRepo map[string]*repoDeployment
 // that cannot be known ships it by time; those known not to contain it are passed.
 func shippedBy(pr *schema.PullRequest, deploys []*deployment, ancestry map[schema.CommitPair]bool) (*deployment, schema.Attribution) {
 	for _, d := range deploys {
+		if !canShip(d, pr) {
+			continue
+		}
 		if pr.MergeCommitSHA == "" || d.rec.CommitSHA == "" {
 			return d, schema.ByTime
 		}
@@ -177,7 +225,10 @@ func NeededPairs(in Input, rules *Rules, perWalk int, asked map[schema.CommitPai
 			continue
 		}
 		unknown := 0
-		for _, d := range deploys.candidates(pr.MergedAt) {
+		for _, d := range deploys.finishedFrom(pr.MergedAt) {
+			if !canShip(d, pr) {
+				continue
+			}
 			if d.rec.CommitSHA == "" || d.rec.CommitSHA == pr.MergeCommitSHA {
 				break
 			}
@@ -252,13 +303,18 @@ func referencesIncident(title string, ids map[string]bool) bool {
 	if len(ids) == 0 {
 		return false
 	}
-	words := strings.FieldsFunc(title, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
-	})
-	for _, w := range words {
-		if ids[w] {
+	inWord := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_'
+	}
+	for i := 0; i < len(title); {
+		j := i
+		for j < len(title) && inWord(title[j]) {
+			j++
+		}
+		if j > i && ids[title[i:j]] {
 			return true
 		}
+		i = j + 1
 	}
 	return false
 }

@@ -82,12 +82,12 @@ func Derive(in Input, rules *Rules) Facts {
 	now := in.Now.UTC()
 	deps, byID := newDeployments(in, rules, now)
 	groupRollouts(deps)
-	changes, byPR := deriveChanges(in, rules, byRepo(deps), now)
+	changes, byPR, byMerge := deriveChanges(in, rules, byRepo(deps), now)
 	for _, list := range groupProduction(deps, serviceAndEnvironment) {
 		markReplacements(list, rules, in.Ancestry)
 	}
-	markReverts(in.PullRequests, byPR)
-	incidents := linkIncidents(in, rules, deps, byID, byPR, now)
+	markReverts(in.PullRequests, byPR, byMerge)
+	incidents := linkIncidents(in, rules, deps, byID, byPR, byMerge, now)
 	for _, d := range deps {
 		if d.production {
 			markRework(d, rules)

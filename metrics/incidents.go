@@ -16,14 +16,14 @@ import (
 // service live when it opened, if that finished within the failure window
 // (incident_window, inferred). An incident's service is the deployment service of
 // the same name, ignoring case, or the one the config maps it to.
-func linkIncidents(in Input, rules *Rules, deps []*deployment, byID map[string]*deployment, byPR map[string]*change, now time.Time) []schema.IncidentFact {
+func linkIncidents(in Input, rules *Rules, deps []*deployment, byID map[string]*deployment, byPR, byMerge map[string]*change, now time.Time) []schema.IncidentFact {
 	byService := map[string][]*deployment{} // lower-cased service → counted deployments
 	bySHA := map[string][]*deployment{}
 	for _, d := range deps {
 		if d.counted() {
 			s := strings.ToLower(d.rec.Service)
 			byService[s] = append(byService[s], d)
-			if sha := strings.ToLower(d.rec.CommitSHA); sha != "" {
+			if sha := lowerSHA(d.rec.CommitSHA); sha != "" {
 				bySHA[sha] = append(bySHA[sha], d)
 			}
 		}
@@ -33,13 +33,6 @@ func linkIncidents(in Input, rules *Rules, deps []*deployment, byID map[string]*
 			slices.SortFunc(list, byFinish)
 		}
 	}
-	byMerge := map[string]*change{}
-	for _, c := range byPR {
-		if sha := c.pr.MergeCommitSHA; sha != "" && c.shippedBy != nil {
-			byMerge[strings.ToLower(sha)] = c
-		}
-	}
-
 	out := make([]schema.IncidentFact, len(in.Incidents))
 	for i := range in.Incidents {
 		inc := &in.Incidents[i]
@@ -77,12 +70,12 @@ func namedDeployment(inc *schema.Incident, byID map[string]*deployment, bySHA ma
 	if d, ok := byID[inc.CauseDeploymentID]; ok && inc.CauseDeploymentID != "" && d.production {
 		return d
 	}
-	if sha := strings.ToLower(inc.CauseCommitSHA); sha != "" {
+	if sha := lowerSHA(inc.CauseCommitSHA); sha != "" {
 		list := bySHA[sha]
 		if j := lastFinishedBy(list, inc.OpenedAt); j >= 0 {
 			return list[j]
 		}
-		if c := byMerge[sha]; c != nil {
+		if c := byMerge[sha]; c != nil && c.shippedBy != nil {
 			return c.shippedBy
 		}
 	}

@@ -14,26 +14,28 @@ import (
 // fails the deployment that shipped the reverted pull request, recovered when the
 // revert shipped. That is never simply the deployment before the revert: a revert
 // shipped three releases later blames the release that carried the change.
-func markReverts(prs []schema.PullRequest, byPR map[string]*change) {
-	byMerge := map[string]*change{}
-	byTitle := map[string][]*change{} // repo and title → changes, in merge order
+func markReverts(prs []schema.PullRequest, byPR, byMerge map[string]*change) {
+	// Only titles some revert names are indexed: most pull requests are no revert.
+	wanted := map[string]bool{}
 	for i := range prs {
-		c := byPR[prs[i].ID]
-		if c == nil {
-			continue
+		if inner, ok := revertedTitle(prs[i].Title); ok {
+			wanted[prs[i].Repo+"\x00"+inner] = true
 		}
-		if sha := c.pr.MergeCommitSHA; sha != "" {
-			byMerge[strings.ToLower(sha)] = c
+	}
+	byTitle := map[string][]*change{} // repo and title → changes, in merge order
+	for i := 0; i < len(prs) && len(wanted) > 0; i++ {
+		if key := prs[i].Repo + "\x00" + prs[i].Title; wanted[key] {
+			if c := byPR[prs[i].ID]; c != nil {
+				byTitle[key] = append(byTitle[key], c)
+			}
 		}
-		key := c.pr.Repo + "\x00" + c.pr.Title
-		byTitle[key] = append(byTitle[key], c)
 	}
 	for _, list := range byTitle {
 		slices.SortFunc(list, func(a, b *change) int { return a.pr.MergedAt.Compare(b.pr.MergedAt) })
 	}
 	for i := range prs {
 		c := byPR[prs[i].ID]
-		if c == nil {
+		if c == nil || len(c.pr.Reverts) == 0 && !strings.HasPrefix(c.pr.Title, `Revert "`) {
 			continue
 		}
 		for _, reverted := range revertedBy(c, byPR, byMerge, byTitle) {
@@ -63,7 +65,7 @@ func revertedBy(c *change, byPR, byMerge map[string]*change, byTitle map[string]
 		if strings.Contains(ref, "#") {
 			add(byPR[ref])
 		} else {
-			add(byMerge[strings.ToLower(ref)])
+			add(byMerge[lowerSHA(ref)])
 		}
 	}
 	if inner, ok := revertedTitle(c.pr.Title); ok {

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ type Rules struct {
 	cfg                *config.Config
 	failureWindow      time.Duration
 	inferFromIncidents bool
+	hotfixRef          *regexp.Regexp
 	hotfixLabels       map[string]bool
 	bugfixLabels       map[string]bool
 
@@ -34,7 +36,7 @@ type Rules struct {
 func NewRules(cfg *config.Config) *Rules {
 	r := &Rules{
 		cfg: cfg, failureWindow: cfg.Rules.FailureWindow.Duration, inferFromIncidents: cfg.Rules.InferFromIncidents(),
-		hotfixLabels: lowerSet(cfg.Rules.HotfixLabels), bugfixLabels: lowerSet(cfg.Rules.BugfixLabels),
+		hotfixRef: cfg.Rules.Hotfix(), hotfixLabels: lowerSet(cfg.Rules.HotfixLabels), bugfixLabels: lowerSet(cfg.Rules.BugfixLabels),
 		teamOfRepo: map[string]string{}, teamOfService: map[string]string{}, teamOfIncSvc: map[string]string{},
 		production: map[[2]string]bool{}, bots: map[string]bool{},
 	}
@@ -168,7 +170,7 @@ func (r *Rules) IsBot(login string) bool {
 
 // isHotfixRef applies the hotfix pattern to a deployment's ref.
 func (r *Rules) isHotfixRef(ref string) bool {
-	return ref != "" && r.cfg.Rules.Hotfix().MatchString(ref)
+	return ref != "" && r.hotfixRef.MatchString(ref)
 }
 
 // hasLabel says whether any label is in the set, ignoring case.
