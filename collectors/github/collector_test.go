@@ -331,6 +331,38 @@ func testUpdatedAfterFirstCollection(t *testing.T, st store.Store) {
 	}
 }
 
+func TestPullRequestReverts(t *testing.T) {
+	f := newFixture(t)
+	api := f.srv.AddRepo("acme", "api", "main")
+	api.Commit("main", "ana", on(-time.Hour))
+	api.AddPullRequest(githubtest.PullRequest{Number: 1, Author: "ana", Title: "Add retries", CreatedAt: on(0), MergedAt: on(time.Hour)})
+	// Reverted with GitHub's revert button; the revert reverted with git revert.
+	revert := api.AddPullRequest(githubtest.PullRequest{Number: 2, Author: "bo", Title: `Revert "Add retries"`, Body: "Reverts acme/api#1",
+		CreatedAt: on(2 * time.Hour), MergedAt: on(3 * time.Hour)})
+	api.AddPullRequest(githubtest.PullRequest{Number: 3, Author: "ana", Title: `Reapply "Add retries"`,
+		Body: "This reverts commit " + revert.MergeCommitSHA + ".", CreatedAt: on(4 * time.Hour)})
+	f.connect(t, nil)
+	st := sqliteStore(t)
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"acme/api#1": nil, "acme/api#2": {"acme/api#1"}, "acme/api#3": {revert.MergeCommitSHA}}
+	for id, pr := range pullsByID(t, st) {
+		if !reflect.DeepEqual(pr.Reverts, want[id]) {
+			t.Errorf("%s reverts %q, want %q", id, pr.Reverts, want[id])
+		}
+	}
+	// An edited body is collected again with the pull request.
+	f.clock.Advance(time.Hour)
+	api.UpdatePullRequest(3, func(pr *githubtest.PullRequest) { pr.Body += "\n\nReverts #2" })
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if got := pullsByID(t, st)["acme/api#3"].Reverts; !reflect.DeepEqual(got, []string{revert.MergeCommitSHA, "acme/api#2"}) {
+		t.Errorf("after the edit #3 reverts %q, want the commit and acme/api#2", got)
+	}
+}
+
 // costOrg is a fake organisation for request counting: repos × prs pull requests.
 func costOrg(t testing.TB, f *fixture, repos, prs int) {
 	f.srv.GenerateOrg(githubtest.OrgSpec{Repos: repos, PullRequests: prs, Start: now.Add(-60 * 24 * time.Hour), Every: 2 * time.Hour, Seed: 7})
