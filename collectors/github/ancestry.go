@@ -15,8 +15,13 @@ import (
 	"github.com/flowmeter/flowmeter/store"
 )
 
+// ancestryBatch is how many fresh answers are written at once: a derivation killed
+// while it asks keeps all but the last few of the answers it got.
+const ancestryBatch = 50
+
 // ResolveAncestry answers each pair, from the store's cache where it can and with
-// GitHub's compare API where it cannot, writing each new answer to the store: history
+// GitHub's compare API where it cannot, writing the new answers to the store as they
+// come, and the last of them even when it stops on an error or a cancellation: history
 // never changes for a pair of commits, so each pair is asked once ever. One compare
 // also answers every other pair with the same head whose base it lists among the
 // commits it returns. A pair GitHub cannot answer (an unknown or deleted commit) is
@@ -43,19 +48,36 @@ func (s *Source) ResolveAncestry(ctx context.Context, st collectors.AncestryStor
 			Contains: contains, CheckedAt: now.UTC().Truncate(time.Second), UpdatedAt: now.UTC(),
 		})
 	}
+	// flush writes the answers not yet written; it outlives a cancellation, so the
+	// answers a canceled derivation paid for are kept.
+	flush := func() error {
+		if len(fresh) == 0 {
+			return nil
+		}
+		if err := st.Write(context.WithoutCancel(ctx), &schema.Batch{Ancestries: fresh}); err != nil {
+			return fmt.Errorf("ancestry: writing %d answers: %w", len(fresh), err)
+		}
+		fresh = nil
+		return nil
+	}
 	var failed error
 	for _, p := range pairs {
 		if _, known := answers[p]; known {
 			continue
 		}
+		if len(fresh) >= ancestryBatch {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
 		owner, name, ok := cutRepo(p.Repo)
 		if !ok {
-			return nil, fmt.Errorf("ancestry: bad repository %q", p.Repo)
+			return nil, errors.Join(fmt.Errorf("ancestry: bad repository %q", p.Repo), flush())
 		}
 		cmp, _, err := s.client.Repositories.CompareCommits(ctx, owner, name, p.Base, p.Head, &gh.ListOptions{PerPage: perPage})
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, errors.Join(ctx.Err(), flush())
 			}
 			if code := statusOf(err); code == http.StatusNotFound || code == http.StatusUnprocessableEntity {
 				continue // unknown commit: no answer, not an error
@@ -80,10 +102,8 @@ func (s *Source) ResolveAncestry(ctx context.Context, st collectors.AncestryStor
 			}
 		}
 	}
-	if len(fresh) > 0 {
-		if err := st.Write(ctx, &schema.Batch{Ancestries: fresh}); err != nil {
-			return nil, err
-		}
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	return answers, failed
 }

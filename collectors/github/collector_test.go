@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -331,6 +332,38 @@ func testUpdatedAfterFirstCollection(t *testing.T, st store.Store) {
 	}
 }
 
+func TestPullRequestReverts(t *testing.T) {
+	f := newFixture(t)
+	api := f.srv.AddRepo("acme", "api", "main")
+	api.Commit("main", "ana", on(-time.Hour))
+	api.AddPullRequest(githubtest.PullRequest{Number: 1, Author: "ana", Title: "Add retries", CreatedAt: on(0), MergedAt: on(time.Hour)})
+	// Reverted with GitHub's revert button; the revert reverted with git revert.
+	revert := api.AddPullRequest(githubtest.PullRequest{Number: 2, Author: "bo", Title: `Revert "Add retries"`, Body: "Reverts acme/api#1",
+		CreatedAt: on(2 * time.Hour), MergedAt: on(3 * time.Hour)})
+	api.AddPullRequest(githubtest.PullRequest{Number: 3, Author: "ana", Title: `Reapply "Add retries"`,
+		Body: "This reverts commit " + revert.MergeCommitSHA + ".", CreatedAt: on(4 * time.Hour)})
+	f.connect(t, nil)
+	st := sqliteStore(t)
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]string{"acme/api#1": nil, "acme/api#2": {"acme/api#1"}, "acme/api#3": {revert.MergeCommitSHA}}
+	for id, pr := range pullsByID(t, st) {
+		if !reflect.DeepEqual(pr.Reverts, want[id]) {
+			t.Errorf("%s reverts %q, want %q", id, pr.Reverts, want[id])
+		}
+	}
+	// An edited body is collected again with the pull request.
+	f.clock.Advance(time.Hour)
+	api.UpdatePullRequest(3, func(pr *githubtest.PullRequest) { pr.Body += "\n\nReverts #2" })
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if got := pullsByID(t, st)["acme/api#3"].Reverts; !reflect.DeepEqual(got, []string{revert.MergeCommitSHA, "acme/api#2"}) {
+		t.Errorf("after the edit #3 reverts %q, want the commit and acme/api#2", got)
+	}
+}
+
 // costOrg is a fake organisation for request counting: repos × prs pull requests.
 func costOrg(t testing.TB, f *fixture, repos, prs int) {
 	f.srv.GenerateOrg(githubtest.OrgSpec{Repos: repos, PullRequests: prs, Start: now.Add(-60 * 24 * time.Hour), Every: 2 * time.Hour, Seed: 7})
@@ -583,6 +616,86 @@ func TestResolveAncestry(t *testing.T) {
 	}
 	if n := f.srv.Count("compare"); n != 0 {
 		t.Errorf("second resolution made %d compares, want none", n)
+	}
+}
+
+// chainPairs adds n+1 commits in a row to a repository and returns the pairs (commit,
+// its child): each needs a compare of its own, since no other compare lists its base.
+func chainPairs(repo *githubtest.Repo, n int) []schema.CommitPair {
+	prev := repo.Commit("main", "ana", on(0))
+	pairs := make([]schema.CommitPair, n)
+	for i := range pairs {
+		next := repo.Commit("main", "ana", on(time.Duration(i+1)*time.Minute))
+		pairs[i] = schema.CommitPair{Repo: repo.FullName(), Base: prev, Head: next}
+		prev = next
+	}
+	return pairs
+}
+
+func TestResolveAncestryKeepsAnswersWhenCanceled(t *testing.T) {
+	f := newFixture(t)
+	pairs := chainPairs(f.srv.AddRepo("acme", "api", "main"), 6)
+	src := f.connect(t, nil)
+	st := sqliteStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	// The derivation is stopped during the fourth compare, before GitHub answers it.
+	f.srv.OnRequest(func(r *http.Request) {
+		if f.srv.Count("compare") == 3 {
+			cancel()
+			select {
+			case <-r.Context().Done(): // the client gave up: the answer never arrives
+			case <-time.After(5 * time.Second):
+				t.Error("the canceled request stayed open")
+			}
+		}
+	})
+	if _, err := src.ResolveAncestry(ctx, st, pairs, now); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want it canceled", err)
+	}
+	f.srv.OnRequest(nil)
+	var kept []schema.CommitPair
+	for a, err := range st.Ancestries(context.Background(), store.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, schema.CommitPair{Repo: a.Repo, Base: a.Base, Head: a.Head})
+	}
+	if len(kept) != 3 || !slices.ContainsFunc(kept, func(p schema.CommitPair) bool { return p == pairs[2] }) ||
+		slices.ContainsFunc(kept, func(p schema.CommitPair) bool { return p == pairs[3] }) {
+		t.Fatalf("the store kept %d answers, want those of the 3 compares answered before the cancellation", len(kept))
+	}
+	// Run again, only the three pairs without an answer are asked.
+	f.srv.ResetCounts()
+	got, err := src.ResolveAncestry(context.Background(), st, pairs, now)
+	if err != nil || len(got) != len(pairs) {
+		t.Fatalf("second resolution: %d answers, %v", len(got), err)
+	}
+	if n := f.srv.Count("compare"); n != 3 {
+		t.Errorf("second resolution made %d compares, want 3", n)
+	}
+}
+
+// writeSizes is an ancestry store that records how many answers each write holds.
+type writeSizes struct {
+	collectors.AncestryStore
+	sizes []int
+}
+
+func (w *writeSizes) Write(ctx context.Context, b *schema.Batch) error {
+	w.sizes = append(w.sizes, len(b.Ancestries))
+	return w.AncestryStore.Write(ctx, b)
+}
+
+func TestResolveAncestryWritesAsItGoes(t *testing.T) {
+	f := newFixture(t)
+	pairs := chainPairs(f.srv.AddRepo("acme", "api", "main"), 2*ancestryBatch+1)
+	src := f.connect(t, nil)
+	st := &writeSizes{AncestryStore: sqliteStore(t)}
+	if _, err := src.ResolveAncestry(context.Background(), st, pairs, now); err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{ancestryBatch, ancestryBatch, 1}; !slices.Equal(st.sizes, want) {
+		t.Errorf("writes of %v answers, want %v", st.sizes, want)
 	}
 }
 

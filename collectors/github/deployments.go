@@ -2,8 +2,11 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -177,18 +180,26 @@ func (s *Source) deploymentRecord(repo repository, d *gh.Deployment, statuses []
 }
 
 // runsCursor keeps a deploy workflow's position: its id once resolved from a name,
-// and the newest run update stored.
+// the newest run update stored, and whether each head branch of the runs last listed
+// (other than the default branch) names a tag, so that a name is asked about once
+// while its runs are listed again.
 type runsCursor struct {
-	WorkflowID int64     `json:"workflow_id,omitempty"`
-	Newest     time.Time `json:"newest"`
-	ETag       string    `json:"etag,omitempty"`
+	WorkflowID int64           `json:"workflow_id,omitempty"`
+	Newest     time.Time       `json:"newest"`
+	ETag       string          `json:"etag,omitempty"`
+	Tags       map[string]bool `json:"tags,omitempty"`
 }
 
 // rerunWindow is how far back runs are listed again: a re-run keeps its run's
 // creation time, and GitHub filters runs by that.
 const rerunWindow = 7 * 24 * time.Hour
 
-// workflowRuns collects the completed runs of a deploy workflow on the default branch.
+// runSearchCap is the most runs GitHub lists for a filtered query, as documented;
+// total_count still says how many match.
+const runSearchCap = 1000
+
+// workflowRuns collects the completed runs of a deploy workflow on the default branch
+// or a tag, as its refs ask.
 func (r *run) workflowRuns(ctx context.Context, repo repository, wf WorkflowSettings) error {
 	stream := "runs:" + repo.fullName + ":" + wf.Workflow
 	var cur runsCursor
@@ -203,7 +214,8 @@ func (r *run) workflowRuns(ctx context.Context, repo repository, wf WorkflowSett
 				return err
 			}
 			if wid == 0 {
-				return nil // this repository has no such workflow
+				r.noRuns(repo, wf, "no workflow by that name")
+				return nil
 			}
 			cur.WorkflowID = wid
 		}
@@ -213,43 +225,214 @@ func (r *run) workflowRuns(ctx context.Context, repo repository, wf WorkflowSett
 	if !cur.Newest.IsZero() && cur.Newest.Add(-rerunWindow).After(since) {
 		since = cur.Newest.Add(-rerunWindow)
 	}
-	listURL := fmt.Sprintf("repos/%s/%s/actions/workflows/%s/runs?branch=%s&status=completed&created=%%3E%%3D%s&per_page=%d",
-		repo.owner, repo.name, id, repo.defaultBranch, since.Format("2006-01-02"), perPage)
-	next := runsCursor{WorkflowID: cur.WorkflowID, Newest: cur.Newest, ETag: cur.ETag}
+	query := url.Values{"status": {"completed"}, "per_page": {fmt.Sprint(perPage)}}
+	if !wf.onTags() {
+		query.Set("branch", repo.defaultBranch) // no tag to tell apart: GitHub filters
+	}
+	l := &runLister{
+		run: r, repo: repo, wf: wf, query: query, end: r.now,
+		path: fmt.Sprintf("repos/%s/%s/actions/workflows/%s/runs", repo.owner, repo.name, id),
+	}
+	// Whole days, so the first page's URL, and with it its ETag, holds all day.
+	etag, err := l.list(ctx, runWindow{from: since.UTC().Truncate(24 * time.Hour)}, cur.ETag)
+	unchanged := errors.Is(err, errNotModified)
+	switch {
+	case unchanged:
+		etag = cur.ETag
+	case statusOf(err) == http.StatusNotFound:
+		r.noRuns(repo, wf, "no workflow by that name")
+		return nil
+	case err != nil:
+		return err
+	}
+	next := runsCursor{WorkflowID: cur.WorkflowID, Newest: cur.Newest, ETag: etag, Tags: cur.Tags}
 	var batch []schema.Deployment
-	etag := cur.ETag
-	for pageURL := listURL; pageURL != ""; {
-		var page gh.WorkflowRuns
-		resp, pageETag, err := getConditional(ctx, r.client, pageURL, etag, &page)
-		if notModified(resp, err) {
-			break
-		}
-		if statusOf(err) == http.StatusNotFound && pageURL == listURL {
-			return nil // this repository has no such workflow file
-		}
-		if err != nil {
-			return err
-		}
-		if pageURL == listURL {
-			next.ETag = pageETag
-		}
-		etag, pageURL = "", ""
-		for _, run := range page.WorkflowRuns {
+	if !unchanged {
+		next.Tags = map[string]bool{}
+		for _, run := range l.runs {
+			ok, err := r.deploys(ctx, repo, wf, run, cur.Tags, next.Tags)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue
+			}
 			batch = append(batch, r.runRecord(repo, wf, run))
 			if u := ts(run.UpdatedAt); u.After(next.Newest) {
 				next.Newest = u
 			}
-		}
-		if resp.NextPage != 0 {
-			pageURL = fmt.Sprintf("%s&page=%d", listURL, resp.NextPage)
 		}
 	}
 	b := &schema.Batch{Deployments: batch, Cursors: []schema.Cursor{r.cursor(stream, next)}}
 	if err := r.w.Write(ctx, b); err != nil {
 		return err
 	}
+	if next.Newest.IsZero() {
+		why := fmt.Sprintf("no completed run on %s since %s", wf.refsText(repo.defaultBranch), since.Format(time.DateOnly))
+		if unchanged {
+			r.noRuns(repo, wf, why)
+		} else {
+			r.noRuns(repo, wf, why, "other_runs", len(l.runs))
+		}
+	}
 	r.report(repo, "workflow "+wf.Workflow, len(batch), len(batch), true)
 	return nil
+}
+
+// noRuns warns that a deploy workflow gives a repository no deployment, and why: a
+// misspelt workflow, or refs that miss where it runs, would otherwise count none
+// without a word.
+func (r *run) noRuns(repo repository, wf WorkflowSettings, why string, attrs ...any) {
+	r.log.Warn("deploy workflow matched no run", append([]any{"repo", repo.fullName, "workflow", wf.Workflow, "reason", why}, attrs...)...)
+}
+
+// mayBeOnTag says whether a run not on the default branch may have run on a tag. A run
+// names no ref, only its head branch, which for a tag push is the tag's name; only the
+// repository's tags can tell.
+func mayBeOnTag(run *gh.WorkflowRun) bool {
+	switch run.GetEvent() {
+	case "pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment", "merge_group":
+		return false // the head of a pull request or a merge queue is a branch
+	}
+	return run.GetHeadBranch() != ""
+}
+
+// deploys says whether a completed run of a deploy workflow is a deployment: it ran on
+// the default branch or on a tag, as the workflow's refs ask. remembered holds the
+// answers of the last listing; asked gathers this listing's for the cursor.
+func (r *run) deploys(ctx context.Context, repo repository, wf WorkflowSettings, run *gh.WorkflowRun, remembered, asked map[string]bool) (bool, error) {
+	head := run.GetHeadBranch()
+	switch {
+	case head == repo.defaultBranch:
+		return wf.onDefaultBranch(), nil
+	case !wf.onTags() || !mayBeOnTag(run):
+		return false, nil
+	}
+	tag, err := r.isTag(ctx, repo, head, remembered)
+	if err != nil {
+		return false, err
+	}
+	asked[head] = tag
+	return tag, nil
+}
+
+// isTag says whether a repository has a tag by that name, asking GitHub once a
+// collection per name not remembered (GET git/ref/tags/{name}: 404 for none).
+func (r *run) isTag(ctx context.Context, repo repository, name string, remembered map[string]bool) (bool, error) {
+	known := r.tags[repo.fullName]
+	if known == nil {
+		known = map[string]bool{}
+		r.tags[repo.fullName] = known
+	}
+	if tag, ok := known[name]; ok {
+		return tag, nil
+	}
+	if tag, ok := remembered[name]; ok {
+		known[name] = tag
+		return tag, nil
+	}
+	_, _, err := r.client.Git.GetRef(ctx, repo.owner, repo.name, "tags/"+name)
+	switch {
+	case err == nil:
+		known[name] = true
+	case statusOf(err) == http.StatusNotFound:
+		known[name] = false
+	default:
+		return false, fmt.Errorf("looking up tag %s: %w", name, err)
+	}
+	return known[name], nil
+}
+
+// runWindow is a span of run creation times, [from, to); a zero to leaves it open.
+type runWindow struct{ from, to time.Time }
+
+// created is the window in GitHub's search syntax, whose ranges hold both ends.
+func (w runWindow) created() string {
+	to := "*"
+	if !w.to.IsZero() {
+		to = w.to.Add(-time.Second).UTC().Format(time.RFC3339)
+	}
+	return w.from.UTC().Format(time.RFC3339) + ".." + to
+}
+
+// split cuts the window into n of equal whole seconds, the last keeping its end; end
+// stands for an open window's end. A window of one second cannot be split: nil.
+func (w runWindow) split(n int, end time.Time) []runWindow {
+	to := w.to
+	if to.IsZero() {
+		to = end
+	}
+	secs := int64(to.Sub(w.from) / time.Second)
+	if secs <= 1 {
+		return nil
+	}
+	n = int(min(int64(n), secs))
+	step := time.Duration(secs/int64(n)) * time.Second
+	parts := make([]runWindow, n)
+	for i := range parts {
+		parts[i] = runWindow{from: w.from.Add(time.Duration(i) * step), to: w.from.Add(time.Duration(i+1) * step)}
+	}
+	parts[n-1].to = w.to
+	return parts
+}
+
+// errNotModified says that the first page of a listing is unchanged (a 304).
+var errNotModified = errors.New("not modified")
+
+// runLister lists the completed runs of a deploy workflow, window by window.
+type runLister struct {
+	*run
+	repo  repository
+	wf    WorkflowSettings
+	path  string     // the runs endpoint
+	query url.Values // its filters but created and page
+	end   time.Time  // where an open window ends when it is split: the collection's start
+	runs  []*gh.WorkflowRun
+}
+
+// list adds the runs created in a window to l.runs. GitHub lists at most 1,000 runs of
+// a filtered query, so a window holding more is cut into as many equal windows as
+// should each hold fewer, and those are listed in turn; a one-second window holding
+// more is listed as far as GitHub goes and reported. etag makes the first page
+// conditional; list returns that page's ETag, or errNotModified.
+func (l *runLister) list(ctx context.Context, w runWindow, etag string) (string, error) {
+	query := maps.Clone(l.query)
+	query.Set("created", w.created())
+	listURL := l.path + "?" + query.Encode()
+	var page gh.WorkflowRuns
+	resp, pageETag, err := getConditional(ctx, l.client, listURL, etag, &page)
+	if notModified(resp, err) {
+		return "", errNotModified
+	}
+	if err != nil {
+		return "", err
+	}
+	total := page.GetTotalCount()
+	if total > runSearchCap {
+		if parts := w.split(total/runSearchCap+1, l.end); parts != nil {
+			for _, part := range parts {
+				if _, err := l.list(ctx, part, ""); err != nil {
+					return "", err
+				}
+			}
+			return pageETag, nil
+		}
+	}
+	listed := len(page.WorkflowRuns)
+	l.runs = append(l.runs, page.WorkflowRuns...)
+	for resp.NextPage != 0 {
+		page = gh.WorkflowRuns{}
+		if resp, _, err = getConditional(ctx, l.client, fmt.Sprintf("%s&page=%d", listURL, resp.NextPage), "", &page); err != nil {
+			return "", err
+		}
+		listed += len(page.WorkflowRuns)
+		l.runs = append(l.runs, page.WorkflowRuns...)
+	}
+	if total > runSearchCap {
+		l.log.Warn("more deploy workflow runs in one second than GitHub lists; the rest are not collected",
+			"repo", l.repo.fullName, "workflow", l.wf.Workflow, "created", w.from.UTC().Format(time.RFC3339), "runs", total, "listed", listed)
+	}
+	return pageETag, nil
 }
 
 // findWorkflow finds a workflow's id by its display name or path; 0 when the

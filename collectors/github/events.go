@@ -18,7 +18,8 @@ var _ collectors.EventHandler = (*Source)(nil)
 // deployments with their latest status, completed runs of the deploy workflows on
 // the default branch, and published releases. A pull request or review event asks
 // for a collection instead, because its record needs the commits and reviews the
-// payload does not carry. Events of repositories the settings do not select are
+// payload does not carry; so does a deploy workflow's run that may be on a tag, which
+// only the API can tell. Events of repositories the settings do not select are
 // ignored.
 func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, error) {
 	event, err := gh.ParseWebHook(kind, payload)
@@ -42,14 +43,23 @@ func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, 
 	case *gh.WorkflowRunEvent:
 		run := e.GetWorkflowRun()
 		repo, ok := s.repository(e.GetRepo())
-		if !ok || e.GetAction() != "completed" || run.GetHeadBranch() != repo.defaultBranch {
+		if !ok || e.GetAction() != "completed" {
 			return b, false, nil
 		}
 		for _, wf := range s.set.workflows {
-			if matchesWorkflow(wf.Workflow, e.GetWorkflow(), run) {
-				b.Deployments = append(b.Deployments, s.runRecord(repo, wf, run))
-				break
+			if !matchesWorkflow(wf.Workflow, e.GetWorkflow(), run) {
+				continue
 			}
+			switch {
+			case run.GetHeadBranch() == repo.defaultBranch:
+				if wf.onDefaultBranch() {
+					b.Deployments = append(b.Deployments, s.runRecord(repo, wf, run))
+				}
+			case wf.onTags() && mayBeOnTag(run):
+				// Only the repository's tags tell a tag from a branch.
+				return b, true, nil
+			}
+			break
 		}
 	case *gh.ReleaseEvent:
 		if repo, ok := s.repository(e.GetRepo()); ok && s.set.releases && e.GetAction() == "published" && !e.GetRelease().GetDraft() {

@@ -2,6 +2,7 @@ package github
 
 import (
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"testing"
 	"time"
@@ -66,6 +67,16 @@ func TestHandleEvent(t *testing.T) {
 			CommitSHA: "def", Ref: "main", Status: schema.DeploymentSuccess, Trigger: schema.TriggerManual, Attempt: 2,
 			StartedAt: mustTime(at), FinishedAt: mustTime(later), UpdatedAt: mustTime(later),
 		}}},
+		{"a deploy workflow run that may be on a tag asks for a collection", "workflow_run", map[string]any{
+			"action": "completed", "repository": repoJSON("acme/api"),
+			"workflow":     map[string]any{"name": "Deploy", "path": ".github/workflows/deploy.yml"},
+			"workflow_run": map[string]any{"id": 11, "head_branch": "v1.4.0", "event": "push", "conclusion": "success", "updated_at": later},
+		}, true, nil},
+		{"a deploy workflow run for a pull request is not a deployment", "workflow_run", map[string]any{
+			"action": "completed", "repository": repoJSON("acme/api"),
+			"workflow":     map[string]any{"name": "Deploy", "path": ".github/workflows/deploy.yml"},
+			"workflow_run": map[string]any{"id": 12, "head_branch": "feature-x", "event": "pull_request", "conclusion": "success", "updated_at": later},
+		}, false, nil},
 		{"another workflow", "workflow_run", map[string]any{
 			"action": "completed", "repository": repoJSON("acme/api"),
 			"workflow":     map[string]any{"name": "CI", "path": ".github/workflows/ci.yml"},
@@ -108,6 +119,43 @@ func TestHandleEvent(t *testing.T) {
 	}
 	if _, _, err := s.HandleEvent("deployment", []byte("{not json")); err == nil {
 		t.Error("malformed payload accepted")
+	}
+}
+
+func TestHandleEventRefs(t *testing.T) {
+	later := "2026-05-04T09:12:00Z"
+	runOn := func(branch string) []byte {
+		return payload(t, map[string]any{
+			"action": "completed", "repository": repoJSON("acme/api"),
+			"workflow":     map[string]any{"name": "Deploy", "path": ".github/workflows/deploy.yml"},
+			"workflow_run": map[string]any{"id": 9, "head_branch": branch, "event": "push", "conclusion": "success", "updated_at": later},
+		})
+	}
+	tests := []struct {
+		refs          []string
+		branch        string
+		wantCollect   bool
+		wantDeployRun bool
+	}{
+		{nil, "main", false, true},
+		{nil, "v1.4.0", true, false},
+		{[]string{"default_branch"}, "main", false, true},
+		{[]string{"default_branch"}, "v1.4.0", false, false},
+		{[]string{"tags"}, "main", false, false},
+		{[]string{"tags"}, "v1.4.0", true, false},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprintf("%v on %s", tc.refs, tc.branch), func(t *testing.T) {
+			s := eventSource(t)
+			s.set.workflows[0].Refs = tc.refs
+			b, collect, err := s.HandleEvent("workflow_run", runOn(tc.branch))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if collect != tc.wantCollect || (len(b.Deployments) == 1) != tc.wantDeployRun {
+				t.Errorf("collect %v, deployments %+v; want collect %v and a deployment %v", collect, b.Deployments, tc.wantCollect, tc.wantDeployRun)
+			}
+		})
 	}
 }
 

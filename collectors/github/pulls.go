@@ -3,6 +3,8 @@ package github
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -212,12 +214,38 @@ func (r *run) pullRequest(ctx context.Context, repo repository, listed *gh.PullR
 	for _, l := range pr.Labels {
 		rec.Labels = append(rec.Labels, l.GetName())
 	}
+	rec.Reverts = reverts(repo.fullName, pr.GetBody())
 	timeline, err := r.timeline(ctx, repo, number)
 	if err != nil {
 		return schema.PullRequest{}, fmt.Errorf("timeline: %w", err)
 	}
 	r.applyTimeline(&rec, pr.GetUser().GetLogin(), timeline)
 	return rec, nil
+}
+
+// revertLine matches what a revert says it reverts: git revert writes "This reverts
+// commit <sha>.", GitHub's revert button "Reverts owner/repo#N".
+var revertLine = regexp.MustCompile(`(?i)\bthis reverts commit ([0-9a-f]{40})\b|\breverts ([\w.-]+/[\w.-]+)?#([0-9]+)\b`)
+
+// reverts lists what a pull request's body says it reverts, in order and once each:
+// full commit shas in lower case, and pull requests as "owner/repo#N" ("#N" is one of
+// repo, whose spelling is kept so the id matches its record's).
+func reverts(repo, body string) []string {
+	var out []string
+	for _, m := range revertLine.FindAllStringSubmatch(body, -1) {
+		ref := strings.ToLower(m[1])
+		if m[3] != "" {
+			target := m[2]
+			if target == "" || strings.EqualFold(target, repo) {
+				target = repo
+			}
+			ref = target + "#" + m[3]
+		}
+		if !slices.Contains(out, ref) {
+			out = append(out, ref)
+		}
+	}
+	return out
 }
 
 func (r *run) timeline(ctx context.Context, repo repository, number int) ([]*gh.Timeline, error) {

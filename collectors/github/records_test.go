@@ -3,6 +3,7 @@ package github
 import (
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,30 @@ func TestDeploymentRecord(t *testing.T) {
 			}
 			if rec.ID != "acme/api/deployments/7" || rec.Service != "api" || rec.Environment != "production" || rec.CommitSHA != "abc" {
 				t.Fatalf("record %+v", rec)
+			}
+		})
+	}
+}
+
+func TestReverts(t *testing.T) {
+	const sha = "0123456789abcdef0123456789abcdef01234567"
+	tests := []struct {
+		name string
+		body string
+		want []string
+	}{
+		{"GitHub's revert button", "Reverts acme/api#12", []string{"acme/api#12"}},
+		{"git revert, upper-case sha", "Revert \"Add retries\"\n\nThis reverts commit " + strings.ToUpper(sha) + ".", []string{sha}},
+		{"git revert of a merge", "This reverts commit " + sha + ", reversing\nchanges made to 1111111111111111111111111111111111111111.", []string{sha}},
+		{"same repository, other spelling, another repository", "Reverts #7\r\nReverts ACME/API#8\r\nreverts acme/web#7", []string{"acme/api#7", "acme/api#8", "acme/web#7"}},
+		{"in order, once each", "Reverts #3 and this reverts commit " + sha + ".\nReverts acme/api#3\nThis reverts commit " + sha, []string{"acme/api#3", sha}},
+		{"not a full sha, not a number, not a word", "This reverts commit 0123456.\nReverts #abc\nunreverts #4\nReverts #5x", nil},
+		{"no body", "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := reverts("acme/api", tc.body); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("reverts(%q) = %q, want %q", tc.body, got, tc.want)
 			}
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ type DeploymentSettings struct {
 	// Environments keeps only these Deployments API environments; empty keeps all.
 	Environments []string `yaml:"environments"`
 	// Workflows are GitHub Actions workflows whose completed runs on the default
-	// branch are deployments.
+	// branch or on a tag are deployments.
 	Workflows []WorkflowSettings `yaml:"workflows"`
 	// Releases makes every published release a deployment (for software shipped by
 	// release).
@@ -59,6 +60,35 @@ type WorkflowSettings struct {
 	// (".github/workflows/deploy.yml") or name ("Deploy").
 	Workflow    string `yaml:"workflow"`
 	Environment string `yaml:"environment"` // default "production"
+	// Refs say which runs are deployments: those on the default branch, those on a
+	// tag (a release workflow runs on the tag pushed), or both, the default, since
+	// teams deploy on merge, on a release tag or either.
+	Refs []string `yaml:"refs"`
+}
+
+// The values of WorkflowSettings.Refs.
+const (
+	refDefaultBranch = "default_branch"
+	refTags          = "tags"
+)
+
+// onDefaultBranch says whether runs on the default branch are deployments.
+func (w WorkflowSettings) onDefaultBranch() bool {
+	return w.Refs == nil || slices.Contains(w.Refs, refDefaultBranch)
+}
+
+// onTags says whether runs on a tag are deployments.
+func (w WorkflowSettings) onTags() bool { return w.Refs == nil || slices.Contains(w.Refs, refTags) }
+
+// refsText names the refs whose runs are deployments, for log lines.
+func (w WorkflowSettings) refsText(defaultBranch string) string {
+	switch {
+	case !w.onTags():
+		return "the default branch (" + defaultBranch + ")"
+	case !w.onDefaultBranch():
+		return "a tag"
+	}
+	return "the default branch (" + defaultBranch + ") or a tag"
 }
 
 // ReleaseSettings turn releases into deployments.
@@ -189,6 +219,14 @@ func resolve(set Settings, s collectors.Settings) (*resolved, error) {
 		}
 		if w.Environment == "" {
 			w.Environment = defaultEnvironment
+		}
+		if w.Refs != nil && len(w.Refs) == 0 {
+			return nil, s.Invalid("deployments.workflows", "item %d (%s): refs: give %s, %s or both", i, w.Workflow, refDefaultBranch, refTags)
+		}
+		for _, ref := range w.Refs {
+			if ref != refDefaultBranch && ref != refTags {
+				return nil, s.Invalid("deployments.workflows", "item %d (%s): refs: want %s or %s, got %q", i, w.Workflow, refDefaultBranch, refTags, ref)
+			}
 		}
 		r.workflows = append(r.workflows, w)
 	}

@@ -51,7 +51,7 @@ func TestSettings(t *testing.T) {
 			"      since: 2026-02-01",
 			"      deployments:",
 			"        api: false",
-			"        workflows: [{workflow: Deploy}]",
+			"        workflows: [{workflow: Deploy}, {workflow: release.yml, refs: [tags]}]",
 			"        releases: {enabled: true, environment: prod}",
 		}, "\n")+"\n")
 		if err != nil {
@@ -60,7 +60,8 @@ func TestSettings(t *testing.T) {
 		r := s.set
 		if r.baseURL != "https://ghe.example.com/api/v3/" || r.api || !r.releases || r.releasesEnv != "prod" ||
 			len(r.repos) != 1 || len(r.globs) != 1 || !r.excluded("acme/Pay-Legacy") || r.excluded("acme/pay-api") ||
-			!r.sinceDate.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)) || r.workflows[0].Environment != "production" {
+			!r.sinceDate.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)) || r.workflows[0].Environment != "production" ||
+			!r.workflows[0].onDefaultBranch() || !r.workflows[0].onTags() || r.workflows[1].onDefaultBranch() || !r.workflows[1].onTags() {
 			t.Fatalf("resolved %+v", r)
 		}
 		if got := s.client.BaseURL.String(); got != "https://ghe.example.com/api/v3/" {
@@ -80,6 +81,10 @@ func TestSettings(t *testing.T) {
 			`f.yaml:4: sources[0].github.base_url: want an http(s) URL`},
 		{"bad bot pattern", "      token_env: GH_TEST_TOKEN\n      organizations: [acme]\n      bot_patterns: ['(']\n",
 			`f.yaml:6: sources[0].github.bot_patterns: bad regular expression "("`},
+		{"unknown workflow ref", "      token_env: GH_TEST_TOKEN\n      organizations: [acme]\n      deployments:\n        workflows:\n          - workflow: deploy.yml\n            refs: [main]\n",
+			`f.yaml:7: sources[0].github.deployments.workflows: item 0 (deploy.yml): refs: want default_branch or tags, got "main"`},
+		{"no workflow refs", "      token_env: GH_TEST_TOKEN\n      organizations: [acme]\n      deployments:\n        workflows: [{workflow: deploy.yml, refs: []}]\n",
+			`f.yaml:7: sources[0].github.deployments.workflows: item 0 (deploy.yml): refs: give default_branch, tags or both`},
 		{"unknown field", "      token_env: GH_TEST_TOKEN\n      organisations: [acme]\n",
 			`f.yaml:5: sources[0].github.organisations: unknown field`},
 	}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"path"
 	"sort"
@@ -71,8 +72,11 @@ type run struct {
 	*Source
 	w     collectors.Writer
 	opts  collectors.CollectOptions
+	log   *slog.Logger
 	now   time.Time
 	floor time.Time // the backfill start
+	// tags says, by repository and name, whether a run's head branch names a tag.
+	tags map[string]map[string]bool
 }
 
 // Collect collects every configured repository. A repository the token cannot see
@@ -82,7 +86,7 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 	log := opts.Log().With("source", s.name)
 	s.transport.log = log
 	s.transport.now = opts.Clock()
-	r := &run{Source: s, w: w, opts: opts, now: opts.Clock()().UTC()}
+	r := &run{Source: s, w: w, opts: opts, log: log, now: opts.Clock()().UTC(), tags: map[string]map[string]bool{}}
 	r.floor = s.set.backfillStart(r.now)
 	if !opts.Since.IsZero() {
 		r.floor = opts.Since
@@ -193,7 +197,7 @@ func (r *run) repositories(ctx context.Context) ([]repository, []error, error) {
 			if statusOf(err) == http.StatusUnauthorized {
 				return nil, nil, fmt.Errorf("the token was refused (401 Bad credentials): check token_env/token_file")
 			}
-			r.opts.Log().Error("repository skipped", "source", r.name, "repo", full, "err", explain(err))
+			r.log.Error("repository skipped", "repo", full, "err", explain(err))
 			unreachable = append(unreachable, fmt.Errorf("%s: %w", full, explain(err)))
 			continue
 		}
@@ -253,7 +257,7 @@ func (r *run) loadCursor(ctx context.Context, stream string, v any) error {
 	}
 	if err := json.Unmarshal([]byte(c.Value), v); err != nil {
 		// An unreadable cursor only costs a fresh collection of the stream.
-		r.opts.Log().Warn("cursor unreadable; collecting the stream afresh", "stream", stream, "err", err)
+		r.log.Warn("cursor unreadable; collecting the stream afresh", "stream", stream, "err", err)
 	}
 	return nil
 }

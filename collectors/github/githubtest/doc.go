@@ -26,6 +26,7 @@
 //	/repos/{o}/{r}/actions/workflows/{id|file}     one workflow
 //	/repos/{o}/{r}/actions/workflows/{id|file}/runs  actor, branch, event, status, created, head_sha; newest first
 //	/repos/{o}/{r}/releases                        newest first
+//	/repos/{o}/{r}/git/ref/{heads|tags}/{name}     one branch or tag, matched exactly; 404 when there is none
 //	/repos/{o}/{r}/compare/{base}...{head}         from the repository's commit graph
 //	/rate_limit                                    does not count against the limit
 //
@@ -48,7 +49,10 @@
 // The comparison follows the documented paging: without per_page or page it lists at
 // most 250 commits, the last the most recent; with them, pages of the commits oldest
 // first. Workflow runs filtered by actor, branch, check_suite_id, created, event,
-// head_sha or status stop at 1,000, as documented.
+// head_sha or status stop at 1,000, as documented, while total_count says how many
+// match; created takes dates, date-times and ranges of either, both ends included.
+// A run on a tag push has the tag's name as its head_branch, as on GitHub: give the
+// tag's name as HeadBranch.
 //
 // # Fault knobs
 //

@@ -48,7 +48,7 @@ func TestPullRequestsDecode(t *testing.T) {
 	repo := srv.AddRepo("acme", "api", "main")
 	repo.Commit("main", "alice", at(0))
 	merged := repo.AddPullRequest(githubtest.PullRequest{
-		Number: 7, Title: "Add payments", Author: "bob", Labels: []string{"feature"},
+		Number: 7, Title: "Add payments", Body: "Reverts acme/api#3\r\n\r\nAgain.", Author: "bob", Labels: []string{"feature"},
 		CreatedAt: at(1), MergedAt: at(5), MergeMethod: "squash",
 		Additions: 120, Deletions: 4, ChangedFiles: 3,
 		Commits: []githubtest.PRCommit{{AuthorDate: at(0.5)}, {AuthorDate: at(2)}},
@@ -97,6 +97,12 @@ func TestPullRequestsDecode(t *testing.T) {
 			t.Errorf("list item has %q", k)
 		}
 	}
+	if p7.GetBody() != "Reverts acme/api#3\r\n\r\nAgain." {
+		t.Errorf("#7 body = %q", p7.GetBody())
+	}
+	if body, ok := first["body"]; !ok || body != nil {
+		t.Errorf("#9 without a body: body = %v, want null", body)
+	}
 	if head := first["head"].(map[string]any); head["repo"] != nil {
 		t.Errorf("deleted fork: head.repo = %v, want null", head["repo"])
 	}
@@ -115,7 +121,8 @@ func TestPullRequestsDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !full.GetMerged() || full.GetAdditions() != 120 || full.GetDeletions() != 4 || full.GetChangedFiles() != 3 ||
-		full.GetCommits() != 2 || full.GetMergedBy().GetLogin() != "bob" || full.GetMergeCommitSHA() != merged.MergeCommitSHA {
+		full.GetCommits() != 2 || full.GetMergedBy().GetLogin() != "bob" || full.GetMergeCommitSHA() != merged.MergeCommitSHA ||
+		full.GetBody() != p7.GetBody() {
 		t.Errorf("full #7 = merged %v additions %d commits %d merged_by %v", full.GetMerged(), full.GetAdditions(), full.GetCommits(), full.GetMergedBy())
 	}
 	if _, resp, err := c.PullRequests.Get(ctx, "acme", "api", 99); err == nil || resp.StatusCode != 404 {
@@ -351,6 +358,63 @@ func TestWorkflowRunsDecode(t *testing.T) {
 	run := decode(t, raw).(map[string]any)["workflow_runs"].([]any)[0].(map[string]any)
 	if _, ok := run["conclusion"]; !ok || run["conclusion"] != nil || run["path"] != ".github/workflows/deploy.yml" {
 		t.Errorf("raw run: conclusion %v, path %v", run["conclusion"], run["path"])
+	}
+}
+
+func TestWorkflowRunsCapAndTags(t *testing.T) {
+	srv := githubtest.New(t)
+	repo := srv.AddRepo("acme", "api", "main")
+	repo.Commit("main", "alice", at(0))
+	repo.Tag("v1.4.0", "main")
+	repo.Branch("release/v1", "main")
+	repo.AddWorkflow(githubtest.Workflow{Name: "Release", Path: ".github/workflows/release.yml"})
+	// 1,200 runs on main, one a minute from 01:00, then one on a tag push.
+	for i := range 1200 {
+		repo.AddWorkflowRun(githubtest.WorkflowRun{Workflow: "release.yml", CreatedAt: at(1).Add(time.Duration(i) * time.Minute)})
+	}
+	repo.AddWorkflowRun(githubtest.WorkflowRun{Workflow: "release.yml", HeadBranch: "v1.4.0", CreatedAt: at(30)})
+	c := newClient(t, srv)
+	ctx := context.Background()
+	list := func(created string, page int) *github.WorkflowRuns {
+		t.Helper()
+		runs, _, err := c.Actions.ListWorkflowRunsByFileName(ctx, "acme", "api", "release.yml",
+			&github.ListWorkflowRunsOptions{Status: "completed", Created: created, ListOptions: github.ListOptions{PerPage: 100, Page: page}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return runs
+	}
+	// Filtered: total_count is the true number, but only the newest 1,000 are listed.
+	if runs := list("", 10); runs.GetTotalCount() != 1201 || len(runs.WorkflowRuns) != 100 {
+		t.Errorf("page 10: total %d, %d runs; want 1201 and 100", runs.GetTotalCount(), len(runs.WorkflowRuns))
+	}
+	if runs := list("", 11); runs.GetTotalCount() != 1201 || len(runs.WorkflowRuns) != 0 {
+		t.Errorf("page 11: total %d, %d runs; want 1201 and none past the cap", runs.GetTotalCount(), len(runs.WorkflowRuns))
+	}
+	// A date-time range holds both ends: 01:00:00 to 01:09:00 is ten runs.
+	if runs := list("2026-03-01T01:00:00Z..2026-03-01T01:09:00Z", 1); runs.GetTotalCount() != 10 {
+		t.Errorf("ten minutes: %d runs, want 10", runs.GetTotalCount())
+	}
+	// A run on a tag push: head_branch is the tag's name, head_sha the tagged commit.
+	tagged := list("2026-03-02T00:00:00Z..*", 1)
+	if tagged.GetTotalCount() != 1 || tagged.WorkflowRuns[0].GetHeadBranch() != "v1.4.0" || tagged.WorkflowRuns[0].GetHeadSHA() != repo.Head("v1.4.0") {
+		t.Fatalf("tag run = %+v", tagged.WorkflowRuns)
+	}
+	// Only the git ref tells a tag from a branch.
+	ref, _, err := c.Git.GetRef(ctx, "acme", "api", "tags/v1.4.0")
+	if err != nil || ref.GetRef() != "refs/tags/v1.4.0" || ref.GetObject().GetSHA() != repo.Head("v1.4.0") || ref.GetObject().GetType() != "commit" {
+		t.Errorf("tag ref = %+v, %v", ref, err)
+	}
+	if ref, _, err := c.Git.GetRef(ctx, "acme", "api", "heads/release/v1"); err != nil || ref.GetRef() != "refs/heads/release/v1" {
+		t.Errorf("branch ref with a slash = %+v, %v", ref, err)
+	}
+	for _, missing := range []string{"tags/release/v1", "tags/v1.4", "heads/v1.4.0"} {
+		if _, resp, err := c.Git.GetRef(ctx, "acme", "api", missing); err == nil || resp.StatusCode != 404 {
+			t.Errorf("%s: %v, want 404", missing, err)
+		}
+	}
+	if got := srv.Count("ref"); got != 5 {
+		t.Errorf("%d ref requests counted, want 5", got)
 	}
 }
 

@@ -816,6 +816,21 @@ func (s *Server) runJSON(r *Repo, run *WorkflowRun) jRun {
 	return out
 }
 
+// jRef is a git reference; a lightweight tag, as the fake makes them, points at a
+// commit.
+type jRef struct {
+	Ref    string     `json:"ref"`
+	NodeID string     `json:"node_id"`
+	URL    string     `json:"url"`
+	Object jGitObject `json:"object"`
+}
+
+type jGitObject struct {
+	Type string `json:"type"`
+	SHA  string `json:"sha"`
+	URL  string `json:"url"`
+}
+
 type jRunList struct {
 	TotalCount   int    `json:"total_count"`
 	WorkflowRuns []jRun `json:"workflow_runs"`

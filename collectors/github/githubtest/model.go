@@ -152,8 +152,8 @@ type WorkflowRun struct {
 	Workflow        string // the workflow's path, file name or name
 	WorkflowID      int64  // or its id
 	Name            string // default the workflow's name
-	HeadBranch      string // default the default branch
-	HeadSHA         string // default the head of HeadBranch
+	HeadBranch      string // default the default branch; a tag's name for a run on a tag push
+	HeadSHA         string // default the commit HeadBranch names
 	Event           string // default "push"
 	Status          string // "queued", "in_progress", "completed" (default), ...
 	Conclusion      string // default "success" when completed; null otherwise

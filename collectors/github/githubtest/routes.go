@@ -3,6 +3,7 @@ package githubtest
 import (
 	"cmp"
 	"container/heap"
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"slices"
@@ -18,7 +19,7 @@ type route struct {
 	owner  string
 	repo   string
 	number int    // pull request number or deployment id
-	ref    string // workflow id or file name
+	ref    string // workflow id or file name; "heads/<branch>" or "tags/<tag>" of a git ref
 	spec   string // "BASE...HEAD" of a comparison
 }
 
@@ -76,6 +77,9 @@ func parseRoute(r *http.Request) route {
 		rt.kind, rt.ref = "runs", rest[2]
 	case len(rest) == 1 && rest[0] == "releases":
 		rt.kind = "releases"
+	case len(rest) >= 3 && rest[0] == "git" && rest[1] == "ref":
+		// A branch or tag name may hold "/".
+		rt.kind, rt.ref = "ref", strings.Join(rest[2:], "/")
 	case len(rest) >= 2 && rest[0] == "compare":
 		// A ref may hold "/" (escaped or not): take everything after "compare/".
 		spec, err := url.PathUnescape(strings.Join(raw[4:], "/"))
@@ -147,6 +151,8 @@ func (s *Server) dispatch(r *http.Request, rt route) *response {
 		return s.listRuns(r, repo, rt.ref)
 	case "releases":
 		return s.listReleases(r, repo)
+	case "ref":
+		return s.gitRef(repo, rt.ref)
 	case "compare":
 		return s.compare(r, repo, rt.spec)
 	}
@@ -695,6 +701,29 @@ func parseSearchDate(v string) (start, end time.Time, ok bool) {
 		}
 	}
 	return time.Time{}, time.Time{}, false
+}
+
+// gitRef answers GET /repos/{o}/{r}/git/ref/{ref}: ref is heads/<branch> or
+// tags/<tag>, matched exactly; anything else answers 404, as documented.
+func (s *Server) gitRef(repo *Repo, ref string) *response {
+	kind, name, _ := strings.Cut(ref, "/")
+	var sha string
+	switch kind {
+	case "heads":
+		sha = repo.branches[name]
+	case "tags":
+		sha = repo.tags[name]
+	}
+	if sha == "" {
+		return notFound()
+	}
+	full := repo.FullName()
+	return s.jsonResponse(jRef{
+		Ref:    "refs/" + ref,
+		NodeID: base64.StdEncoding.EncodeToString([]byte("REF_" + full + ":refs/" + ref)),
+		URL:    s.api("/repos/%s/git/refs/%s", full, ref),
+		Object: jGitObject{Type: "commit", SHA: sha, URL: s.api("/repos/%s/git/commits/%s", full, sha)},
+	})
 }
 
 // listReleases answers GET /repos/{o}/{r}/releases, newest first.
