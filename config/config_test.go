@@ -272,7 +272,7 @@ func TestParseErrors(t *testing.T) {
 			"  - name: a",
 			"  - name: b",
 			"    repos: [acme/x]",
-		), `f.yaml:4: teams[1].repos: unknown field`},
+		), `f.yaml:4: teams[1].repos: unknown field (did you mean "repositories"?)`},
 		{"inline secret", doc(
 			"store:",
 			"  clickhouse:",
@@ -476,6 +476,38 @@ func TestParseErrors(t *testing.T) {
 			"    name: b",
 			"    memebers: [y]",
 		), `f.yaml:7: teams[1].memebers: unknown field (did you mean "members"?)`},
+		{"abbreviated field of the first team", doc(
+			"teams:",
+			"  - name: a",
+			"    repos: [acme/x]",
+		), `f.yaml:3: teams[0].repos: unknown field (did you mean "repositories"?)`},
+		{"singular for plural", doc(
+			"teams:",
+			"  - name: a",
+			"    repository: acme/x",
+		), `f.yaml:3: teams[0].repository: unknown field (did you mean "repositories"?)`},
+		{"camel case", doc(
+			"teams:",
+			"  - name: a",
+			"    ticketProjects: [PAY]",
+		), `f.yaml:3: teams[0].ticketProjects: unknown field (did you mean "ticket_projects"?)`},
+		{"ambiguous abbreviation", doc(
+			"teams:",
+			"  - name: a",
+			"    incident: [pay]",
+		), `f.yaml:3: teams[0].incident: unknown field`},
+		{"misspelt rule", doc(
+			"rules:",
+			"  infer_failure_from_incident: false",
+		), `f.yaml:2: rules.infer_failure_from_incident: unknown field (did you mean "infer_failures_from_incidents"?)`},
+		{"misspelt server field", doc(
+			"server:",
+			"  spool: /var/spool/flowmeter",
+		), `f.yaml:2: server.spool: unknown field (did you mean "spool_dir"?)`},
+		{"misspelt store backend", doc(
+			"store:",
+			"  sqlite3: {}",
+		), `f.yaml:2: store.sqlite3: unknown field (did you mean "sqlite"?)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -494,6 +526,34 @@ func TestParseErrors(t *testing.T) {
 				t.Errorf("error %T is not a *config.Error", err)
 			}
 		})
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	teamFields := []string{"name", "repositories", "services", "ticket_projects", "incident_services",
+		"incident_service_map", "members", "production_environment"}
+	for _, tt := range []struct {
+		name  string
+		known []string
+		want  string
+	}{
+		{"databse", []string{"addr", "database", "username"}, "database"},
+		{"repos", teamFields, "repositories"},
+		{"repo", teamFields, "repositories"},
+		{"Members", teamFields, "members"},
+		{"incident-services", teamFields, "incident_services"},
+		{"incident", teamFields, ""}, // two fields begin so
+		{"colour", teamFields, ""},
+		{"x", teamFields, ""},
+		{"", teamFields, ""},
+		{"interval_minutes", []string{"name", "interval"}, "interval"},
+		{"acme-githb", []string{"demo", "acme-github", "ci"}, "acme-github"},
+		{"github", []string{"demo", "acme-github", "ci"}, ""},
+		{"tls", []string{"url"}, ""},
+	} {
+		if got := Suggest(tt.name, tt.known); got != tt.want {
+			t.Errorf("Suggest(%q) = %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
 
@@ -573,7 +633,7 @@ func TestDecodeStrict(t *testing.T) {
 		{"number given text", `per_page: "abc"`, `f.yaml:10: sources[1].github.per_page: cannot parse "abc" as an integer`},
 		{"number given a list", `per_page: [1]`, `f.yaml:10: sources[1].github.per_page: expected an integer, got a list`},
 		{"inline secret", "token: ghp_abc", `f.yaml:10: sources[1].github.token: unknown field; secrets are never written in the config: give "token_env" or "token_file"`},
-		{"nested list item", "deploy_workflows: [{name: d, env: prod}]", `f.yaml:10: sources[1].github.deploy_workflows[0].env: unknown field`},
+		{"nested list item", "deploy_workflows: [{name: d, env: prod}]", `f.yaml:10: sources[1].github.deploy_workflows[0].env: unknown field (did you mean "environment"?)`},
 		{"duration", "since: soon", `f.yaml:10: sources[1].github.since: cannot parse "soon" as a duration (use a number with a unit: 90s, 15m, 24h or 7d)`},
 		{"inline struct field is known", "base_url: https://ghe.example", ""},
 		{"map values", "labels: {a: [1]}", `f.yaml:10: sources[1].github.labels.a: expected a string, got a list`},

@@ -469,21 +469,47 @@ func (d *decoder) unknown(k *yaml.Node, path string, known []string) error {
 	}
 	if len(refs) > 0 {
 		msg += "; secrets are never written in the config: give " + strings.Join(refs, " or ")
-	} else if s := suggest(k.Value, known); s != "" {
+	} else if s := Suggest(k.Value, known); s != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", s)
 	}
 	return d.errorf(k.Line, path, "%s", msg)
 }
 
-// suggest returns the known key closest to key within edit distance 2, or "".
-func suggest(key string, known []string) string {
-	best, bestDist := "", 3
+// Suggest returns the name in known that name most likely misspells or abbreviates,
+// or "" when none is close enough to be worth a guess, so that config errors and
+// sources' checks of names can offer a "did you mean". Case, "_" and "-" are ignored;
+// a name within a few edits of a known one (about one in three letters) matches, and
+// otherwise a name that begins exactly one known name, or that one known name begins
+// ("repos" for "repositories", "interval_minutes" for "interval").
+func Suggest(name string, known []string) string {
+	n := foldName(name)
+	if n == "" {
+		return ""
+	}
+	best, bestDist := "", max(2, len(n)/3)+1
 	for _, k := range known {
-		if dist := editDistance(key, k); dist < bestDist && dist < len(key) {
+		if dist := editDistance(n, foldName(k)); dist < bestDist && dist < len(n) {
 			best, bestDist = k, dist
 		}
 	}
-	return best
+	if best != "" || len(n) < 3 {
+		return best
+	}
+	var prefixed []string
+	for _, k := range known {
+		if f := foldName(k); len(f) >= 3 && (strings.HasPrefix(f, n) || strings.HasPrefix(n, f)) {
+			prefixed = append(prefixed, k)
+		}
+	}
+	if len(prefixed) != 1 {
+		return "" // ambiguous: "incident" could be several fields
+	}
+	return prefixed[0]
+}
+
+// foldName is a name as Suggest compares it.
+func foldName(s string) string {
+	return strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(s))
 }
 
 // editDistance is the Levenshtein distance between a and b.

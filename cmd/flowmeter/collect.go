@@ -27,7 +27,7 @@ func runCollect(ctx context.Context, env *environment, args []string) error {
 		}
 		opts.Since = t
 	}
-	cfg, sources, err := loadConfig(*configPath)
+	cfg, sources, err := loadSources(*configPath)
 	if err != nil {
 		return err
 	}
@@ -62,16 +62,24 @@ func runCollect(ctx context.Context, env *environment, args []string) error {
 		counter := &recordCounter{Writer: s}
 		started := time.Now()
 		err := src.Source.Collect(ctx, counter, opts)
-		fmt.Fprintf(env.stdout, "%s: %s in %s\n", src.Name, counter, time.Since(started).Round(100*time.Millisecond))
+		took := time.Since(started).Round(100 * time.Millisecond)
 		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("collect: interrupted; the next run resumes where this one stopped")
 			}
+			if counter.total() > 0 {
+				fmt.Fprintf(env.stdout, "%s: failed after %s (%s before the failure)\n", src.Name, took, counter)
+			} else {
+				fmt.Fprintf(env.stdout, "%s: failed after %s\n", src.Name, took)
+			}
 			failed = append(failed, err)
+			continue
 		}
+		fmt.Fprintf(env.stdout, "%s: %s in %s\n", src.Name, counter, took)
 	}
-	// Derive from whatever was collected, even when a source failed.
-	sum, err := deriveFacts(ctx, cfg, sources, s, false, opts.Logger)
+	// Derive from whatever was collected, even when a source failed. The summary
+	// line below says what the derivation's own log line would.
+	sum, err := deriveFacts(ctx, cfg, sources, s, false, slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -53,5 +54,34 @@ sources:
 	code, _, stderr := runMain(t, "collect --full --config "+cfg, "FLOWMETER_TEST_GITHUB_TOKEN=test-token")
 	if code != 1 || !strings.Contains(stderr, "acme/service-02: forbidden") || !strings.Contains(stderr, "1 of 2 repositories failed") {
 		t.Fatalf("exit %d, stderr %q; want 1 and acme/service-02 named", code, stderr)
+	}
+}
+
+// TestCollectSaysEachThingOnce checks what collect writes, stdout and stderr
+// together: one line per source and one for the derivation.
+func TestCollectSaysEachThingOnce(t *testing.T) {
+	cfg := writeFile(t, t.TempDir(), "flowmeter.yaml",
+		"sources:\n  - name: demo\n    synthetic: {seed: 2, end: \"2026-06-30\", days: 14, teams: 1}\n")
+	stdout, stderr, err := runCaptured(t, "collect", "--config", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := stdout + stderr
+	if n := strings.Count(all, "derived"); n != 1 {
+		t.Errorf("collect said \"derived\" %d times, want once:\n%s", n, all)
+	}
+	if !regexp.MustCompile(`^demo: wrote \d+ pull requests, .* in \S+\nderived \d+ change, `).MatchString(stdout) {
+		t.Errorf("collect said %q", stdout)
+	}
+	// Another organisation into the same store is refused: the source's line says it
+	// failed rather than that it found nothing new.
+	other := writeFile(t, filepath.Dir(cfg), "other.yaml",
+		"sources:\n  - name: demo\n    synthetic: {seed: 3, end: \"2026-06-30\", days: 14, teams: 1}\n")
+	stdout, _, err = runCaptured(t, "collect", "--config", other)
+	if err == nil || !strings.Contains(err.Error(), "1 of 1 sources failed: synthetic demo: the store already holds") {
+		t.Fatalf("collect of another organisation: %v", err)
+	}
+	if !strings.HasPrefix(stdout, "demo: failed after ") || strings.Contains(stdout, "nothing new") {
+		t.Errorf("collect of another organisation said %q", stdout)
 	}
 }

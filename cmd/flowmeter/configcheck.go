@@ -14,11 +14,11 @@ func runConfig(ctx context.Context, env *environment, args []string) error {
 	if err := fs.parse(args[1:]); err != nil {
 		return err
 	}
-	cfg, sources, err := loadConfig(*configPath)
+	// Silent on success, like other checkers, so that scripts and CI need only the
+	// exit status.
+	cfg, _, err := loadSources(*configPath)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "%s: ok (%d sources, %d teams, store %s)\n",
-		*configPath, len(sources), len(cfg.Teams), describeStore(cfg))
-	return nil
+	return checkStore(cfg)
 }

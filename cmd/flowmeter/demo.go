@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,22 +36,27 @@ func runDemo(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("demo: --end %q: want a date like 2026-06-30", *end)
 	}
+	settings := synthetic.Settings{Seed: *seed, End: endDay.Format(dateLayout)}
 	if *dir == "" {
 		if *dir, err = os.MkdirTemp("", "flowmeter-demo-"); err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-	} else if err := os.MkdirAll(*dir, 0o755); err != nil {
+	} else if *dir, err = filepath.Abs(*dir); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-
-	settings := synthetic.Settings{Seed: *seed, End: endDay.Format(dateLayout)}
-	configPath := filepath.Join(*dir, "flowmeter.yaml")
-	if err := writeDemoConfig(configPath, settings); err != nil {
+	configPath := filepath.Join(*dir, demoConfigFile)
+	reuse, err := prepareDemoDir(*dir, settings)
+	if err != nil {
 		return err
+	}
+	if !reuse {
+		if err := writeDemoConfig(configPath, settings); err != nil {
+			return err
+		}
 	}
 	// Load the written config back, so the demo runs exactly what a user of the
 	// file would: the same validation, store and source.
-	cfg, sources, err := loadConfig(configPath)
+	cfg, sources, err := loadSources(configPath)
 	if err != nil {
 		return err
 	}
@@ -61,7 +68,7 @@ func runDemo(ctx context.Context, env *environment, args []string) error {
 	started := time.Now()
 	for _, src := range sources {
 		if err := src.Source.Collect(ctx, s, collectors.CollectOptions{}); err != nil {
-			return fmt.Errorf("demo: %s: %w", src.Name, err)
+			return fmt.Errorf("demo: %w", err) // the error names the source
 		}
 	}
 	if _, err := deriveFacts(ctx, cfg, sources, s, false, nil); err != nil {
@@ -77,6 +84,68 @@ func runDemo(ctx context.Context, env *environment, args []string) error {
 	return serve(ctx, env, configPath, *listen)
 }
 
+// The files of a demo directory, and the name of the demo's source.
+const (
+	demoConfigFile = "flowmeter.yaml"
+	demoStoreFile  = "flowmeter.db"
+	demoSource     = "demo"
+)
+
+// prepareDemoDir readies dir for the demo of settings and says whether the demo
+// already there is that one, to be reused as it is. A demo of other settings (the
+// next day's, by default) loses its store, which cannot hold two organisations; a
+// directory holding a config or store the demo did not write is refused before
+// anything is written.
+func prepareDemoDir(dir string, settings synthetic.Settings) (reuse bool, err error) {
+	configPath, storePath := filepath.Join(dir, demoConfigFile), filepath.Join(dir, demoStoreFile)
+	old, err := demoSettings(configPath, storePath)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, err := os.Stat(storePath); err == nil {
+			return false, fmt.Errorf("demo: %s holds %s but no %s written by 'flowmeter demo': give another --dir", dir, demoStoreFile, demoConfigFile)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return false, fmt.Errorf("demo: %w", err)
+		}
+		return false, nil
+	case err != nil:
+		return false, err
+	case old == settings:
+		return true, nil
+	}
+	// SQLite keeps a journal, or a write-ahead log and its index, beside the file.
+	for _, suffix := range []string{"", "-journal", "-wal", "-shm"} {
+		if err := os.Remove(storePath + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, fmt.Errorf("demo: %w", err)
+		}
+	}
+	return false, nil
+}
+
+// demoSettings reads the settings of the demo whose config is at configPath, and
+// refuses a config that is not a demo's: one synthetic source named demo, and the
+// store at storePath. A missing config is fs.ErrNotExist.
+func demoSettings(configPath, storePath string) (synthetic.Settings, error) {
+	var set synthetic.Settings
+	data, err := os.ReadFile(configPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return set, err
+	}
+	if err != nil {
+		return set, fmt.Errorf("demo: %w", err)
+	}
+	notDemo := fmt.Errorf("demo: %s is not a config 'flowmeter demo' wrote, and is left alone: give another --dir", configPath)
+	cfg, err := config.Parse(data, configPath)
+	if err != nil || len(cfg.Sources) != 1 || cfg.Store.SQLite == nil || cfg.Store.SQLite.Path != storePath {
+		return set, notDemo
+	}
+	src := &cfg.Sources[0]
+	if src.Name != demoSource || src.Type != "synthetic" || src.DecodeSettings(&set) != nil {
+		return set, notDemo
+	}
+	return set, nil
+}
+
 // writeDemoConfig writes the config of the demo organisation: an embedded store next
 // to it, the synthetic source, and the organisation's teams.
 func writeDemoConfig(path string, settings synthetic.Settings) error {
@@ -85,10 +154,10 @@ func writeDemoConfig(path string, settings synthetic.Settings) error {
 		return fmt.Errorf("demo: %w", err)
 	}
 	cfg := &config.Config{
-		Store:   config.Store{SQLite: &config.SQLite{Path: "flowmeter.db"}},
-		Sources: []config.Source{{Name: "demo", Interval: config.Duration{Duration: 24 * time.Hour}, Type: "synthetic", Settings: node}},
+		Store:   config.Store{SQLite: &config.SQLite{Path: demoStoreFile}},
+		Sources: []config.Source{{Name: demoSource, Interval: config.Duration{Duration: 24 * time.Hour}, Type: "synthetic", Settings: node}},
 	}
-	org := synthetic.NewOrg(settings.Options("demo"))
+	org := synthetic.NewOrg(settings.Options(demoSource))
 	for _, t := range org.Teams {
 		cfg.Teams = append(cfg.Teams, config.Team{
 			Name: t.Name, Repositories: t.Repositories, Services: t.Services,

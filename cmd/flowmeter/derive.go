@@ -25,7 +25,12 @@ func runDerive(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer s.Close()
-	sum, err := deriveFacts(ctx, cfg, sources, s, *full, slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if sources == nil && len(cfg.Sources) > 0 {
+		log.Warn("the sources cannot be built ('flowmeter config check' says why), so commit ancestry is not asked of them: " +
+			"changes whose ancestry is not already in the store are attributed to deployments by time")
+	}
+	sum, err := deriveFacts(ctx, cfg, sources, s, *full, log)
 	if err != nil {
 		return err
 	}

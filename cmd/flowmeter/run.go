@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"reflect"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -39,7 +41,7 @@ func runRun(ctx context.Context, env *environment, args []string) error {
 // serve runs flowmeter as a daemon until ctx ends: the scheduler, the exporter,
 // webhooks and health endpoints on one listener.
 func serve(ctx context.Context, env *environment, configPath, listen string) error {
-	cfg, sources, err := loadConfig(configPath)
+	cfg, sources, err := loadSources(configPath)
 	if err != nil {
 		return err
 	}
@@ -87,8 +89,9 @@ func serve(ctx context.Context, env *environment, configPath, listen string) err
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	log.Info("flowmeter running", "listen", ln.Addr().String(), "store", describeStore(cfg), "sources", len(sources))
-	fmt.Fprintf(env.stdout, "flowmeter is serving /metrics, /healthz, /readyz and webhooks on http://%s\n", ln.Addr())
+	hooks := d.webhookPaths()
+	log.Info("flowmeter running", "listen", ln.Addr().String(), "store", describeStore(cfg), "sources", len(sources), "webhooks", strings.Join(hooks, ","))
+	fmt.Fprintf(env.stdout, "flowmeter is serving %s on http://%s\n", listPaths(append([]string{"/metrics", "/healthz", "/readyz"}, hooks...)), ln.Addr())
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -148,6 +151,7 @@ type daemon struct {
 	stopSched context.CancelFunc
 	schedDone chan struct{}
 	webhooks  atomic.Pointer[http.ServeMux]
+	hooks     []string // the paths webhooks mounts, sorted
 }
 
 // stamp identifies a version of the config file, to notice edits.
@@ -174,6 +178,7 @@ func (d *daemon) start(ctx context.Context, cfg *config.Config, sources []collec
 		byName[s.Name] = s.Source
 	}
 	mux := http.NewServeMux()
+	var hooks []string
 	renv := collectors.ReceiverEnv{
 		Writer:  &derivingWriter{Writer: d.spool, then: sched.RequestDerive},
 		Source:  func(name string) (collectors.Source, bool) { s, ok := byName[name]; return s, ok },
@@ -185,13 +190,31 @@ func (d *daemon) start(ctx context.Context, cfg *config.Config, sources []collec
 		if r, ok := s.Source.(collectors.Receiver); ok {
 			for path, h := range r.Routes(renv) {
 				mux.Handle(path, h)
+				hooks = append(hooks, path)
 			}
 		}
 	}
+	sort.Strings(hooks)
 	d.webhooks.Store(mux)
+	d.hooks = hooks
 	schedCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	d.sched, d.stopSched, d.schedDone = sched, stop, make(chan struct{})
 	go func(done chan struct{}) { defer close(done); sched.Run(schedCtx) }(d.schedDone)
+}
+
+// webhookPaths lists the webhook paths the running config serves.
+func (d *daemon) webhookPaths() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.hooks
+}
+
+// listPaths joins paths as a sentence does: "/a, /b and /c".
+func listPaths(paths []string) string {
+	if len(paths) < 2 {
+		return strings.Join(paths, "")
+	}
+	return strings.Join(paths[:len(paths)-1], ", ") + " and " + paths[len(paths)-1]
 }
 
 // stop stops the scheduler, waiting for it.
@@ -208,7 +231,7 @@ func (d *daemon) stop() {
 // reload applies an edited config; a config that does not load is logged and the
 // running one kept.
 func (d *daemon) reload(ctx context.Context) {
-	cfg, sources, err := loadConfig(d.configPath)
+	cfg, sources, err := loadSources(d.configPath)
 	if err != nil {
 		d.log.Error("config reload failed; keeping the running config", "err", oneLine(err.Error()))
 		return
@@ -222,7 +245,7 @@ func (d *daemon) reload(ctx context.Context) {
 	d.stop()
 	d.start(ctx, cfg, sources)
 	d.sched.RequestDerive() // teams and rules may have changed
-	d.log.Info("config reloaded", "sources", len(sources), "teams", len(cfg.Teams))
+	d.log.Info("config reloaded", "sources", len(sources), "teams", len(cfg.Teams), "webhooks", strings.Join(d.webhookPaths(), ","))
 }
 
 // derive refreshes the facts and then the exporter's cache.

@@ -354,3 +354,31 @@ sources:
 		t.Fatalf("deployments %+v; want acme-github's acme/api/deployments/42, success, finished 09:12", deps)
 	}
 }
+
+// TestRunSaysWhatItServes checks the start-up line: webhooks are named only when the
+// config has some.
+func TestRunSaysWhatItServes(t *testing.T) {
+	t.Setenv("FLOWMETER_TEST_HOOK_TOKEN", "s3cret")
+	for _, tc := range []struct{ name, sources, want string }{
+		{"no webhook source", "", "flowmeter is serving /metrics, /healthz and /readyz on http://%s\n"},
+		{"a webhook source", "sources:\n  - name: ci\n    webhook:\n      token_env: FLOWMETER_TEST_HOOK_TOKEN\n",
+			"flowmeter is serving /metrics, /healthz, /readyz, /webhooks/deploy, /webhooks/flux and /webhooks/incident on http://%s\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			configPath := writeFile(t, t.TempDir(), "flowmeter.yaml", "store:\n  sqlite:\n    path: f.db\n"+tc.sources)
+			addr := freeAddr(t)
+			var stdout syncBuffer
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- serve(ctx, &environment{stdout: &stdout, stderr: io.Discard}, configPath, addr) }()
+			waitUntil(t, "healthz answers", func() bool { code, _ := get(t, "http://"+addr+"/healthz"); return code == 200 })
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if got, want := stdout.String(), fmt.Sprintf(tc.want, addr); got != want {
+				t.Errorf("run said %q, want %q", got, want)
+			}
+		})
+	}
+}

@@ -66,7 +66,9 @@
 // `flowmeter demo` configures) from Settings: seed, end (the last day, YYYY-MM-DD) and
 // optionally the knobs below. It writes the organisation once, then a cursor naming
 // what it generated; later collections with the same settings do nothing, and other
-// settings against the same store are refused rather than mixed in.
+// settings against the same store are refused rather than mixed in. A history whose
+// end is today stops at the time of that collection rather than at midnight, so no
+// record is in the future.
 //
 // # Knobs
 //

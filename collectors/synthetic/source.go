@@ -122,8 +122,13 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, _ collectors.
 		return nil
 	case "":
 	default:
-		return fmt.Errorf("synthetic %s: the store already holds an organisation generated with %s, not %s; use a fresh store or another source name",
+		return fmt.Errorf("synthetic %s: the store already holds the organisation generated with %s, and these settings give another (%s): the two would mix, so point the config at an empty store or put the settings back",
 			s.name, cur.Value, fp)
+	}
+	// A history that ends today stops at the present, not at midnight: nothing is
+	// generated after the collection that writes it.
+	if now := s.now().UTC(); o.Now.After(now) {
+		o.Now = now
 	}
 	if _, err := Generate(ctx, o, func(b *schema.Batch) error { return w.Write(ctx, b) }); err != nil {
 		return err // already says synthetic

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -147,5 +148,76 @@ func TestSourceWriteFailureLeavesNoCursor(t *testing.T) {
 	}
 	if len(w.cursors) != 0 {
 		t.Error("a cursor was written although the records were not")
+	}
+}
+
+// keepingWriter keeps every batch written.
+type keepingWriter struct {
+	memWriter
+	batches []*schema.Batch
+}
+
+func (k *keepingWriter) Write(ctx context.Context, b *schema.Batch) error {
+	k.batches = append(k.batches, b)
+	return k.memWriter.Write(ctx, b)
+}
+
+// eachTime calls f with every time of every record of b, found by reflection so
+// that a time field added to a record is checked too.
+func eachTime(b *schema.Batch, f func(record string, field string, t time.Time)) {
+	bv := reflect.ValueOf(b).Elem()
+	for i := range bv.NumField() {
+		list := bv.Field(i)
+		if list.Kind() != reflect.Slice || bv.Type().Field(i).Name == "Cursors" {
+			continue
+		}
+		for j := range list.Len() {
+			rec := list.Index(j)
+			for k := range rec.NumField() {
+				if t, ok := rec.Field(k).Interface().(time.Time); ok && !t.IsZero() {
+					f(fmt.Sprintf("%s %v", rec.Type().Name(), rec.FieldByName("ID")), rec.Type().Field(k).Name, t)
+				}
+			}
+		}
+	}
+}
+
+// TestSourceWritesNothingAfterNow collects histories that end today, with the
+// clock at several times of the day, and one that ended yesterday: no record may
+// carry a time after the clock, or after the end of its last day.
+func TestSourceWritesNothingAfterNow(t *testing.T) {
+	endDay := time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
+	for seed := int64(1); seed <= 6; seed++ {
+		// Seeds 1 to 5 collect during the end day, at 04:07, 08:14, ... 20:35; seed 6
+		// the next day, when the whole of the end day is history.
+		clock := endDay.Add(time.Duration(seed) * (4*time.Hour + 7*time.Minute))
+		limit := endDay.Add(24 * time.Hour)
+		if clock.Before(limit) {
+			limit = clock
+		}
+		src, err := build(t, fmt.Sprintf("      seed: %d\n      end: 2026-03-10\n      days: 30\n", seed))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src.now = func() time.Time { return clock }
+		w := &keepingWriter{}
+		if err := src.Collect(context.Background(), w, collectors.CollectOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		checked, last := 0, time.Time{}
+		for _, b := range w.batches {
+			eachTime(b, func(record, field string, at time.Time) {
+				checked++
+				last = latest(last, at)
+				if !at.Before(limit) {
+					t.Errorf("seed %d, clock %s: %s has %s %s, not before %s",
+						seed, clock.Format(time.RFC3339), record, field, at.Format(time.RFC3339), limit.Format(time.RFC3339))
+				}
+			})
+		}
+		// The history does reach the present, so the check above had work to do.
+		if checked < 1000 || limit.Sub(last) > 6*time.Hour {
+			t.Errorf("seed %d: %d times checked, the latest %s for a limit of %s", seed, checked, last, limit)
+		}
 	}
 }

@@ -9,6 +9,7 @@ package webhook
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/config"
@@ -62,6 +63,8 @@ type Source struct {
 	githubSource string
 	fluxEnv      string
 	deliveries   *recentSet // GitHub deliveries already handled
+	// settings locate github_source in the config for CheckSources's errors.
+	settings collectors.Settings
 }
 
 var (
@@ -79,7 +82,7 @@ func NewSource(name string, s collectors.Settings) (collectors.Source, error) {
 	if err := s.Decode(&set); err != nil {
 		return nil, err
 	}
-	src := &Source{name: name, fluxEnv: set.FluxEnvironment, deliveries: newRecentSet(recentDeliveries)}
+	src := &Source{name: name, fluxEnv: set.FluxEnvironment, deliveries: newRecentSet(recentDeliveries), settings: s}
 	if src.fluxEnv == "" {
 		src.fluxEnv = defaultFluxEnvironment
 	}
@@ -124,6 +127,35 @@ func NewSource(name string, s collectors.Settings) (collectors.Source, error) {
 		return nil, s.Invalid("token_env", "nothing to serve: set token_env/token_file or hmac_secret_env/hmac_secret_file for /webhooks/deploy, /incident and /flux, and/or github_secret_env with github_source for /webhooks/github")
 	}
 	return src, nil
+}
+
+// CheckSources refuses a github_source that names no source of sources, or one that
+// does not take GitHub's events: the sources it may name are built after it, and
+// without this check GitHub's ping would succeed and every real event fail.
+func (s *Source) CheckSources(sources []collectors.Instance) error {
+	if s.githubSource == "" {
+		return nil
+	}
+	var candidates []string
+	for _, other := range sources {
+		_, handles := other.Source.(collectors.EventHandler)
+		if other.Name == s.githubSource {
+			if !handles {
+				return s.settings.Invalid("github_source", "source %q is a %s source, which does not take GitHub's events: name a github source", other.Name, other.Type)
+			}
+			return nil
+		}
+		if handles {
+			candidates = append(candidates, other.Name)
+		}
+	}
+	if len(candidates) == 0 {
+		return s.settings.Invalid("github_source", "no source is named %q, and the config has no github source to name", s.githubSource)
+	}
+	if guess := config.Suggest(s.githubSource, candidates); guess != "" {
+		return s.settings.Invalid("github_source", "no source is named %q (did you mean %q?)", s.githubSource, guess)
+	}
+	return s.settings.Invalid("github_source", "no source is named %q (github sources: %s)", s.githubSource, strings.Join(candidates, ", "))
 }
 
 // generic says whether the deploy, incident and flux endpoints are mounted: only
