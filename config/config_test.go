@@ -428,6 +428,19 @@ func TestParseErrors(t *testing.T) {
 			"      - ana",
 			"      - ''",
 		), `f.yaml:5: teams[0].members[1]: empty entry`},
+		{"incident service mapped to nothing", doc(
+			"teams:",
+			"  - name: a",
+			"    incident_service_map:",
+			"      'Payments (PD)': ''",
+		), `f.yaml:3: teams[0].incident_service_map: incident service "Payments (PD)" maps to no deployment service`},
+		{"incident service mapped by two teams", doc(
+			"teams:",
+			"  - name: a",
+			"    incident_service_map: {pd-pay: pay}",
+			"  - name: b",
+			"    incident_service_map: {pd-pay: checkout}",
+		), `f.yaml:5: teams[1].incident_service_map: incident service "pd-pay" is mapped by team "a" too`},
 		{"bad dora table", doc(
 			"rules:",
 			"  dora_table: 2022",

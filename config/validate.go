@@ -3,6 +3,7 @@ package config
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"net"
 	"path"
 	"regexp"
@@ -164,6 +165,7 @@ func (c *Config) validateSources(v *validator) {
 
 func (c *Config) validateTeams(v *validator) {
 	seen := make(map[string]bool)
+	mappedBy := map[string]string{} // incident service → the team whose map has it
 	for i := range c.Teams {
 		t := &c.Teams[i]
 		at := fmt.Sprintf("teams[%d]", i)
@@ -188,6 +190,18 @@ func (c *Config) validateTeams(v *validator) {
 		v.entries(at+".services", t.Services)
 		v.entries(at+".ticket_projects", t.TicketProjects)
 		v.entries(at+".incident_services", t.IncidentServices)
+		for _, from := range slices.Sorted(maps.Keys(t.IncidentServiceMap)) {
+			to := t.IncidentServiceMap[from]
+			switch {
+			case strings.TrimSpace(from) == "":
+				v.add(at+".incident_service_map", "empty incident service name")
+			case strings.TrimSpace(to) == "":
+				v.add(at+".incident_service_map", "incident service %q maps to no deployment service", from)
+			case mappedBy[from] != "":
+				v.add(at+".incident_service_map", "incident service %q is mapped by team %q too", from, mappedBy[from])
+			}
+			mappedBy[from] = t.Name
+		}
 		v.entries(at+".members", t.Members)
 		t.production = nil
 		if t.ProductionEnvironment != "" {

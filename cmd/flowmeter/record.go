@@ -73,6 +73,7 @@ func runRecord(ctx context.Context, env *environment, args []string) error {
 		fs.Var(&labels, "label", "a label (repeatable)")
 		fs.StringVar(&ev.CauseDeploymentID, "cause-deployment", "", "id of the deployment that caused it")
 		fs.StringVar(&ev.CauseCommitSHA, "cause-sha", "", "commit that caused it")
+		fs.StringVar(&ev.CausePullRequest, "cause-pr", "", "pull request that caused it, owner/repo#N")
 		fs.StringVar(&ev.URL, "url", "", "link to the incident")
 		if err := fs.parse(args[1:]); err != nil {
 			return err

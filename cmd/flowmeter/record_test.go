@@ -47,6 +47,19 @@ func TestRecord(t *testing.T) {
 	if deps != 1 {
 		t.Errorf("%d deployment facts, want 1", deps)
 	}
+	// An incident may name the pull request that caused it instead.
+	if _, err := runInProcess(t, "record", "incident", "--config", cfg, "--id", "INC-8", "--service", "checkout",
+		"--opened", "2026-05-04T09:40:00Z", "--cause-pr", "acme/checkout#12"); err != nil {
+		t.Fatal(err)
+	}
+	for inc, err := range s.Incidents(context.Background(), store.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inc.ID == "INC-8" && inc.CausePullRequest != "acme/checkout#12" {
+			t.Errorf("incident %+v; want it to name acme/checkout#12", inc)
+		}
+	}
 	for _, bad := range [][]string{
 		{"record", "deploy", "--config", cfg, "--environment", "production"},
 		{"record", "deploy", "--config", cfg, "--service", "x", "--environment", "production", "--status", "great"},

@@ -691,7 +691,7 @@ func TestInvariants(t *testing.T) {
 	})
 }
 
-// teamStats are rough versions of the METRICS.md numbers, enough to see that teams differ.
+// teamStats are rough versions of the DORA numbers of docs/metrics.md, enough to see that teams differ.
 type teamStats struct {
 	leadMedian     time.Duration
 	deploysPerDay  float64
@@ -708,7 +708,7 @@ func median(ds []time.Duration) time.Duration {
 	return ds[len(ds)/2]
 }
 
-// computeStats derives per-team numbers by the METRICS.md definitions, simplified:
+// computeStats derives per-team numbers by the definitions of docs/metrics.md, simplified:
 // ship time by time attribution, failure by the four rules.
 func computeStats(all schema.Batch, org Org, days int) map[string]teamStats {
 	serviceTeam, projectTeam := map[string]string{}, map[string]string{}

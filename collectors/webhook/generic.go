@@ -56,12 +56,17 @@ type IncidentEvent struct {
 	Labels         []string `json:"labels"`
 	AcknowledgedAt string   `json:"acknowledged_at"`
 	ResolvedAt     string   `json:"resolved_at"`
-	// CauseDeploymentID and CauseCommitSHA name the deployment or commit that caused
-	// the incident, which makes that deployment a change failure.
+	// CauseDeploymentID, CauseCommitSHA and CausePullRequest ("owner/repo#N") name
+	// the deployment, commit or pull request that caused the incident, which makes
+	// the deployment that shipped it a change failure.
 	CauseDeploymentID string `json:"cause_deployment_id"`
 	CauseCommitSHA    string `json:"cause_commit_sha"`
+	CausePullRequest  string `json:"cause_pull_request"`
 	URL               string `json:"url"`
 }
+
+// pullRequestRef is "owner/repo#N", how flowmeter names a pull request.
+var pullRequestRef = regexp.MustCompile(`^[^/\s#]+/[^/\s#]+#[1-9][0-9]*$`)
 
 // deployStatuses are the statuses a pushed deployment may have, and whether each
 // is final (needs finished_at).
@@ -209,6 +214,9 @@ func (ev IncidentEvent) Incident(source string) (schema.Incident, error) {
 	var err error
 	if inc.CauseCommitSHA, err = normaliseSHA("cause_commit_sha", ev.CauseCommitSHA); err != nil {
 		return inc, err
+	}
+	if inc.CausePullRequest = strings.TrimSpace(ev.CausePullRequest); inc.CausePullRequest != "" && !pullRequestRef.MatchString(inc.CausePullRequest) {
+		return inc, badRequest("cause_pull_request: want owner/repo#N, got %q", inc.CausePullRequest)
 	}
 	if inc.OpenedAt, err = parseTime("opened_at", ev.OpenedAt); err != nil {
 		return inc, err

@@ -161,6 +161,8 @@ func TestStatusCodes(t *testing.T) {
 			headers: bearer(testToken)}, nil, 202, "", 1},
 		{"incident without id", request{path: "/webhooks/incident", body: `{"service":"api","opened_at":"2026-03-01T13:00:00Z"}`,
 			headers: bearer(testToken)}, nil, 400, "id is required", 0},
+		{"incident with a bad pull request", request{path: "/webhooks/incident", body: `{"id":"INC-1","service":"api","opened_at":"2026-03-01T13:00:00Z","cause_pull_request":"#12"}`,
+			headers: bearer(testToken)}, nil, 400, `cause_pull_request: want owner/repo#N, got "#12"`, 0},
 		{"incident without opened_at", request{path: "/webhooks/incident", body: `{"id":"INC-1","service":"api"}`,
 			headers: bearer(testToken)}, nil, 400, "opened_at is required", 0},
 		{"incident resolved before opened", request{path: "/webhooks/incident",
@@ -296,7 +298,7 @@ func TestIncidentRecord(t *testing.T) {
 	f := newFixture(t, allSettings)
 	body := `{"id":"INC-7","service":"payments","opened_at":"2026-03-01T13:00:00Z","severity":"SEV2","title":"Checkout errors",
 		"labels":["customer-facing", " "],"acknowledged_at":"2026-03-01T13:05:00Z","resolved_at":"2026-03-01T14:00:00+01:00",
-		"cause_deployment_id":"run-42","cause_commit_sha":"ABCDEF1","url":"https://pd.example.com/INC-7"}`
+		"cause_deployment_id":"run-42","cause_commit_sha":"ABCDEF1","cause_pull_request":" acme/pay#12 ","url":"https://pd.example.com/INC-7"}`
 	if rec := f.do(t, request{path: "/webhooks/incident", body: body,
 		headers: map[string]string{webhook.SignatureHeader: sign(testHMAC, body)}}); rec.Code != 202 {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
@@ -305,7 +307,7 @@ func TestIncidentRecord(t *testing.T) {
 		Source: "ci", ID: "INC-7", Service: "payments", Severity: "SEV2", Title: "Checkout errors",
 		Labels: []string{"customer-facing"}, OpenedAt: time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC),
 		AcknowledgedAt: time.Date(2026, 3, 1, 13, 5, 0, 0, time.UTC), ResolvedAt: time.Date(2026, 3, 1, 13, 0, 0, 0, time.UTC),
-		CauseDeploymentID: "run-42", CauseCommitSHA: "abcdef1", URL: "https://pd.example.com/INC-7",
+		CauseDeploymentID: "run-42", CauseCommitSHA: "abcdef1", CausePullRequest: "acme/pay#12", URL: "https://pd.example.com/INC-7",
 		UpdatedAt: time.Date(2026, 3, 1, 13, 5, 0, 0, time.UTC),
 	}
 	if got := f.w.incidents(); len(got) != 1 || !reflect.DeepEqual(got[0], want) {
