@@ -116,7 +116,7 @@ type Tiers struct {
 }
 
 // Figures are the DORA figures of one team or service over the window, as
-// METRICS.md defines them. Counts are plain numbers; a figure that needs data it
+// docs/metrics.md defines them. Counts are plain numbers; a figure that needs data it
 // does not have is an undefined Value. A deployment that is part of a rollout
 // counted as another (RolloutOf) counts in none of them.
 type Figures struct {
@@ -226,7 +226,7 @@ func ExplainFigures() []Figure {
 }
 
 // DORA computes the DORA figures of the window for every team and every service in
-// it, following METRICS.md.
+// it, as docs/metrics.md defines them.
 func DORA(in Input) Report {
 	from, to := in.From.UTC(), in.To.UTC()
 	table, _ := dora.Lookup(in.Table)
