@@ -34,6 +34,7 @@ func commands() map[string]command {
 		"collect": {"collect new records from the configured sources", runCollect},
 		"demo":    {"generate a demo organisation into an embedded store and print a summary", runDemo},
 		"derive":  {"derive the facts behind every metric from the collected records", runDerive},
+		"explain": {"show one fact with every field and the records it came from", runExplain},
 		"metrics": {"print the Prometheus exposition once", runMetrics},
 		"migrate": {"create or update the store's tables", runMigrate},
 		"record":  {"'record deploy' or 'record incident': push one event from a CI step or a script", runRecord},

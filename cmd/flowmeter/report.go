@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -41,7 +43,7 @@ func runReportDORA(ctx context.Context, env *environment, args []string, now tim
 	quarter := fs.String("quarter", "", "a calendar quarter such as 2026Q3, instead of --from and --to")
 	format := fs.String("format", "md", "output format: md, json or csv")
 	out := fs.String("out", "", "write the report to this file instead of standard output")
-	explain := fs.Bool("explain", false, "list the facts behind every figure")
+	explain := fs.Bool("explain", false, "explain every figure: the facts behind it, and their values once (in CSV, instead of the figures)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -67,7 +69,7 @@ func runReportDORA(ctx context.Context, env *environment, args []string, now tim
 	defer s.Close()
 
 	in := aggregate.Input{
-		From: winFrom, To: winTo, Now: now.UTC(), Table: cfg.Rules.DORATable,
+		From: winFrom, To: winTo, Now: now.UTC().Truncate(time.Second), Table: cfg.Rules.DORATable,
 		Team: *team, Explain: *explain, Teams: cfg.TeamNames(),
 	}
 	if in.Changes, err = store.All(s.ChangeFacts(ctx, store.Filter{})); err != nil {
@@ -159,7 +161,25 @@ func reportWindow(now time.Time, from, to, quarter string) (time.Time, time.Time
 
 // writeAtomically writes data to a temporary file beside path and renames it into
 // place, so a reader never sees half a report and a failed run leaves the old one.
+// Its errors name path, the file the user asked for, never the temporary file.
 func writeAtomically(path string, data []byte) error {
+	if err := writeBeside(path, data); err != nil {
+		var pe *fs.PathError
+		var le *os.LinkError
+		switch {
+		case errors.As(err, &pe):
+			err = pe.Err
+		case errors.As(err, &le):
+			err = le.Err
+		}
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeBeside does writeAtomically's work; the temporary file is removed whatever
+// fails.
+func writeBeside(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err

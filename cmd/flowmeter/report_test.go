@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -125,7 +128,8 @@ func TestReportDORAJSON(t *testing.T) {
 		len(p.Services) != 2 || p.Services[0].Service != "checkout" || p.Services[0].Deployments != 7 {
 		t.Errorf("payments: %+v", p)
 	}
-	if *s.LeadTimeSeconds.P50 != 3600 || *s.Tiers.LeadTime != "elite" || *s.Tiers.DeploymentFrequency != "elite" {
+	// search deploys three days a week, once a day: high, not elite.
+	if *s.LeadTimeSeconds.P50 != 3600 || *s.Tiers.LeadTime != "elite" || *s.Tiers.DeploymentFrequency != "high" {
 		t.Errorf("search: %+v", s)
 	}
 	if r.Teams[2].ChangeFailureRate != nil || r.Teams[2].Tiers.LeadTime != nil {
@@ -185,7 +189,7 @@ func TestReportDORAQuarterOutAndFormats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if recs[0][0] != "level" || recs[1][0] != "team" || recs[1][1] != "payments" || recs[1][6] != "12" {
+	if recs[0][0] != "level" || recs[0][7] != "deployments" || recs[1][0] != "team" || recs[1][1] != "payments" || recs[1][7] != "12" {
 		t.Errorf("csv: %v", recs[:2])
 	}
 	entries, _ := os.ReadDir(dir)
@@ -201,6 +205,102 @@ func TestReportDORAQuarterOutAndFormats(t *testing.T) {
 	if !strings.HasPrefix(out, "# DORA report\n") || !strings.Contains(out, "2026-04-01 to 2026-07-01 (exclusive)") ||
 		!strings.Contains(out, "| payments | 12 |") {
 		t.Errorf("markdown:\n%s", out)
+	}
+}
+
+// TestReportDORAWindowEndingInTheFuture: on Jun 29 2026 12:00, the quarter 2026Q2
+// and the same data up to tomorrow read the same, since both count up to now. The
+// 89.5 days from Apr 1 to Jun 29 12:00 hold payments' 12 production deployments
+// (see TestReportDORAQuarterOutAndFormats): 12 / 89.5 a day, where dividing by the
+// quarter's 91 days gave 0.1319 and by the 90 days to tomorrow 0.1333.
+func TestReportDORAWindowEndingInTheFuture(t *testing.T) {
+	cfg := reportStore(t, "")
+	now := time.Date(2026, 6, 29, 12, 0, 0, 0, time.UTC)
+	report := func(args ...string) map[string]any {
+		t.Helper()
+		var out bytes.Buffer
+		env := &environment{stdout: &out, stderr: io.Discard}
+		if err := runReportDORA(context.Background(), env, append([]string{"--config", cfg, "--format", "json"}, args...), now); err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc
+	}
+	quarter, toTomorrow := report("--quarter", "2026Q2"), report("--from", "2026-04-01")
+	for _, doc := range []map[string]any{quarter, toTomorrow} {
+		win := doc["window"].(map[string]any)
+		pay := doc["teams"].([]any)[0].(map[string]any)
+		if win["as_of"] != "2026-06-29T12:00:00Z" || win["elapsed_days"] != 89.5 || pay["deployment_frequency_per_day"] != 12/89.5 {
+			t.Errorf("window %v, payments %v a day; want 89.5 days elapsed, %v a day", win, pay["deployment_frequency_per_day"], 12/89.5)
+		}
+	}
+	if !reflect.DeepEqual(quarter["teams"], toTomorrow["teams"]) {
+		t.Errorf("the quarter and the window to tomorrow differ:\n%v\n%v", quarter["teams"], toTomorrow["teams"])
+	}
+}
+
+// TestReportDORAOutErrors: a report that cannot be written names the file asked
+// for, not the temporary file beside it, and leaves nothing behind.
+func TestReportDORAOutErrors(t *testing.T) {
+	cfg := reportStore(t, "")
+	dir := t.TempDir()
+	occupied := filepath.Join(dir, "taken")
+	if err := os.Mkdir(occupied, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		path, want string
+	}{
+		{filepath.Join(dir, "missing", "r.md"), "no such file or directory"},
+		{occupied, "file exists"}, // a directory is in the way of the rename
+	} {
+		_, err := runInProcess(t, "report", "dora", "--config", cfg, "--quarter", "2026Q2", "--out", tt.path)
+		want := "report dora: writing " + tt.path + ": "
+		if err == nil || !strings.HasPrefix(err.Error(), want+tt.want) || strings.Contains(err.Error(), ".tmp") {
+			t.Errorf("--out %s: %v, want %q", tt.path, err, want+tt.want)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 || entries[0].Name() != "taken" {
+		t.Errorf("left in %s: %v", dir, entries)
+	}
+	if entries, _ := os.ReadDir(occupied); len(entries) != 0 {
+		t.Errorf("written into %s: %v", occupied, entries)
+	}
+}
+
+// TestReportDORAExplainCSV: --explain --format csv writes the explanation's rows.
+func TestReportDORAExplainCSV(t *testing.T) {
+	cfg := reportStore(t, "")
+	out, err := runInProcess(t, "report", "dora", "--config", cfg, "--from", "2026-06-01", "--to", "2026-06-29",
+		"--format", "csv", "--explain", "--team", "payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]bool{}
+	for _, r := range recs[1:] {
+		rows[strings.Join(r[:6], ",")] = true
+	}
+	// The inferred failure of ledger (d22, see metrics/aggregate's fixture), for the
+	// team and the service, and the fact's own row.
+	for _, want := range []string{
+		"figure,payments,,failed_deployments_inferred,deployment,gh:d22",
+		"figure,payments,ledger,failed_deployments_inferred,deployment,gh:d22",
+		"fact,payments,ledger,,deployment,gh:d22",
+	} {
+		if !rows[want] {
+			t.Errorf("no row %s in\n%s", want, out)
+		}
+	}
+	if recs[0][0] != "row" {
+		t.Errorf("header %v", recs[0])
 	}
 }
 

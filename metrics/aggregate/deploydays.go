@@ -11,37 +11,45 @@ const day = 24 * time.Hour
 // DeployDays counts the UTC days of [from, to) with at least one of the given
 // production deployment finish times, and their medians over the weeks (Monday 00:00
 // UTC) and calendar months overlapping the window, counting only days inside it and
-// a period without deployments as 0: the evidence DORA's deployment-frequency tier is
-// graded on, as Google's Four Keys computes it. Times outside the window are ignored.
+// a period without deployments as 0, and the median number of deployments on a
+// deploy day: the evidence DORA's deployment-frequency tier is graded on, the weeks
+// and months as Google's Four Keys computes them. Times outside the window are
+// ignored; pass the elapsed part of a window ending in the future as to, so weeks and
+// months that have not started are not counted as weeks without deployments.
 func DeployDays(finished []time.Time, from, to time.Time) dora.DeployDays {
 	from, to = from.UTC(), to.UTC()
 	if !from.Before(to) {
 		return dora.DeployDays{}
 	}
-	days := map[time.Time]bool{}
+	perDay := map[time.Time]int64{}
 	for _, t := range finished {
 		if inWindow(t, from, to) {
-			days[dayStart(t)] = true
+			perDay[dayStart(t)]++
 		}
 	}
 	var weeks, months []int64
 	for start := weekStart(from); start.Before(to); start = start.AddDate(0, 0, 7) {
-		weeks = append(weeks, countDays(days, start, start.AddDate(0, 0, 7)))
+		weeks = append(weeks, countDays(perDay, start, start.AddDate(0, 0, 7)))
 	}
 	for start := monthStart(from); start.Before(to); start = start.AddDate(0, 1, 0) {
-		months = append(months, countDays(days, start, start.AddDate(0, 1, 0)))
+		months = append(months, countDays(perDay, start, start.AddDate(0, 1, 0)))
+	}
+	counts := make([]int64, 0, len(perDay))
+	for _, n := range perDay {
+		counts = append(counts, n)
 	}
 	return dora.DeployDays{
-		WeekMedian:  Percentile(weeks, 0.5).Float(),
-		MonthMedian: Percentile(months, 0.5).Float(),
-		Days:        len(days),
-		WindowDays:  windowDays(from, to),
+		WeekMedian:   Percentile(weeks, 0.5).Float(),
+		MonthMedian:  Percentile(months, 0.5).Float(),
+		PerDayMedian: Percentile(counts, 0.5).Float(),
+		Days:         len(perDay),
+		WindowDays:   windowDays(from, to),
 	}
 }
 
-func countDays(days map[time.Time]bool, from, to time.Time) int64 {
+func countDays(perDay map[time.Time]int64, from, to time.Time) int64 {
 	var n int64
-	for d := range days {
+	for d := range perDay {
 		if !d.Before(from) && d.Before(to) {
 			n++
 		}

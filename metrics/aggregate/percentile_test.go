@@ -87,7 +87,8 @@ func TestDeployDaysBuckets(t *testing.T) {
 	for d := from; d.Before(to); d = d.AddDate(0, 0, 1) {
 		switch d.Weekday() {
 		case time.Monday, time.Tuesday, time.Wednesday:
-			// Twice on Mondays: deploy days, not deployments, are counted.
+			// Twice a day: deploy days, not deployments, are counted, and the
+			// median deploy day has 2 deployments, as elite needs.
 			monTueWed = append(monTueWed, d.Add(9*time.Hour), d.Add(15*time.Hour))
 		case time.Thursday:
 			thursdays = append(thursdays, d.Add(9*time.Hour))
@@ -99,6 +100,7 @@ func TestDeployDaysBuckets(t *testing.T) {
 		name      string
 		finished  []time.Time
 		week, mon float64
+		perDay    float64
 		days      int
 		tier, t21 dora.Tier
 	}{
@@ -106,25 +108,25 @@ func TestDeployDaysBuckets(t *testing.T) {
 		// 3 each, the week of Sep 28 Mon+Tue+Wed (3): median of [1, 3 x 13] = 3 ->
 		// elite in both tables. Months: Jul 13, Aug 13, Sep 14 deploy days -> 13;
 		// 1 + 12*3 + 3 = 40 deploy days in all.
-		{"Mon+Tue+Wed every week", monTueWed, 3, 13, 40, dora.Elite, dora.Elite},
+		{"Mon+Tue+Wed every week", monTueWed, 3, 13, 2, 40, dora.Elite, dora.Elite},
 		// Thursdays Jul 2 .. Sep 24: 13 weeks with 1, the week of Sep 28 (Thursday Oct
 		// 1 is outside) with 0: median of [0, 1 x 13] = 1 -> high. Months 5, 4, 4.
-		{"one day a week", thursdays, 1, 4, 13, dora.High, dora.High},
+		{"one day a week", thursdays, 1, 4, 1, 13, dora.High, dora.High},
 		// Jul 1, Jul 15, Aug 1, Aug 15, Sep 1, Sep 15 fall in 6 different weeks: 6
 		// weeks with 1, 8 with 0, median (h = 6.5) 0. Each month has 2 -> medium
 		// (2023); 2021 high accepts once a month.
-		{"twice a month", append(days(2026, 7, 1, 15), append(days(2026, 8, 1, 15), days(2026, 9, 1, 15)...)...), 0, 2, 6, dora.Medium, dora.High},
+		{"twice a month", append(days(2026, 7, 1, 15), append(days(2026, 8, 1, 15), days(2026, 9, 1, 15)...)...), 0, 2, 1, 6, dora.Medium, dora.High},
 		// Once a quarter: months [0, 1, 0], median 0 -> low (2023); 2021: 1 deploy
 		// day in 92 days is 1.96 per 180 days -> medium.
-		{"once a quarter", days(2026, 8, 12), 0, 0, 1, dora.Low, dora.Medium},
-		{"never", nil, 0, 0, 0, dora.NoTier, dora.NoTier},
+		{"once a quarter", days(2026, 8, 12), 0, 0, 1, 1, dora.Low, dora.Medium},
+		{"never", nil, 0, 0, 0, 0, dora.NoTier, dora.NoTier},
 	}
 	t23, _ := dora.Lookup("2023")
 	t21, _ := dora.Lookup("2021")
 	for _, tt := range tests {
 		got := aggregate.DeployDays(tt.finished, from, to)
-		if got.WeekMedian != tt.week || got.MonthMedian != tt.mon || got.Days != tt.days || got.WindowDays != 92 {
-			t.Errorf("%s: %+v, want week %v, month %v, %d days of 92", tt.name, got, tt.week, tt.mon, tt.days)
+		if got.WeekMedian != tt.week || got.MonthMedian != tt.mon || got.PerDayMedian != tt.perDay || got.Days != tt.days || got.WindowDays != 92 {
+			t.Errorf("%s: %+v, want week %v, month %v, %v a deploy day, %d days of 92", tt.name, got, tt.week, tt.mon, tt.perDay, tt.days)
 		}
 		if tier := t23.GradeDeploymentFrequency(got); tier != tt.tier {
 			t.Errorf("%s: 2023 tier %q, want %q", tt.name, tier, tt.tier)
@@ -145,7 +147,8 @@ func TestDeployDaysBuckets(t *testing.T) {
 
 // Weeks start on Monday 00:00 UTC: over [Jun 1, Jun 15) 2026 (Mondays Jun 1 and 8),
 // deploys on Sunday Jun 7, Monday Jun 8 (twice) and Sunday Jun 14 give weeks [1 2],
-// median 1.5. Weeks from Sunday would give [0 2 1] and a median of 1.
+// median 1.5. Weeks from Sunday would give [0 2 1] and a median of 1. Deployments a
+// deploy day [1 2 1]: median 1.
 func TestDeployDaysWeeksStartOnMonday(t *testing.T) {
 	from := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
 	to := time.Date(2026, 6, 15, 0, 0, 0, 0, time.UTC)
@@ -158,7 +161,7 @@ func TestDeployDaysWeeksStartOnMonday(t *testing.T) {
 		time.Date(2026, 6, 14, 12, 0, 0, 0, time.FixedZone("CEST", 2*3600)),
 	}
 	got := aggregate.DeployDays(finished, from, to)
-	if got.WeekMedian != 1.5 || got.MonthMedian != 3 || got.Days != 3 || got.WindowDays != 14 {
-		t.Errorf("%+v, want week median 1.5, month 3, 3 days of 14", got)
+	if got.WeekMedian != 1.5 || got.MonthMedian != 3 || got.PerDayMedian != 1 || got.Days != 3 || got.WindowDays != 14 {
+		t.Errorf("%+v, want week median 1.5, month 3, 1 a deploy day, 3 days of 14", got)
 	}
 }

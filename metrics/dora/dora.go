@@ -19,8 +19,9 @@
 //     names ("between once per week and once per month" accepts once a month).
 //
 // Deployment frequency is graded on deploy days, not deployment counts, the way
-// Google's Four Keys dashboard does it: a team that deploys ten times on one day
-// a week deploys weekly, not "several times a day".
+// Google's Four Keys dashboard does it, so a team that deploys ten times on one day
+// a week deploys weekly; elite also needs several deployments on the median deploy
+// day, because both reports call elite "multiple deploys per day".
 package dora
 
 import (
@@ -81,17 +82,23 @@ type Cadence struct {
 
 // DeployDays is when a team or service deployed to production in a window: the
 // evidence its deployment-frequency tier is graded on. A deploy day is a UTC day with
-// at least one production deployment; only days inside the window count.
+// at least one production deployment; only days inside the window, up to now, count.
 type DeployDays struct {
 	// WeekMedian is the median (linear interpolation) over the weeks overlapping the
-	// window of each week's deploy days; a week without deployments counts as 0.
+	// window that have started of each week's deploy days; a week without
+	// deployments counts as 0.
 	WeekMedian float64
-	// MonthMedian is the same over the calendar months overlapping the window.
+	// MonthMedian is the same over the calendar months.
 	MonthMedian float64
+	// PerDayMedian is the median number of production deployments on a deploy day.
+	PerDayMedian float64
 	// Days is the number of deploy days in the window.
 	Days int
-	// WindowDays is the window's length in days.
+	// WindowDays is the length in days of the part of the window that has elapsed.
 	WindowDays float64
+	// SeenBefore says production deployments were seen before the window, so a
+	// window without any is graded low rather than left without a tier.
+	SeenBefore bool
 }
 
 func (d DeployDays) per(p Period) float64 {
@@ -118,7 +125,10 @@ type Words struct {
 // FrequencyRule grades deployment frequency: the slowest cadence each tier accepts.
 type FrequencyRule struct {
 	Elite, High, Medium Cadence
-	Words               Words
+	// ElitePerDay is the fewest production deployments the median deploy day needs
+	// for elite, the reports' "multiple deploys per day".
+	ElitePerDay float64
+	Words       Words
 }
 
 // DurationRule grades a duration: each tier holds the values strictly below its
@@ -174,8 +184,10 @@ var tables = []Table{
 		Source: `DORA, "Accelerate State of DevOps Report 2023", Google Cloud`,
 		DeploymentFrequency: FrequencyRule{
 			// 2023 elite: "on demand (multiple deploys per day)". Four Keys' "Daily"
-			// bucket: the median week has at least 3 deploy days.
-			Elite: Cadence{Week, 3},
+			// bucket, the median week has at least 3 deploy days, and "multiple per
+			// day": the median deploy day has at least 2 production deployments.
+			Elite:       Cadence{Week, 3},
+			ElitePerDay: 2,
 			// 2023 high: "between once per day and once per week": the median week
 			// has at least 1 deploy day (Four Keys' "Weekly").
 			High: Cadence{Week, 1},
@@ -218,7 +230,7 @@ var tables = []Table{
 		Notes: []string{
 			"A lead time or recovery time exactly at a bound falls to the slower tier: 1 day of lead time is high, 1 hour of recovery is high, 1 week of lead time is medium, 30 days is low.",
 			"A change failure rate exactly at a bound stays in the better tier: 5% is elite, 10% high, 15% medium; above 15% is low.",
-			"Deployment frequency: elite when the median week has at least 3 deploy days, high when it has at least 1, medium when the median month has at least 1, else low (Google's Four Keys buckets).",
+			"Deployment frequency: elite when the median week has at least 3 deploy days and the median deploy day at least 2 production deployments, high when the median week has at least 1 deploy day, medium when the median month has at least 1, else low, also when the window has none but earlier ones were seen.",
 		},
 	},
 	{
@@ -226,9 +238,10 @@ var tables = []Table{
 		Source: `DORA, "Accelerate State of DevOps 2021", Google Cloud`,
 		DeploymentFrequency: FrequencyRule{
 			// 2021 elite: "On-demand (multiple deploys per day)", the same words as
-			// 2023, so the same Four Keys test: the median week has at least 3 deploy
-			// days.
-			Elite: Cadence{Week, 3},
+			// 2023, so the same test: the median week has at least 3 deploy days and
+			// the median deploy day at least 2 production deployments.
+			Elite:       Cadence{Week, 3},
+			ElitePerDay: 2,
 			// 2021 high: "Between once per week and once per month": the median
 			// month has at least 1 deploy day. The report has no row for "between
 			// once per day and once per week"; such teams are high, the nearest tier
@@ -281,7 +294,7 @@ var tables = []Table{
 		Notes: []string{
 			"Ranges the report leaves uncovered fall to the slower neighbouring tier: a lead time from 1 hour to 1 day is high, from 1 week to 1 month medium; a recovery time from 1 week to 6 months is low.",
 			"High, medium and low all have a change failure rate of 16%-30% in the report: above 15% up to 30% is high, above 30% low, and medium is never given for it.",
-			"Deployment frequency between daily and weekly has no row in the report; it is high. Medium needs at least one deploy day per 180 days of the window.",
+			"Deployment frequency: elite as in 2023 (at least 3 deploy days in the median week and 2 production deployments on the median deploy day). Between daily and weekly has no row in the report; it is high, down to 1 deploy day in the median month. Medium needs at least one deploy day per 180 days of the window; anything less is low.",
 			"A duration exactly at a bound falls to the slower tier: 1 hour of lead time is high.",
 		},
 	},
@@ -310,16 +323,17 @@ func Lookup(name string) (*Table, error) {
 	return nil, fmt.Errorf("unknown DORA table %q (want \"2023\" or \"2021\")", name)
 }
 
-// GradeDeploymentFrequency grades deploy days. A window without a single deploy day
-// gets no tier: flowmeter cannot tell a team that did not deploy from one whose
-// deployments are not collected.
+// GradeDeploymentFrequency grades deploy days. A window without a deploy day is low
+// when production deployments were seen before it, and gets no tier when none ever
+// were: flowmeter cannot tell a team that never deployed from one whose deployments
+// are not collected. A window that has not started yet gets no tier either.
 func (t *Table) GradeDeploymentFrequency(d DeployDays) Tier {
-	if d.Days <= 0 || d.WindowDays <= 0 {
+	if d.WindowDays <= 0 || d.Days <= 0 && !d.SeenBefore {
 		return NoTier
 	}
 	r := t.DeploymentFrequency
 	switch {
-	case d.per(r.Elite.Period) >= r.Elite.Days:
+	case d.per(r.Elite.Period) >= r.Elite.Days && d.PerDayMedian >= r.ElitePerDay:
 		return Elite
 	case d.per(r.High.Period) >= r.High.Days:
 		return High

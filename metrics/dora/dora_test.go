@@ -143,26 +143,38 @@ func TestDeploymentFrequencyBoundaries(t *testing.T) {
 		d     DeployDays
 		want  Tier
 	}{
-		// 2023: median week >= 3 elite, >= 1 high, median month >= 1 medium.
-		{"2023", DeployDays{WeekMedian: 3, MonthMedian: 13, Days: 40, WindowDays: 91}, Elite},
-		{"2023", DeployDays{WeekMedian: 2.5, MonthMedian: 11, Days: 33, WindowDays: 91}, High},
-		{"2023", DeployDays{WeekMedian: 1, MonthMedian: 4, Days: 13, WindowDays: 91}, High},
-		{"2023", DeployDays{WeekMedian: 0.5, MonthMedian: 2, Days: 6, WindowDays: 91}, Medium},
-		{"2023", DeployDays{WeekMedian: 0, MonthMedian: 1, Days: 3, WindowDays: 91}, Medium},
-		{"2023", DeployDays{WeekMedian: 0, MonthMedian: 0.5, Days: 2, WindowDays: 91}, Low},
-		{"2023", DeployDays{WeekMedian: 0, MonthMedian: 0, Days: 1, WindowDays: 91}, Low},
-		// No deploy day: no tier.
+		// 2023: median week >= 3 and median deploy day >= 2 deployments elite, median
+		// week >= 1 high, median month >= 1 medium.
+		{"2023", DeployDays{WeekMedian: 3, MonthMedian: 13, PerDayMedian: 2, Days: 40, WindowDays: 91}, Elite},
+		// Three deploy days a week with one deployment each (Monday, Wednesday,
+		// Friday) is not "multiple deploys per day": high.
+		{"2023", DeployDays{WeekMedian: 3, MonthMedian: 13, PerDayMedian: 1, Days: 39, WindowDays: 91}, High},
+		{"2023", DeployDays{WeekMedian: 3, MonthMedian: 13, PerDayMedian: 1.5, Days: 39, WindowDays: 91}, High},
+		// Many deployments a day on two days a week: high.
+		{"2023", DeployDays{WeekMedian: 2.5, MonthMedian: 11, PerDayMedian: 6, Days: 33, WindowDays: 91}, High},
+		{"2023", DeployDays{WeekMedian: 1, MonthMedian: 4, PerDayMedian: 1, Days: 13, WindowDays: 91}, High},
+		{"2023", DeployDays{WeekMedian: 0.5, MonthMedian: 2, PerDayMedian: 1, Days: 6, WindowDays: 91}, Medium},
+		{"2023", DeployDays{WeekMedian: 0, MonthMedian: 1, PerDayMedian: 1, Days: 3, WindowDays: 91}, Medium},
+		{"2023", DeployDays{WeekMedian: 0, MonthMedian: 0.5, PerDayMedian: 1, Days: 2, WindowDays: 91}, Low},
+		{"2023", DeployDays{WeekMedian: 0, MonthMedian: 0, PerDayMedian: 1, Days: 1, WindowDays: 91}, Low},
+		// No deploy day in the window: low when deployments were seen before it, no
+		// tier when none ever were.
+		{"2023", DeployDays{WindowDays: 91, SeenBefore: true}, Low},
+		{"2021", DeployDays{WindowDays: 91, SeenBefore: true}, Low},
 		{"2023", DeployDays{WindowDays: 91}, NoTier},
 		{"2021", DeployDays{WindowDays: 91}, NoTier},
-		// 2021: median week >= 3 elite, median month >= 1 high, >= 1 deploy day per
-		// 180 days medium.
-		{"2021", DeployDays{WeekMedian: 3, MonthMedian: 13, Days: 40, WindowDays: 91}, Elite},
-		{"2021", DeployDays{WeekMedian: 2, MonthMedian: 8, Days: 26, WindowDays: 91}, High}, // daily..weekly: no 2021 row, high
-		{"2021", DeployDays{WeekMedian: 0, MonthMedian: 1, Days: 3, WindowDays: 91}, High},
-		{"2021", DeployDays{WeekMedian: 0, MonthMedian: 0, Days: 1, WindowDays: 91}, Medium},  // 1*180/91 = 1.98
-		{"2021", DeployDays{WeekMedian: 0, MonthMedian: 0, Days: 1, WindowDays: 180}, Medium}, // exactly 1 per 180 days
-		{"2021", DeployDays{WeekMedian: 0, MonthMedian: 0, Days: 1, WindowDays: 181}, Low},    // 180/181 < 1
-		{"2021", DeployDays{WeekMedian: 0, MonthMedian: 0, Days: 1, WindowDays: 365}, Low},
+		// A window that has not started: nothing to grade.
+		{"2023", DeployDays{SeenBefore: true}, NoTier},
+		// 2021: elite as in 2023, median month >= 1 high, >= 1 deploy day per 180
+		// days medium.
+		{"2021", DeployDays{WeekMedian: 3, MonthMedian: 13, PerDayMedian: 2, Days: 40, WindowDays: 91}, Elite},
+		{"2021", DeployDays{WeekMedian: 3, MonthMedian: 13, PerDayMedian: 1, Days: 39, WindowDays: 91}, High},
+		{"2021", DeployDays{WeekMedian: 2, MonthMedian: 8, PerDayMedian: 1, Days: 26, WindowDays: 91}, High}, // daily..weekly: no 2021 row, high
+		{"2021", DeployDays{WeekMedian: 0, MonthMedian: 1, PerDayMedian: 1, Days: 3, WindowDays: 91}, High},
+		{"2021", DeployDays{WeekMedian: 0, MonthMedian: 0, PerDayMedian: 1, Days: 1, WindowDays: 91}, Medium},  // 1*180/91 = 1.98
+		{"2021", DeployDays{WeekMedian: 0, MonthMedian: 0, PerDayMedian: 1, Days: 1, WindowDays: 180}, Medium}, // exactly 1 per 180 days
+		{"2021", DeployDays{WeekMedian: 0, MonthMedian: 0, PerDayMedian: 1, Days: 1, WindowDays: 181}, Low},    // 180/181 < 1
+		{"2021", DeployDays{WeekMedian: 0, MonthMedian: 0, PerDayMedian: 1, Days: 1, WindowDays: 365}, Low},
 	}
 	for _, tt := range tests {
 		if got := mustTable(t, tt.table).GradeDeploymentFrequency(tt.d); got != tt.want {

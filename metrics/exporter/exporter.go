@@ -66,7 +66,8 @@ var (
 		"flowmeter_deployments_total",
 		`Deployments flowmeter has facts for, over all time, by team, service, environment and result (the deployment's final status: success, failure, error, ...). `+
 			`A production deployment is a successful one to an environment matching the team's production pattern; failure and error are failed deploy attempts, not change failures. `+
-			`Only finished deployments count, so a deployment under way never moves from one result to another and the counter only grows, unless a config change maps a service to another team. `+
+			`A rollout of one commit of a service to several production environments counts once, in the environment that finished first. `+
+			`Only finished deployments count, so a deployment under way never moves from one result to another and the counter only grows, unless a config change or a re-derivation moves a deployment to another series. `+
 			`Published per service only (no service="all"): sum by (team) for a team.`,
 		[]string{"environment", "result", "service", "team"}, nil)
 	leadTimeDesc = prometheus.NewDesc(
@@ -82,12 +83,21 @@ var (
 		[]string{"part", "team", "window"}, nil)
 	frequencyDesc = prometheus.NewDesc(
 		"flowmeter_deployment_frequency_per_day",
-		`Deployment frequency: production deployments (successful, to an environment matching the team's production pattern) finished in the window, divided by the window's length in days.`+windowHelp+serviceHelp,
+		`Deployment frequency: production deployments (successful, to an environment matching the team's production pattern; a rollout to several regions once) finished in the window, divided by the window's length in days.`+windowHelp+serviceHelp,
 		[]string{"service", "team", "window"}, nil)
 	failureDesc = prometheus.NewDesc(
 		"flowmeter_change_failure_ratio",
 		`Change failure rate: failed production deployments / production deployments finished in the window. A production deployment failed when an incident names it, `+
-			`an incident of its service opens after it within the failure window and before the next deployment, or a later deployment rolls it back or is a hotfix within the failure window. `+
+			`an incident of its service opens after it within the failure window and before the next deployment (inferred), a later deployment rolls it back, ships a revert of a pull request it shipped, or is a hotfix within the failure window. `+
+			`Not published without production deployments.`+windowHelp+serviceHelp,
+		[]string{"service", "team", "window"}, nil)
+	failedDesc = prometheus.NewDesc(
+		"flowmeter_failed_deployments",
+		`Failed production deployments finished in the window, the numerator of flowmeter_change_failure_ratio. Not published without production deployments.`+windowHelp+serviceHelp,
+		[]string{"service", "team", "window"}, nil)
+	inferredDesc = prometheus.NewDesc(
+		"flowmeter_failed_deployments_inferred",
+		`Those of flowmeter_failed_deployments whose only failure reason is an incident of their service opening within the failure window after them: inferred from timing, not named by the incident or shown by a rollback, revert or hotfix. `+
 			`Not published without production deployments.`+windowHelp+serviceHelp,
 		[]string{"service", "team", "window"}, nil)
 	recoveryDesc = prometheus.NewDesc(
@@ -102,14 +112,14 @@ var (
 		[]string{"team", "window"}, nil)
 	reworkDesc = prometheus.NewDesc(
 		"flowmeter_rework_ratio",
-		`Rework rate (DORA 2024): unplanned production deployments (a rollback, a hotfix, or one shipping a pull request that references an incident or carries a bug-fix label) / production deployments finished in the window. `+
+		`Rework rate (DORA 2024): unplanned production deployments (a rollback, a hotfix, one shipping a revert, or one whose pull requests are all fixes: a bug-fix label or an incident reference) / production deployments finished in the window. `+
 			`Not published without production deployments. Team level.`+windowHelp,
 		[]string{"team", "window"}, nil)
 	tierDesc = prometheus.NewDesc(
 		"flowmeter_dora_tier",
 		`DORA performance tier of the team over the 90d window, from the configured tier table (2023 by default): 1 low, 2 medium, 3 high, 4 elite. `+
-			`metric is deployment_frequency (median deploy days per week, then per month), lead_time (median), change_failure_rate or failed_deployment_recovery (median). `+
-			`Not published when the figure graded is undefined.`,
+			`metric is deployment_frequency (deploy days: the median week and month, and deployments on the median deploy day; low without deployments in the window when the team deployed before it), lead_time (median), change_failure_rate or failed_deployment_recovery (median). `+
+			`Not published when the figure graded is undefined or, for deployment_frequency, when the team never deployed to production.`,
 		[]string{"metric", "team"}, nil)
 	cacheAgeDesc = prometheus.NewDesc(
 		CacheAgeMetric,
@@ -145,7 +155,7 @@ func New() *Exporter {
 // Describe sends the descriptors of every family the Exporter publishes.
 func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		deploymentsDesc, leadTimeDesc, leadTimePartDesc, frequencyDesc, failureDesc,
+		deploymentsDesc, leadTimeDesc, leadTimePartDesc, frequencyDesc, failureDesc, failedDesc, inferredDesc,
 		recoveryDesc, restoreDesc, reworkDesc, tierDesc, cacheAgeDesc,
 	} {
 		ch <- d
@@ -233,24 +243,20 @@ func build(f facts, teams []string, table string, now time.Time) []prometheus.Me
 	b := &builder{family: map[*prometheus.Desc]int{}}
 	deploymentCounts(b, f.deployments, teams)
 
-	// Summaries need the count and sum of the values behind each quantile. The
-	// aggregation lists the facts behind every figure (Explain), so the count and
-	// the sum are taken over exactly the facts it chose.
-	ix := newIndex(f)
 	for _, w := range windows {
 		rep := aggregate.DORA(aggregate.Input{
 			Changes: f.changes, Deployments: f.deployments, Incidents: f.incidents,
 			From: now.AddDate(0, 0, -w.days), To: now, Now: now,
-			Table: table, Teams: teams, Explain: true,
+			Table: table, Teams: teams,
 		})
 		for _, t := range rep.Teams {
 			team := clean(t.Name)
-			b.service(ix, &t.Figures, team, AllServices, w.label)
+			b.service(&t.Figures, team, AllServices, w.label)
 			for i := range t.Services {
 				s := &t.Services[i]
-				b.service(ix, &s.Figures, team, serviceLabel(s.Name), w.label)
+				b.service(&s.Figures, team, serviceLabel(s.Name), w.label)
 			}
-			b.team(ix, &t.Figures, team, w.label)
+			b.team(&t.Figures, team, w.label)
 			if w.label == tierWindow {
 				b.tiers(t.Tiers, team)
 			}
@@ -310,9 +316,10 @@ var finished = map[schema.DeploymentStatus]bool{
 }
 
 // deploymentCounts counts the finished deployment facts by team, service,
-// environment and status, mapping teams and empty services as the aggregation does.
-// A deployment under way is left out until it finishes: counted while running, its
-// series would drop when it moved to its final result, and a counter must not drop.
+// environment and status, mapping teams and empty services as the aggregation does,
+// and a rollout once, as the deployment it counts as. A deployment under way is left
+// out until it finishes: counted while running, its series would drop when it moved
+// to its final result, and a counter must not drop.
 func deploymentCounts(b *builder, deployments []schema.DeploymentFact, teams []string) {
 	listed := make(map[string]bool, len(teams))
 	for _, t := range teams {
@@ -321,7 +328,7 @@ func deploymentCounts(b *builder, deployments []schema.DeploymentFact, teams []s
 	type key struct{ environment, result, service, team string }
 	counts := map[key]float64{}
 	for _, d := range deployments {
-		if !finished[schema.DeploymentStatus(d.Status)] {
+		if !finished[schema.DeploymentStatus(d.Status)] || d.RolloutOf != "" {
 			continue
 		}
 		k := key{
@@ -343,40 +350,34 @@ func deploymentCounts(b *builder, deployments []schema.DeploymentFact, teams []s
 
 // service adds the figures that are published per service and for the team as
 // service="all".
-func (b *builder) service(ix *index, f *aggregate.Figures, team, service, win string) {
+func (b *builder) service(f *aggregate.Figures, team, service, win string) {
 	if v, ok := f.DeploymentFrequencyPerDay.Get(); ok {
 		b.gauge(frequencyDesc, v, service, team, win)
 	}
 	if v, ok := f.ChangeFailureRate.Get(); ok {
 		b.gauge(failureDesc, v, service, team, win)
+		b.gauge(failedDesc, float64(f.FailedDeployments), service, team, win)
+		b.gauge(inferredDesc, float64(f.FailedDeploymentsInferred), service, team, win)
 	}
 	lt := f.LeadTimeSeconds
-	b.summary(leadTimeDesc, f.Explain[aggregate.KeyLeadTimeSeconds], ix.lead,
-		[]quantile{{0.5, lt.P50}, {0.85, lt.P85}, {0.95, lt.P95}}, service, team, win)
+	b.summary(leadTimeDesc, lt, []quantile{{0.5, lt.P50}, {0.85, lt.P85}, {0.95, lt.P95}}, service, team, win)
 }
 
 // team adds the figures published for the team only.
-func (b *builder) team(ix *index, f *aggregate.Figures, team, win string) {
+func (b *builder) team(f *aggregate.Figures, team, win string) {
 	parts := f.LeadTimePartsSeconds
 	for _, p := range []struct {
-		name  string
-		key   string
-		value aggregate.Value
-		of    func(string) (int64, bool)
+		name string
+		q    aggregate.Quantiles
 	}{
-		{"coding", aggregate.KeyLeadTimeCoding, parts.Coding, ix.coding},
-		{"pickup", aggregate.KeyLeadTimePickup, parts.Pickup, ix.pickup},
-		{"review", aggregate.KeyLeadTimeReview, parts.Review, ix.review},
-		{"deploy", aggregate.KeyLeadTimeDeploy, parts.Deploy, ix.deploy},
+		{"coding", parts.Coding}, {"pickup", parts.Pickup}, {"review", parts.Review}, {"deploy", parts.Deploy},
 	} {
-		b.summary(leadTimePartDesc, f.Explain[p.key], p.of, []quantile{{0.5, p.value}}, p.name, team, win)
+		b.summary(leadTimePartDesc, p.q, []quantile{{0.5, p.q.P50}}, p.name, team, win)
 	}
 	rec := f.FailedDeploymentRecoverySeconds
-	b.summary(recoveryDesc, f.Explain[aggregate.KeyFailedDeploymentRecoverySeconds], ix.recovery,
-		[]quantile{{0.5, rec.P50}, {0.85, rec.P85}}, team, win)
+	b.summary(recoveryDesc, rec, []quantile{{0.5, rec.P50}, {0.85, rec.P85}}, team, win)
 	ttr := f.TimeToRestoreSeconds
-	b.summary(restoreDesc, f.Explain[aggregate.KeyTimeToRestoreSeconds], ix.restore,
-		[]quantile{{0.5, ttr.P50}, {0.85, ttr.P85}}, team, win)
+	b.summary(restoreDesc, ttr, []quantile{{0.5, ttr.P50}, {0.85, ttr.P85}}, team, win)
 	if v, ok := f.ReworkRate.Get(); ok {
 		b.gauge(reworkDesc, v, team, win)
 	}
@@ -404,100 +405,20 @@ type quantile struct {
 	v aggregate.Value
 }
 
-// summary adds a constant summary of the defined quantiles, with the count and sum
-// of the values of the facts listed in ids; it adds none when no quantile is
-// defined, so "no data" never reads as zero.
-func (b *builder) summary(desc *prometheus.Desc, ids []string, value func(string) (int64, bool), qs []quantile, labels ...string) {
+// summary adds a constant summary of the defined quantiles qs of q, with the count
+// and sum of the values behind them; it adds none when no quantile is defined, so
+// "no data" never reads as zero.
+func (b *builder) summary(desc *prometheus.Desc, q aggregate.Quantiles, qs []quantile, labels ...string) {
 	quantiles := map[float64]float64{}
-	for _, q := range qs {
-		if v, ok := q.v.Get(); ok {
-			quantiles[q.q] = v
+	for _, x := range qs {
+		if v, ok := x.v.Get(); ok {
+			quantiles[x.q] = v
 		}
 	}
 	if len(quantiles) == 0 {
 		return
 	}
-	var sum float64
-	var count uint64
-	for _, id := range ids {
-		if v, ok := value(id); ok {
-			sum += float64(v)
-			count++
-		}
-	}
-	b.add(desc, prometheus.MustNewConstSummary(desc, count, sum, quantiles, labels...), labels)
-}
-
-// index finds the facts the aggregation's Explain names ("source:id").
-type index struct {
-	changes     map[string]*schema.ChangeFact
-	deployments map[string]*schema.DeploymentFact
-	incidents   map[string]*schema.IncidentFact
-}
-
-func newIndex(f facts) *index {
-	ix := &index{
-		changes:     make(map[string]*schema.ChangeFact, len(f.changes)),
-		deployments: make(map[string]*schema.DeploymentFact, len(f.deployments)),
-		incidents:   make(map[string]*schema.IncidentFact, len(f.incidents)),
-	}
-	for i := range f.changes {
-		c := &f.changes[i]
-		ix.changes[c.Source+":"+c.ID] = c
-	}
-	for i := range f.deployments {
-		d := &f.deployments[i]
-		ix.deployments[d.Source+":"+d.ID] = d
-	}
-	for i := range f.incidents {
-		in := &f.incidents[i]
-		ix.incidents[in.Source+":"+in.ID] = in
-	}
-	return ix
-}
-
-func (ix *index) change(id string, field func(*schema.ChangeFact) int64) (int64, bool) {
-	c := ix.changes[id]
-	if c == nil || field(c) < 0 {
-		return 0, false
-	}
-	return field(c), true
-}
-
-func (ix *index) lead(id string) (int64, bool) {
-	return ix.change(id, func(c *schema.ChangeFact) int64 { return c.LeadTimeSeconds })
-}
-
-func (ix *index) coding(id string) (int64, bool) {
-	return ix.change(id, func(c *schema.ChangeFact) int64 { return c.CodingSeconds })
-}
-
-func (ix *index) pickup(id string) (int64, bool) {
-	return ix.change(id, func(c *schema.ChangeFact) int64 { return c.PickupSeconds })
-}
-
-func (ix *index) review(id string) (int64, bool) {
-	return ix.change(id, func(c *schema.ChangeFact) int64 { return c.ReviewSeconds })
-}
-
-func (ix *index) deploy(id string) (int64, bool) {
-	return ix.change(id, func(c *schema.ChangeFact) int64 { return c.DeploySeconds })
-}
-
-func (ix *index) recovery(id string) (int64, bool) {
-	d := ix.deployments[id]
-	if d == nil || d.RecoverySeconds < 0 {
-		return 0, false
-	}
-	return d.RecoverySeconds, true
-}
-
-func (ix *index) restore(id string) (int64, bool) {
-	in := ix.incidents[id]
-	if in == nil || in.RestoreSeconds < 0 {
-		return 0, false
-	}
-	return in.RestoreSeconds, true
+	b.add(desc, prometheus.MustNewConstSummary(desc, uint64(q.Count), q.Sum, quantiles, labels...), labels)
 }
 
 // serviceLabel keeps a service really called "all" apart from the team figure.

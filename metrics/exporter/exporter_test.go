@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/flowmeter/flowmeter/metrics"
+	"github.com/flowmeter/flowmeter/metrics/aggregate/aggregatetest"
 	"github.com/flowmeter/flowmeter/schema"
 )
 
@@ -140,6 +141,16 @@ func TestHandWorked(t *testing.T) {
 		"beta/all":  {1.0 / 2, 2.0 / 4, 2.0 / 4},
 		"beta/db":   {1.0 / 2, 2.0 / 4, 2.0 / 4},
 	}
+	// Failed production deployments of the window (the numerator above), and those
+	// of them inferred: only b4, whose one reason is incident_window.
+	failed := map[string][3]float64{
+		"alpha/all": {1, 2, 3}, "alpha/api": {1, 2, 2}, "alpha/web": {0, 0, 1},
+		"beta/all": {1, 2, 2}, "beta/db": {1, 2, 2},
+	}
+	inferred := map[string][3]float64{
+		"alpha/all": {0, 0, 0}, "alpha/api": {0, 0, 0}, "alpha/web": {0, 0, 0},
+		"beta/all": {1, 1, 1}, "beta/db": {1, 1, 1},
+	}
 	// Lead time quantiles (type 7: h = (n-1)q, x[h] + frac(h)(x[h+1]-x[h])),
 	// then count and sum.
 	//   alpha 7d: c3 14400, c5 21600, c2 172800: p50 = 21600;
@@ -168,6 +179,8 @@ func TestHandWorked(t *testing.T) {
 			labels := fmt.Sprintf("team=%s,service=%s,window=%s", team, service, w)
 			add("flowmeter_deployment_frequency_per_day", labels, "", v[i])
 			add("flowmeter_change_failure_ratio", labels, "", cfr[key][i])
+			add("flowmeter_failed_deployments", labels, "", failed[key][i])
+			add("flowmeter_failed_deployments_inferred", labels, "", inferred[key][i])
 			l := lead[key][i]
 			add("flowmeter_change_lead_time_seconds", labels, "0.5", l[0])
 			add("flowmeter_change_lead_time_seconds", labels, "0.85", l[1])
@@ -546,13 +559,93 @@ func TestDeploymentsUnderWayAreNotCounted(t *testing.T) {
 	if err := e.Refresh(context.Background(), &factStore{f: f}, []string{"alpha"}, "", fixtureNow); err != nil {
 		t.Fatal(err)
 	}
+	var counted []string
 	for k, v := range gatherSamples(t, e) {
-		if !strings.HasPrefix(k, "flowmeter_deployments_total{") {
-			continue
+		if strings.HasPrefix(k, "flowmeter_deployments_total{") {
+			counted = append(counted, fmt.Sprintf("%s %v", k, v))
 		}
-		if !strings.Contains(k, "result=failure") || v != 1 {
-			t.Errorf("%s = %v: only the finished deployment (failure, 1) should be counted", k, v)
+	}
+	want := key("flowmeter_deployments_total", "team=alpha,service=api,environment=production,result=failure", "") + " 1"
+	if len(counted) != 1 || counted[0] != want {
+		t.Errorf("counted %v, want only the finished deployment: %s", counted, want)
+	}
+}
+
+// TestRollouts: alpha's api is rolled out to production-eu and production-us; each
+// us deployment counts as the eu one of its rollout (RolloutOf) and in nothing at
+// all: not in the counter, not in the window's figures. In the 7 days: eu1 (Jun 27),
+// eu2 (Jun 28, failed, rolled back by eu3 an hour later), eu3 (Jun 28, a rollback);
+// us1, us2 and us3 five minutes after each, us2 marked failed and unplanned as well.
+func TestRollouts(t *testing.T) {
+	dep := func(id, env string, finished time.Time, of string) schema.DeploymentFact {
+		d := aggregatetest.Production(id, "alpha", "api", finished, fixtureNow)
+		d.Environment, d.RolloutOf = env, of
+		return d
+	}
+	eu2 := aggregatetest.Failed(dep("eu2", "production-eu", jun(28, 10, 0), ""), hour)
+	eu2.FailureReasons = []string{schema.ReasonRolledBack}
+	us2 := aggregatetest.Failed(dep("us2", "production-us", jun(28, 10, 5), "eu2"), hour)
+	us2.FailureReasons = []string{schema.ReasonIncidentWindow}
+	f := facts{deployments: []schema.DeploymentFact{
+		dep("eu1", "production-eu", jun(27, 10, 0), ""),
+		dep("us1", "production-us", jun(27, 10, 5), "eu1"),
+		eu2, aggregatetest.Unplanned(us2, schema.UnplannedRollback),
+		aggregatetest.Unplanned(dep("eu3", "production-eu", jun(28, 11, 0), ""), schema.UnplannedRollback),
+		aggregatetest.Unplanned(dep("us3", "production-us", jun(28, 11, 5), "eu3"), schema.UnplannedRollback),
+	}}
+	e := New()
+	if err := e.Refresh(context.Background(), &factStore{f: f}, []string{"alpha"}, "", fixtureNow); err != nil {
+		t.Fatal(err)
+	}
+	got := gatherSamples(t, e)
+	for _, c := range []struct {
+		name, labels, field string
+		want                float64
+	}{
+		{"flowmeter_deployments_total", "team=alpha,service=api,environment=production-eu,result=success", "", 3},
+		// 3 deployments in 7 days; 1 failed of 3, not inferred (us2's reason does
+		// not count); 1 rollback of 3; eu2 recovered in 1 h.
+		{"flowmeter_deployment_frequency_per_day", "team=alpha,service=api,window=7d", "", 3.0 / 7},
+		{"flowmeter_change_failure_ratio", "team=alpha,service=all,window=7d", "", 1.0 / 3},
+		{"flowmeter_failed_deployments", "team=alpha,service=api,window=7d", "", 1},
+		{"flowmeter_failed_deployments_inferred", "team=alpha,service=api,window=7d", "", 0},
+		{"flowmeter_rework_ratio", "team=alpha,window=7d", "", 1.0 / 3},
+		{"flowmeter_failed_deployment_recovery_seconds", "team=alpha,window=7d", "count", 1},
+		{"flowmeter_failed_deployment_recovery_seconds", "team=alpha,window=7d", "sum", 3600},
+	} {
+		k := key(c.name, c.labels, c.field)
+		if v, ok := got[k]; !ok || v != c.want {
+			t.Errorf("%s = %v (published: %v), want %v", k, v, ok, c.want)
 		}
+	}
+	for k := range got {
+		if strings.Contains(k, "production-us") {
+			t.Errorf("%s: a rollout member is counted", k)
+		}
+	}
+}
+
+// TestDeploymentFrequencyTierAfterDeploying: a team that deployed to production
+// before the 90 days and not in them is low (1); a team that never deployed has no
+// deployment-frequency tier at all.
+func TestDeploymentFrequencyTierAfterDeploying(t *testing.T) {
+	f := facts{deployments: []schema.DeploymentFact{
+		aggregatetest.Production("1", "stopped", "api", time.Date(2026, 1, 10, 10, 0, 0, 0, time.UTC), fixtureNow),
+	}}
+	e := New()
+	if err := e.Refresh(context.Background(), &factStore{f: f}, []string{"stopped", "never"}, "", fixtureNow); err != nil {
+		t.Fatal(err)
+	}
+	got := gatherSamples(t, e)
+	if v, ok := got[key("flowmeter_dora_tier", "team=stopped,metric=deployment_frequency", "")]; !ok || v != 1 {
+		t.Errorf("stopped: tier %v (published: %v), want 1 (low)", v, ok)
+	}
+	if v, ok := got[key("flowmeter_dora_tier", "team=never,metric=deployment_frequency", "")]; ok {
+		t.Errorf("never: tier %v published for a team that never deployed", v)
+	}
+	// The stopped team's service is still published, deploying 0 times a day.
+	if v, ok := got[key("flowmeter_deployment_frequency_per_day", "team=stopped,service=api,window=7d", "")]; !ok || v != 0 {
+		t.Errorf("stopped/api 7d frequency %v (published: %v), want 0", v, ok)
 	}
 }
 

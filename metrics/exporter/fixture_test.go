@@ -30,7 +30,10 @@ import (
 //	b1  beta  db      Jun  1 10:00  -                  -          30d 90d
 //	b2  beta  db      Jun 15 10:00  yes (7 d = 604800) -          30d 90d
 //	b3  beta  db      Jun 22 10:00  -                  rollback   7d 30d 90d
-//	b4  beta  db      Jun 23 10:00  yes (not recovered)-          7d 30d 90d
+//	b4  beta  db      Jun 23 10:00  yes (not recovered,-          7d 30d 90d
+//	                                inferred: its only
+//	                                reason is an incident
+//	                                in the failure window)
 //
 // Other deployments, counted only in flowmeter_deployments_total:
 //
@@ -81,6 +84,10 @@ func fixtureFacts() facts {
 		d.Production, d.Status, d.FailedAttempt = false, status, true
 		return d
 	}
+	inferred := func(d schema.DeploymentFact) schema.DeploymentFact {
+		d.FailureReasons = []string{schema.ReasonIncidentWindow}
+		return d
+	}
 	staging := dep("a7", "alpha", "api", jun(24, 8, 0))
 	staging.Environment, staging.Production = "staging", false
 
@@ -99,7 +106,7 @@ func fixtureFacts() facts {
 		dep("b1", "beta", "db", jun(1, 10, 0)),
 		failed(dep("b2", "beta", "db", jun(15, 10, 0)), 7*day),
 		unplanned(dep("b3", "beta", "db", jun(22, 10, 0)), schema.UnplannedRollback),
-		failed(dep("b4", "beta", "db", jun(23, 10, 0)), schema.Unknown),
+		inferred(failed(dep("b4", "beta", "db", jun(23, 10, 0)), schema.Unknown)),
 		attempt(dep("b5", "beta", "db", jun(23, 9, 0)), "error"),
 	}
 

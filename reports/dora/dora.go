@@ -1,7 +1,8 @@
 // Package dora renders the DORA report, a window's DORA figures per team and per
 // service (metrics/aggregate), as Markdown for people, and as JSON and CSV with
-// stable keys for other tools. docs/reports.md documents every key; changing one is
-// a breaking change.
+// stable keys for other tools; with an explanation, each figure also names the facts
+// behind it and the report lists those facts' values once. docs/reports.md documents
+// every key; changing one is a breaking change.
 package dora
 
 import (
@@ -38,7 +39,8 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q (want md, json or csv)", s)
 }
 
-// Render writes the report in the format.
+// Render writes the report in the format; a report built with Explain is written
+// with its explanation (in CSV, as the explanation's rows instead of the figures').
 func Render(w io.Writer, r aggregate.Report, f Format) error {
 	switch f {
 	case Markdown:
@@ -46,6 +48,9 @@ func Render(w io.Writer, r aggregate.Report, f Format) error {
 	case JSON:
 		return WriteJSON(w, r)
 	case CSV:
+		if r.Facts != nil {
+			return WriteExplanationCSV(w, r)
+		}
 		return WriteCSV(w, r)
 	}
 	return fmt.Errorf("unknown format %q", f)
@@ -57,12 +62,15 @@ type jsonReport struct {
 	Window    jsonWindow `json:"window"`
 	DORATable string     `json:"dora_table"`
 	Teams     []jsonTeam `json:"teams"`
+	Facts     *jsonFacts `json:"facts,omitempty"`
 }
 
 type jsonWindow struct {
-	From time.Time `json:"from"`
-	To   time.Time `json:"to"`
-	Days float64   `json:"days"`
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	Days        float64   `json:"days"`
+	AsOf        time.Time `json:"as_of"`
+	ElapsedDays float64   `json:"elapsed_days"`
 }
 
 type jsonTeam struct {
@@ -83,6 +91,7 @@ type jsonFigures struct {
 	DeploymentFrequencyPerDay       aggregate.Value `json:"deployment_frequency_per_day"`
 	DeployDaysPerWeekMedian         aggregate.Value `json:"deploy_days_per_week_median"`
 	DeployDaysPerMonthMedian        aggregate.Value `json:"deploy_days_per_month_median"`
+	DeploymentsPerDeployDayMedian   aggregate.Value `json:"deployments_per_deploy_day_median"`
 	ChangesShipped                  int             `json:"changes_shipped"`
 	Untracked                       int             `json:"untracked"`
 	Undeployed                      int             `json:"undeployed"`
@@ -90,6 +99,7 @@ type jsonFigures struct {
 	LeadTimeSeconds                 jsonP95         `json:"lead_time_seconds"`
 	LeadTimePartsSeconds            jsonParts       `json:"lead_time_parts_seconds"`
 	FailedDeployments               int             `json:"failed_deployments"`
+	FailedDeploymentsInferred       int             `json:"failed_deployments_inferred"`
 	FailedDeployAttempts            int             `json:"failed_deploy_attempts"`
 	ChangeFailureRate               aggregate.Value `json:"change_failure_rate"`
 	FailedDeploymentRecoverySeconds jsonP85         `json:"failed_deployment_recovery_seconds"`
@@ -146,24 +156,26 @@ func tierPtr(t tiers.Tier) *string {
 
 func toJSON(f aggregate.Figures) jsonFigures {
 	return jsonFigures{
-		Deployments:               f.Deployments,
-		DeploymentFrequencyPerDay: f.DeploymentFrequencyPerDay,
-		DeployDaysPerWeekMedian:   f.DeployDaysPerWeekMedian,
-		DeployDaysPerMonthMedian:  f.DeployDaysPerMonthMedian,
-		ChangesShipped:            f.ChangesShipped,
-		Untracked:                 f.Untracked,
-		Undeployed:                f.Undeployed,
-		UndeployedAgeSeconds:      jsonP50{seconds(f.UndeployedAgeSeconds)},
+		Deployments:                   f.Deployments,
+		DeploymentFrequencyPerDay:     f.DeploymentFrequencyPerDay,
+		DeployDaysPerWeekMedian:       f.DeployDaysPerWeekMedian,
+		DeployDaysPerMonthMedian:      f.DeployDaysPerMonthMedian,
+		DeploymentsPerDeployDayMedian: f.DeploymentsPerDeployDayMedian,
+		ChangesShipped:                f.ChangesShipped,
+		Untracked:                     f.Untracked,
+		Undeployed:                    f.Undeployed,
+		UndeployedAgeSeconds:          jsonP50{seconds(f.UndeployedAgeSeconds)},
 		LeadTimeSeconds: jsonP95{
 			seconds(f.LeadTimeSeconds.P50), seconds(f.LeadTimeSeconds.P85), seconds(f.LeadTimeSeconds.P95),
 		},
 		LeadTimePartsSeconds: jsonParts{
-			seconds(f.LeadTimePartsSeconds.Coding), seconds(f.LeadTimePartsSeconds.Pickup),
-			seconds(f.LeadTimePartsSeconds.Review), seconds(f.LeadTimePartsSeconds.Deploy),
+			seconds(f.LeadTimePartsSeconds.Coding.P50), seconds(f.LeadTimePartsSeconds.Pickup.P50),
+			seconds(f.LeadTimePartsSeconds.Review.P50), seconds(f.LeadTimePartsSeconds.Deploy.P50),
 		},
-		FailedDeployments:    f.FailedDeployments,
-		FailedDeployAttempts: f.FailedDeployAttempts,
-		ChangeFailureRate:    f.ChangeFailureRate,
+		FailedDeployments:         f.FailedDeployments,
+		FailedDeploymentsInferred: f.FailedDeploymentsInferred,
+		FailedDeployAttempts:      f.FailedDeployAttempts,
+		ChangeFailureRate:         f.ChangeFailureRate,
 		FailedDeploymentRecoverySeconds: jsonP85{
 			seconds(f.FailedDeploymentRecoverySeconds.P50), seconds(f.FailedDeploymentRecoverySeconds.P85),
 		},
@@ -179,13 +191,17 @@ func toJSON(f aggregate.Figures) jsonFigures {
 }
 
 // WriteJSON writes the report as one indented JSON document with the keys
-// docs/reports.md lists; undefined figures and tiers are null, and explain appears
-// only when the report was built with Explain.
+// docs/reports.md lists; undefined figures and tiers are null, and explain and facts
+// appear only when the report was built with Explain.
 func WriteJSON(w io.Writer, r aggregate.Report) error {
 	out := jsonReport{
-		Window:    jsonWindow{From: r.From.UTC(), To: r.To.UTC(), Days: r.To.Sub(r.From).Hours() / 24},
+		Window: jsonWindow{
+			From: r.From.UTC(), To: r.To.UTC(), Days: r.To.Sub(r.From).Hours() / 24,
+			AsOf: r.AsOf.UTC(), ElapsedDays: r.ElapsedDays(),
+		},
 		DORATable: r.Table,
 		Teams:     []jsonTeam{},
+		Facts:     toJSONFacts(r),
 	}
 	for _, t := range r.Teams {
 		jt := jsonTeam{Team: t.Name, jsonFigures: toJSON(t.Figures), Services: []jsonService{}, Explain: t.Explain}
@@ -211,6 +227,7 @@ var csvColumns = []struct {
 	{"deployment_frequency_per_day", func(f aggregate.Figures) string { return f.DeploymentFrequencyPerDay.String() }},
 	{"deploy_days_per_week_median", func(f aggregate.Figures) string { return f.DeployDaysPerWeekMedian.String() }},
 	{"deploy_days_per_month_median", func(f aggregate.Figures) string { return f.DeployDaysPerMonthMedian.String() }},
+	{"deployments_per_deploy_day_median", func(f aggregate.Figures) string { return f.DeploymentsPerDeployDayMedian.String() }},
 	{"changes_shipped", func(f aggregate.Figures) string { return strconv.Itoa(f.ChangesShipped) }},
 	{"untracked", func(f aggregate.Figures) string { return strconv.Itoa(f.Untracked) }},
 	{"undeployed", func(f aggregate.Figures) string { return strconv.Itoa(f.Undeployed) }},
@@ -218,11 +235,12 @@ var csvColumns = []struct {
 	{"lead_time_seconds.p50", func(f aggregate.Figures) string { return seconds(f.LeadTimeSeconds.P50).String() }},
 	{"lead_time_seconds.p85", func(f aggregate.Figures) string { return seconds(f.LeadTimeSeconds.P85).String() }},
 	{"lead_time_seconds.p95", func(f aggregate.Figures) string { return seconds(f.LeadTimeSeconds.P95).String() }},
-	{"lead_time_parts_seconds.coding", func(f aggregate.Figures) string { return seconds(f.LeadTimePartsSeconds.Coding).String() }},
-	{"lead_time_parts_seconds.pickup", func(f aggregate.Figures) string { return seconds(f.LeadTimePartsSeconds.Pickup).String() }},
-	{"lead_time_parts_seconds.review", func(f aggregate.Figures) string { return seconds(f.LeadTimePartsSeconds.Review).String() }},
-	{"lead_time_parts_seconds.deploy", func(f aggregate.Figures) string { return seconds(f.LeadTimePartsSeconds.Deploy).String() }},
+	{"lead_time_parts_seconds.coding", func(f aggregate.Figures) string { return seconds(f.LeadTimePartsSeconds.Coding.P50).String() }},
+	{"lead_time_parts_seconds.pickup", func(f aggregate.Figures) string { return seconds(f.LeadTimePartsSeconds.Pickup.P50).String() }},
+	{"lead_time_parts_seconds.review", func(f aggregate.Figures) string { return seconds(f.LeadTimePartsSeconds.Review.P50).String() }},
+	{"lead_time_parts_seconds.deploy", func(f aggregate.Figures) string { return seconds(f.LeadTimePartsSeconds.Deploy.P50).String() }},
 	{"failed_deployments", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeployments) }},
+	{"failed_deployments_inferred", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeploymentsInferred) }},
 	{"failed_deploy_attempts", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeployAttempts) }},
 	{"change_failure_rate", func(f aggregate.Figures) string { return f.ChangeFailureRate.String() }},
 	{"failed_deployment_recovery_seconds.p50", func(f aggregate.Figures) string {
@@ -243,7 +261,7 @@ var csvColumns = []struct {
 // CSVHeader is the CSV report's header row; its names are the JSON paths, so one
 // documentation serves both.
 func CSVHeader() []string {
-	h := []string{"level", "team", "service", "window.from", "window.to", "dora_table"}
+	h := []string{"level", "team", "service", "window.from", "window.to", "window.as_of", "dora_table"}
 	for _, c := range csvColumns {
 		h = append(h, c.name)
 	}
@@ -251,15 +269,16 @@ func CSVHeader() []string {
 }
 
 // WriteCSV writes one row per team, followed by one row per service of that team;
-// undefined figures and tiers are empty cells. Explain ids are not in the CSV.
+// undefined figures and tiers are empty cells. The explanation has its own CSV
+// (WriteExplanationCSV).
 func WriteCSV(w io.Writer, r aggregate.Report) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader()); err != nil {
 		return err
 	}
-	from, to := r.From.UTC().Format(time.RFC3339), r.To.UTC().Format(time.RFC3339)
+	from, to, asOf := r.From.UTC().Format(time.RFC3339), r.To.UTC().Format(time.RFC3339), r.AsOf.UTC().Format(time.RFC3339)
 	row := func(level, team, service string, f aggregate.Figures) error {
-		rec := []string{level, team, service, from, to, r.Table}
+		rec := []string{level, team, service, from, to, asOf, r.Table}
 		for _, c := range csvColumns {
 			rec = append(rec, c.get(f))
 		}
@@ -292,6 +311,7 @@ var mdColumns = []struct {
 	{"deploys/day", func(f aggregate.Figures) string { return number(f.DeploymentFrequencyPerDay, 2) }},
 	{"deploy days/week (median)", func(f aggregate.Figures) string { return number(f.DeployDaysPerWeekMedian, 1) }},
 	{"deploy days/month (median)", func(f aggregate.Figures) string { return number(f.DeployDaysPerMonthMedian, 1) }},
+	{"deploys/deploy day (median)", func(f aggregate.Figures) string { return number(f.DeploymentsPerDeployDayMedian, 1) }},
 	{"shipped", func(f aggregate.Figures) string { return strconv.Itoa(f.ChangesShipped) }},
 	{"untracked", func(f aggregate.Figures) string { return strconv.Itoa(f.Untracked) }},
 	{"undeployed", func(f aggregate.Figures) string { return strconv.Itoa(f.Undeployed) }},
@@ -299,11 +319,12 @@ var mdColumns = []struct {
 	{"lead time p50", func(f aggregate.Figures) string { return Duration(f.LeadTimeSeconds.P50) }},
 	{"lead time p85", func(f aggregate.Figures) string { return Duration(f.LeadTimeSeconds.P85) }},
 	{"lead time p95", func(f aggregate.Figures) string { return Duration(f.LeadTimeSeconds.P95) }},
-	{"coding", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Coding) }},
-	{"pickup", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Pickup) }},
-	{"review", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Review) }},
-	{"deploy", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Deploy) }},
+	{"coding", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Coding.P50) }},
+	{"pickup", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Pickup.P50) }},
+	{"review", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Review.P50) }},
+	{"deploy", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Deploy.P50) }},
 	{"failed deploys", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeployments) }},
+	{"of which inferred", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeploymentsInferred) }},
 	{"change failure rate", func(f aggregate.Figures) string { return percent(f.ChangeFailureRate) }},
 	{"failed attempts", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeployAttempts) }},
 	{"recovery p50", func(f aggregate.Figures) string { return Duration(f.FailedDeploymentRecoverySeconds.P50) }},
@@ -317,33 +338,43 @@ var mdColumns = []struct {
 	{"tier: recovery", func(f aggregate.Figures) string { return tier(f.Tiers.FailedDeploymentRecovery) }},
 }
 
-// legend quotes METRICS.md's definitions, so a reader of the report alone knows
-// what each column counts.
+// legend quotes the definitions of docs/metrics.md, so a reader of the report
+// alone knows what each column counts.
 const legend = `**Deploys** are successful deployments to a production environment finished in the ` +
-	`window; deploys/day divides them by the window's length in days, and the deploy-day medians ` +
-	`(UTC days with at least one production deployment, per week from Monday and per calendar ` +
-	`month, a period without any counting 0) give the deployment-frequency tier. **Lead time** is ` +
-	`shipped_at − first commit of each pull request shipped in the window, split into coding ` +
-	`(opened or ready for review − first commit), pickup (first review by someone other than the ` +
-	`author and not a bot − ready), review (merge − first review) and deploy (shipped − merge), ` +
-	`each part a median. **Untracked** pull requests were merged before the first production ` +
-	`deployment flowmeter saw; **undeployed** ones are merged and not yet shipped. A production ` +
+	`window, a rollout of one commit to several production environments once; deploys/day ` +
+	`divides them by the days of the window elapsed, and the deploy-day medians (UTC days with at ` +
+	`least one production deployment, per week from Monday and per calendar month that has ` +
+	`started, a period without any counting 0) and the deploys on the median deploy day give the ` +
+	`deployment-frequency tier. **Lead time** is shipped_at − first commit of each pull request ` +
+	`shipped in the window, split into coding (opened or ready for review − first commit), pickup ` +
+	`(first review by someone other than the author and not a bot − ready), review (merge − first ` +
+	`review) and deploy (shipped − merge), each part a median. **Untracked** pull requests were ` +
+	`merged before the first production deployment flowmeter saw; **undeployed** ones are merged ` +
+	`and not yet shipped, aged at the window's end or now, whichever is earlier. A production ` +
 	`deployment **failed** when an incident names it, an incident of its service opens within the ` +
-	`failure window and before the next deployment, or a later deployment rolls it back or is a ` +
-	`hotfix; **change failure rate** = failed / production deployments. **Failed attempts** ` +
-	`(status failure or error) are counted apart and are not change failures. **Recovery** runs ` +
-	`from a failed deployment's finish to the earliest of its incident's resolution and the ` +
-	`rollback or hotfix; **time to restore** is resolved − opened for every incident opened in the ` +
-	`window, linked to a deployment or not. **Rework rate** = unplanned production deployments ` +
-	`(rollbacks, hotfixes, bug fixes) / production deployments. Percentiles interpolate linearly; ` +
-	`"—" means there was no data for the figure.`
+	`failure window and before the next deployment, a later deployment rolls it back or ships a ` +
+	`revert of a pull request it shipped, or a hotfix replaces it; failures whose only reason is ` +
+	`the incident in the window are **inferred**, and counted apart beside them. **Change failure ` +
+	`rate** = failed / production deployments. **Failed attempts** (status failure or error) are ` +
+	`counted apart and are not change failures. **Recovery** runs from a failed deployment's ` +
+	`finish to the earliest of its incident's resolution and the rollback or hotfix; **time to ` +
+	`restore** is resolved − opened for every incident opened in the window, linked to a ` +
+	`deployment or not. **Rework rate** = unplanned production deployments (rollbacks, hotfixes, ` +
+	`reverts, deployments of fixes only) / production deployments. Percentiles interpolate ` +
+	`linearly; "—" means there was no data for the figure.`
 
 // WriteMarkdown writes the report for people: the window and the tier table, a
-// legend, a table of teams with every figure, then each team's services.
+// legend, a table of teams with every figure, then each team's services; with an
+// explanation, each team's section ends with the facts behind its figures, and a
+// last section lists those facts' values.
 func WriteMarkdown(w io.Writer, r aggregate.Report) error {
 	var b strings.Builder
 	b.WriteString("# DORA report\n\n")
 	fmt.Fprintf(&b, "- Window: %s, %s days, UTC\n", window(r.From, r.To), trim(r.To.Sub(r.From).Hours()/24, 2))
+	if r.AsOf.Before(r.To) {
+		fmt.Fprintf(&b, "- As of %s UTC: %s days elapsed; per-day figures and deploy days count only those, and undeployed changes are aged at it\n",
+			r.AsOf.UTC().Format(timeLayout), trim(r.ElapsedDays(), 2))
+	}
 	table, err := tiers.Lookup(r.Table)
 	if err != nil {
 		fmt.Fprintf(&b, "- DORA table: %s (unknown: no tiers)\n", r.Table)
@@ -378,6 +409,9 @@ func WriteMarkdown(w io.Writer, r aggregate.Report) error {
 				writeExplain(&b, t.Name+" / "+s.Name, s.Explain)
 			}
 		}
+	}
+	if r.Facts != nil {
+		writeFacts(&b, r)
 	}
 	_, err = io.WriteString(w, b.String())
 	return err
@@ -423,19 +457,6 @@ func writeTable(b *strings.Builder, first string, n int, row func(int) (string, 
 		}
 		b.WriteString(" |\n")
 	}
-}
-
-func writeExplain(b *strings.Builder, who string, ids map[string][]string) {
-	fmt.Fprintf(b, "\n<details><summary>Facts behind %s</summary>\n\n", escape(who))
-	for _, k := range aggregate.ExplainKeys() {
-		list := ids[k]
-		if len(list) == 0 {
-			fmt.Fprintf(b, "- `%s`: none\n", k)
-			continue
-		}
-		fmt.Fprintf(b, "- `%s`: %s\n", k, escape(strings.Join(list, ", ")))
-	}
-	b.WriteString("\n</details>\n")
 }
 
 // escape keeps a name from breaking a Markdown table.
@@ -493,26 +514,23 @@ func percent(v aggregate.Value) string {
 
 // Duration prints seconds for people: "45s", "12m", "3h 20m", "2.4 d"; "—" when
 // undefined. Under a minute it counts seconds, under an hour minutes, under a day
-// hours and minutes, and beyond that days with one decimal.
+// hours and minutes, and beyond that days with one decimal. Every duration of the
+// report is at least 0.
 func Duration(v aggregate.Value) string {
 	f, ok := v.Get()
 	if !ok {
 		return dash
 	}
-	sign := ""
-	if f < 0 {
-		sign, f = "-", -f
-	}
 	if sec := math.Round(f); sec < 60 {
-		return fmt.Sprintf("%s%.0fs", sign, sec)
+		return fmt.Sprintf("%.0fs", sec)
 	}
 	switch m := int(math.Round(f / 60)); {
 	case m < 60:
-		return fmt.Sprintf("%s%dm", sign, m)
+		return fmt.Sprintf("%dm", m)
 	case m < 24*60 && m%60 == 0:
-		return fmt.Sprintf("%s%dh", sign, m/60)
+		return fmt.Sprintf("%dh", m/60)
 	case m < 24*60:
-		return fmt.Sprintf("%s%dh %dm", sign, m/60, m%60)
+		return fmt.Sprintf("%dh %dm", m/60, m%60)
 	}
-	return fmt.Sprintf("%s%s d", sign, strconv.FormatFloat(f/86400, 'f', 1, 64))
+	return strconv.FormatFloat(f/86400, 'f', 1, 64) + " d"
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -70,6 +71,7 @@ func TestGolden(t *testing.T) {
 		{"report.csv", CSV, false},
 		{"report-explain.json", JSON, true},
 		{"report-explain.md", Markdown, true},
+		{"report-explain.csv", CSV, true},
 	} {
 		var buf bytes.Buffer
 		if err := Render(&buf, fixtureReport(tt.explain), tt.format); err != nil {
@@ -82,12 +84,23 @@ func TestGolden(t *testing.T) {
 // The documented keys, exactly: docs/reports.md lists these.
 var (
 	reportKeys = []string{"dora_table", "teams", "window"}
-	windowKeys = []string{"days", "from", "to"}
+	windowKeys = []string{"as_of", "days", "elapsed_days", "from", "to"}
 	figureKeys = []string{
 		"change_failure_rate", "changes_shipped", "deploy_days_per_month_median", "deploy_days_per_week_median",
-		"deployment_frequency_per_day", "deployments", "failed_deploy_attempts", "failed_deployment_recovery_seconds",
-		"failed_deployments", "lead_time_parts_seconds", "lead_time_seconds", "rework_rate", "tiers",
+		"deployment_frequency_per_day", "deployments", "deployments_per_deploy_day_median", "failed_deploy_attempts",
+		"failed_deployment_recovery_seconds", "failed_deployments", "failed_deployments_inferred",
+		"lead_time_parts_seconds", "lead_time_seconds", "rework_rate", "tiers",
 		"time_to_restore_seconds", "undeployed", "undeployed_age_seconds", "untracked",
+	}
+	// The keys of each kind of fact in facts.
+	factKeys = map[string][]string{
+		"changes": {"attribution", "coding_seconds", "deploy_seconds", "first_commit_at", "first_review_at",
+			"lead_time_seconds", "merged_at", "pickup_seconds", "ready_at", "repo", "review_seconds", "service",
+			"shipped_at", "shipped_by", "state", "team", "undeployed_age_seconds"},
+		"deployments": {"caused_incidents", "changes", "commit_sha", "environment", "failed", "failure_reasons",
+			"finished_at", "inferred_failure", "recovered_at", "recovered_by", "recovery_seconds", "repo", "rollout",
+			"service", "started_at", "status", "team", "unplanned_reasons"},
+		"incidents": {"deployment", "link_reason", "opened_at", "resolved_at", "restore_seconds", "service", "severity", "team"},
 	}
 	nestedKeys = map[string][]string{
 		"lead_time_seconds":                  {"p50", "p85", "p95"},
@@ -148,7 +161,9 @@ func TestJSONKeysAndValues(t *testing.T) {
 	if got := keys(win); !slices.Equal(got, windowKeys) {
 		t.Errorf("window keys %v", got)
 	}
-	if win["from"] != "2026-06-01T00:00:00Z" || win["to"] != "2026-06-29T00:00:00Z" || win["days"] != 28.0 || doc["dora_table"] != "2023" {
+	// The fixture's now is Jun 28 12:00: 27.5 days of the 28 have elapsed.
+	if win["from"] != "2026-06-01T00:00:00Z" || win["to"] != "2026-06-29T00:00:00Z" || win["days"] != 28.0 ||
+		win["as_of"] != "2026-06-28T12:00:00Z" || win["elapsed_days"] != 27.5 || doc["dora_table"] != "2023" {
 		t.Errorf("window %v, table %v", win, doc["dora_table"])
 	}
 	teams := doc["teams"].([]any)
@@ -170,6 +185,7 @@ func TestJSONKeysAndValues(t *testing.T) {
 	lt := pay["lead_time_seconds"].(map[string]any)
 	tiers := pay["tiers"].(map[string]any)
 	if pay["team"] != "payments" || pay["deployments"] != 10.0 || pay["change_failure_rate"] != 0.3 ||
+		pay["failed_deployments"] != 3.0 || pay["failed_deployments_inferred"] != 1.0 ||
 		lt["p50"] != 129600.0 || lt["p85"] != 220320.0 || lt["p95"] != 246240.0 ||
 		tiers["lead_time"] != "high" || tiers["change_failure_rate"] != "low" {
 		t.Errorf("payments: %v", pay)
@@ -189,16 +205,60 @@ func TestJSONKeysAndValues(t *testing.T) {
 		t.Errorf("idle services %v", svcs)
 	}
 
-	// With explain, teams and services carry it.
+	if _, ok := doc["facts"]; ok {
+		t.Errorf("facts without explain")
+	}
+
+	// With explain, teams and services carry it, and the report lists the facts.
 	doc = decode(t, fixtureReport(true))
+	if got := keys(doc); !slices.Equal(got, []string{"dora_table", "facts", "teams", "window"}) {
+		t.Errorf("report keys with explain %v", got)
+	}
 	pay = doc["teams"].([]any)[0].(map[string]any)
 	checkFigureKeys(t, "payments (explain)", pay, "team", "services", "explain")
 	ex := pay["explain"].(map[string]any)
 	if got := ex["failed_deployments"].([]any); len(got) != 3 || got[0] != "gh:d2" {
 		t.Errorf("explain failed_deployments %v", got)
 	}
+	if got := ex["failed_deployments_inferred"].([]any); len(got) != 1 || got[0] != "gh:d22" {
+		t.Errorf("explain failed_deployments_inferred %v", got)
+	}
 	svc := pay["services"].([]any)[0].(map[string]any)
 	checkFigureKeys(t, "payments/checkout (explain)", svc, "service", "explain")
+
+	facts := doc["facts"].(map[string]any)
+	for kind, want := range factKeys {
+		byRef := facts[kind].(map[string]any)
+		for ref, f := range byRef {
+			if got := keys(f.(map[string]any)); !slices.Equal(got, want) {
+				t.Errorf("facts.%s[%s] keys %v, want %v", kind, ref, got, want)
+			}
+		}
+	}
+	// Values from aggregatetest: c10 is undeployed, merged Jun 25 12:00, 3 days old
+	// at Jun 28 12:00; c2 shipped by d4, by time, with a lead time of 1 day and no
+	// pickup; d22 failed by inference only, its incident i2 still open; d2 recovered
+	// by i1 an hour after it finished; i1 names d2.
+	changes, deployments, incidents := facts["changes"].(map[string]any), facts["deployments"].(map[string]any), facts["incidents"].(map[string]any)
+	c10, c2 := changes["gh:c10"].(map[string]any), changes["gh:c2"].(map[string]any)
+	d22, d2 := deployments["gh:d22"].(map[string]any), deployments["gh:d2"].(map[string]any)
+	i1 := incidents["pd:i1"].(map[string]any)
+	if c10["undeployed_age_seconds"] != 259200.0 || c10["state"] != "undeployed" || c10["shipped_at"] != nil ||
+		c2["shipped_by"] != "d4" || c2["attribution"] != "time" || c2["lead_time_seconds"] != 86400.0 || c2["pickup_seconds"] != nil ||
+		c2["undeployed_age_seconds"] != nil {
+		t.Errorf("changes: c10 %v, c2 %v", c10, c2)
+	}
+	if d22["inferred_failure"] != true || fmt.Sprint(d22["failure_reasons"]) != "[incident_window]" || d22["recovery_seconds"] != nil ||
+		fmt.Sprint(d22["caused_incidents"]) != "[i2]" || d2["inferred_failure"] != false || d2["recovered_by"] != "i1" ||
+		d2["recovery_seconds"] != 3600.0 || d2["recovered_at"] != "2026-06-02T11:00:00Z" || fmt.Sprint(d2["rollout"]) != "[]" {
+		t.Errorf("deployments: d22 %v, d2 %v", d22, d2)
+	}
+	if i1["deployment"] != "d2" || i1["link_reason"] != "incident_named" || i1["restore_seconds"] != 3600.0 {
+		t.Errorf("incidents: i1 %v", i1)
+	}
+	if len(changes) != 13 || len(deployments) != 25 || len(incidents) != 4 {
+		t.Errorf("%d changes, %d deployments, %d incidents; want 13, 25, 4 (metrics/aggregate's TestDORAExplain)", len(changes), len(deployments), len(incidents))
+	}
 }
 
 func TestCSV(t *testing.T) {
@@ -211,12 +271,13 @@ func TestCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantHeader := []string{
-		"level", "team", "service", "window.from", "window.to", "dora_table",
+		"level", "team", "service", "window.from", "window.to", "window.as_of", "dora_table",
 		"deployments", "deployment_frequency_per_day", "deploy_days_per_week_median", "deploy_days_per_month_median",
+		"deployments_per_deploy_day_median",
 		"changes_shipped", "untracked", "undeployed", "undeployed_age_seconds.p50",
 		"lead_time_seconds.p50", "lead_time_seconds.p85", "lead_time_seconds.p95",
 		"lead_time_parts_seconds.coding", "lead_time_parts_seconds.pickup", "lead_time_parts_seconds.review", "lead_time_parts_seconds.deploy",
-		"failed_deployments", "failed_deploy_attempts", "change_failure_rate",
+		"failed_deployments", "failed_deployments_inferred", "failed_deploy_attempts", "change_failure_rate",
 		"failed_deployment_recovery_seconds.p50", "failed_deployment_recovery_seconds.p85",
 		"time_to_restore_seconds.p50", "time_to_restore_seconds.p85", "rework_rate",
 		"tiers.deployment_frequency", "tiers.lead_time", "tiers.change_failure_rate", "tiers.failed_deployment_recovery",
@@ -241,8 +302,12 @@ func TestCSV(t *testing.T) {
 	col := func(name string) int { return slices.Index(wantHeader, name) }
 	checkout := recs[2]
 	if checkout[col("lead_time_seconds.p85")] != "146880" || checkout[col("change_failure_rate")] != "0.2857142857142857" ||
-		checkout[col("tiers.lead_time")] != "high" || checkout[col("window.from")] != "2026-06-01T00:00:00Z" {
+		checkout[col("tiers.lead_time")] != "high" || checkout[col("window.from")] != "2026-06-01T00:00:00Z" ||
+		checkout[col("window.as_of")] != "2026-06-28T12:00:00Z" {
 		t.Errorf("checkout row %v", checkout)
+	}
+	if ledger := recs[3]; ledger[col("failed_deployments")] != "1" || ledger[col("failed_deployments_inferred")] != "1" {
+		t.Errorf("ledger row %v", ledger)
 	}
 	// Undefined: empty cells.
 	idle := recs[6]
@@ -258,7 +323,7 @@ func TestDuration(t *testing.T) {
 	}{
 		{0, "0s"}, {45, "45s"}, {59.4, "59s"}, {59.6, "1m"}, {90, "2m"}, {720, "12m"},
 		{3599, "1h"}, {3600, "1h"}, {5400, "1h 30m"}, {12000, "3h 20m"},
-		{86399, "1.0 d"}, {86400, "1.0 d"}, {207360, "2.4 d"}, {-3 * 86400, "-3.0 d"},
+		{86399, "1.0 d"}, {86400, "1.0 d"}, {207360, "2.4 d"},
 	} {
 		if got := Duration(aggregate.Some(tt.seconds)); got != tt.want {
 			t.Errorf("Duration(%v) = %q, want %q", tt.seconds, got, tt.want)
@@ -277,5 +342,80 @@ func TestParseFormat(t *testing.T) {
 	}
 	if _, err := ParseFormat("html"); err == nil || !strings.Contains(err.Error(), `"html"`) {
 		t.Errorf("ParseFormat(html): %v", err)
+	}
+}
+
+// TestExplanationCSV: with an explanation the CSV holds a row per (team or service,
+// figure, fact), then each fact's values once.
+func TestExplanationCSV(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Render(&buf, fixtureReport(true), CSV); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	header := recs[0]
+	col := func(name string) int {
+		i := slices.Index(header, name)
+		if i < 0 {
+			t.Fatalf("no column %s in %v", name, header)
+		}
+		return i
+	}
+	var figures, facts int
+	rows := map[string][]string{}
+	for _, r := range recs[1:] {
+		if len(r) != len(header) {
+			t.Fatalf("row %v has %d cells, header %d", r, len(r), len(header))
+		}
+		switch r[0] {
+		case "figure":
+			figures++
+			rows[strings.Join(r[:6], " ")] = r
+		case "fact":
+			facts++
+			rows[r[4]+" "+r[5]] = r
+		default:
+			t.Errorf("row kind %q", r[0])
+		}
+	}
+	// As many fact rows as the facts of metrics/aggregate's TestDORAExplain.
+	if facts != 13+25+4 {
+		t.Errorf("%d fact rows, want 42", facts)
+	}
+	for _, want := range []string{
+		"figure payments  failed_deployments_inferred deployment gh:d22",
+		"figure payments ledger failed_deployments_inferred deployment gh:d22",
+		"figure payments checkout lead_time_seconds change gh:c2",
+		"figure payments  time_to_restore_seconds incident pd:i4",
+	} {
+		if _, ok := rows[want]; !ok {
+			t.Errorf("no row %q", want)
+		}
+	}
+	// d22 under payments: deployments, the four frequency figures, failed, failed
+	// inferred, change failure rate: 8 keys for the team and 8 for ledger.
+	n := 0
+	for k := range rows {
+		if strings.HasPrefix(k, "figure ") && strings.HasSuffix(k, " gh:d22") {
+			n++
+		}
+	}
+	if n != 16 {
+		t.Errorf("%d figure rows for gh:d22, want 16", n)
+	}
+	d22, c10 := rows["deployment gh:d22"], rows["change gh:c10"]
+	if d22[1] != "payments" || d22[2] != "ledger" || d22[col("failure_reasons")] != "incident_window" ||
+		d22[col("inferred_failure")] != "true" || d22[col("recovery_seconds")] != "" || d22[col("finished_at")] != "2026-06-05T09:00:00Z" ||
+		d22[col("lead_time_seconds")] != "" {
+		t.Errorf("d22 row %v", d22)
+	}
+	if c10[col("state")] != "undeployed" || c10[col("undeployed_age_seconds")] != "259200" || c10[col("failed")] != "" {
+		t.Errorf("c10 row %v", c10)
+	}
+	if figures == 0 {
+		t.Error("no figure rows")
 	}
 }
