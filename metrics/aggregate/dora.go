@@ -147,6 +147,9 @@ type Figures struct {
 	// but timing ties to them.
 	FailedDeployments         int
 	FailedDeploymentsInferred int
+	// FailureReasons counts the failed deployments holding each failure reason
+	// (schema.FailureReasons, every one present); one failure may hold several.
+	FailureReasons map[string]int
 	// FailedDeployAttempts: deployments with status failure or error started in the
 	// window; not production deployments and not change failures.
 	FailedDeployAttempts int
@@ -160,7 +163,10 @@ type Figures struct {
 	TimeToRestoreSeconds Quantiles
 	// ReworkRate: unplanned production deployments / Deployments.
 	ReworkRate Value
-	Tiers      Tiers
+	// ReworkReasons counts the unplanned deployments holding each rework reason
+	// (schema.UnplannedReasons, every one present), so a rate can be read by cause.
+	ReworkReasons map[string]int
+	Tiers         Tiers
 	// Explain maps each figure's key (Figures()) to the Ref of every fact behind it,
 	// sorted; nil unless Input.Explain.
 	Explain map[string][]string
@@ -412,6 +418,7 @@ func (c calc) figures(g *group) Figures {
 	var finished []time.Time
 	var recovery []int64
 	unplanned := 0
+	out.FailureReasons, out.ReworkReasons = zeroCounts(schema.FailureReasons), zeroCounts(schema.UnplannedReasons)
 	for _, d := range g.deployments {
 		if d.FailedAttempt && inWindow(d.StartedAt, c.from, c.to) {
 			out.FailedDeployAttempts++
@@ -435,6 +442,12 @@ func (c calc) figures(g *group) Figures {
 				recovery = append(recovery, d.RecoverySeconds)
 				note(d.Source, d.ID, KeyFailedDeploymentRecoverySeconds)
 			}
+		}
+		for _, r := range d.FailureReasons {
+			out.FailureReasons[r]++
+		}
+		for _, r := range d.UnplannedReasons {
+			out.ReworkReasons[r]++
 		}
 		if d.Unplanned {
 			unplanned++
@@ -584,4 +597,13 @@ func pick[F any](facts []F, refs map[string]bool, ref func(*F) string) []F {
 	}
 	slices.SortFunc(out, func(a, b F) int { return strings.Compare(ref(&a), ref(&b)) })
 	return out
+}
+
+// zeroCounts is a count of 0 for each reason, so every reason is listed.
+func zeroCounts(reasons []string) map[string]int {
+	m := make(map[string]int, len(reasons))
+	for _, r := range reasons {
+		m[r] = 0
+	}
+	return m
 }

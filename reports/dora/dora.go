@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/flowmeter/flowmeter/metrics/aggregate"
 	tiers "github.com/flowmeter/flowmeter/metrics/dora"
+	"github.com/flowmeter/flowmeter/schema"
 )
 
 // Format is an output format of the report.
@@ -100,11 +102,13 @@ type jsonFigures struct {
 	LeadTimePartsSeconds            jsonParts       `json:"lead_time_parts_seconds"`
 	FailedDeployments               int             `json:"failed_deployments"`
 	FailedDeploymentsInferred       int             `json:"failed_deployments_inferred"`
+	FailureReasons                  map[string]int  `json:"failure_reasons"`
 	FailedDeployAttempts            int             `json:"failed_deploy_attempts"`
 	ChangeFailureRate               aggregate.Value `json:"change_failure_rate"`
 	FailedDeploymentRecoverySeconds jsonP85         `json:"failed_deployment_recovery_seconds"`
 	TimeToRestoreSeconds            jsonP85         `json:"time_to_restore_seconds"`
 	ReworkRate                      aggregate.Value `json:"rework_rate"`
+	ReworkReasons                   map[string]int  `json:"rework_reasons"`
 	Tiers                           jsonTiers       `json:"tiers"`
 }
 
@@ -174,6 +178,7 @@ func toJSON(f aggregate.Figures) jsonFigures {
 		},
 		FailedDeployments:         f.FailedDeployments,
 		FailedDeploymentsInferred: f.FailedDeploymentsInferred,
+		FailureReasons:            f.FailureReasons,
 		FailedDeployAttempts:      f.FailedDeployAttempts,
 		ChangeFailureRate:         f.ChangeFailureRate,
 		FailedDeploymentRecoverySeconds: jsonP85{
@@ -181,6 +186,7 @@ func toJSON(f aggregate.Figures) jsonFigures {
 		},
 		TimeToRestoreSeconds: jsonP85{seconds(f.TimeToRestoreSeconds.P50), seconds(f.TimeToRestoreSeconds.P85)},
 		ReworkRate:           f.ReworkRate,
+		ReworkReasons:        f.ReworkReasons,
 		Tiers: jsonTiers{
 			DeploymentFrequency:      tierPtr(f.Tiers.DeploymentFrequency),
 			LeadTime:                 tierPtr(f.Tiers.LeadTime),
@@ -219,10 +225,7 @@ func WriteJSON(w io.Writer, r aggregate.Report) error {
 
 // csvColumns are the CSV columns after level, team and service, each named by its
 // JSON path, with how to read it from a row's figures.
-var csvColumns = []struct {
-	name string
-	get  func(f aggregate.Figures) string
-}{
+var csvColumns = slices.Concat([]csvColumn{
 	{"deployments", func(f aggregate.Figures) string { return strconv.Itoa(f.Deployments) }},
 	{"deployment_frequency_per_day", func(f aggregate.Figures) string { return f.DeploymentFrequencyPerDay.String() }},
 	{"deploy_days_per_week_median", func(f aggregate.Figures) string { return f.DeployDaysPerWeekMedian.String() }},
@@ -241,21 +244,40 @@ var csvColumns = []struct {
 	{"lead_time_parts_seconds.deploy", func(f aggregate.Figures) string { return seconds(f.LeadTimePartsSeconds.Deploy.P50).String() }},
 	{"failed_deployments", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeployments) }},
 	{"failed_deployments_inferred", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeploymentsInferred) }},
-	{"failed_deploy_attempts", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeployAttempts) }},
-	{"change_failure_rate", func(f aggregate.Figures) string { return f.ChangeFailureRate.String() }},
-	{"failed_deployment_recovery_seconds.p50", func(f aggregate.Figures) string {
-		return seconds(f.FailedDeploymentRecoverySeconds.P50).String()
-	}},
-	{"failed_deployment_recovery_seconds.p85", func(f aggregate.Figures) string {
-		return seconds(f.FailedDeploymentRecoverySeconds.P85).String()
-	}},
-	{"time_to_restore_seconds.p50", func(f aggregate.Figures) string { return seconds(f.TimeToRestoreSeconds.P50).String() }},
-	{"time_to_restore_seconds.p85", func(f aggregate.Figures) string { return seconds(f.TimeToRestoreSeconds.P85).String() }},
-	{"rework_rate", func(f aggregate.Figures) string { return f.ReworkRate.String() }},
-	{"tiers.deployment_frequency", func(f aggregate.Figures) string { return f.Tiers.DeploymentFrequency.String() }},
-	{"tiers.lead_time", func(f aggregate.Figures) string { return f.Tiers.LeadTime.String() }},
-	{"tiers.change_failure_rate", func(f aggregate.Figures) string { return f.Tiers.ChangeFailureRate.String() }},
-	{"tiers.failed_deployment_recovery", func(f aggregate.Figures) string { return f.Tiers.FailedDeploymentRecovery.String() }},
+}, reasonColumns("failure_reasons.", schema.FailureReasons, func(f aggregate.Figures) map[string]int { return f.FailureReasons }),
+	[]csvColumn{
+		{"failed_deploy_attempts", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeployAttempts) }},
+		{"change_failure_rate", func(f aggregate.Figures) string { return f.ChangeFailureRate.String() }},
+		{"failed_deployment_recovery_seconds.p50", func(f aggregate.Figures) string {
+			return seconds(f.FailedDeploymentRecoverySeconds.P50).String()
+		}},
+		{"failed_deployment_recovery_seconds.p85", func(f aggregate.Figures) string {
+			return seconds(f.FailedDeploymentRecoverySeconds.P85).String()
+		}},
+		{"time_to_restore_seconds.p50", func(f aggregate.Figures) string { return seconds(f.TimeToRestoreSeconds.P50).String() }},
+		{"time_to_restore_seconds.p85", func(f aggregate.Figures) string { return seconds(f.TimeToRestoreSeconds.P85).String() }},
+		{"rework_rate", func(f aggregate.Figures) string { return f.ReworkRate.String() }},
+	}, reasonColumns("rework_reasons.", schema.UnplannedReasons, func(f aggregate.Figures) map[string]int { return f.ReworkReasons }),
+	[]csvColumn{
+		{"tiers.deployment_frequency", func(f aggregate.Figures) string { return f.Tiers.DeploymentFrequency.String() }},
+		{"tiers.lead_time", func(f aggregate.Figures) string { return f.Tiers.LeadTime.String() }},
+		{"tiers.change_failure_rate", func(f aggregate.Figures) string { return f.Tiers.ChangeFailureRate.String() }},
+		{"tiers.failed_deployment_recovery", func(f aggregate.Figures) string { return f.Tiers.FailedDeploymentRecovery.String() }},
+	})
+
+// csvColumn is one CSV column: its name, the figure's JSON path, and how to read it.
+type csvColumn struct {
+	name string
+	get  func(f aggregate.Figures) string
+}
+
+// reasonColumns is a column per reason, counting the deployments holding it.
+func reasonColumns(prefix string, reasons []string, counts func(aggregate.Figures) map[string]int) []csvColumn {
+	out := make([]csvColumn, len(reasons))
+	for i, r := range reasons {
+		out[i] = csvColumn{prefix + r, func(f aggregate.Figures) string { return strconv.Itoa(counts(f)[r]) }}
+	}
+	return out
 }
 
 // CSVHeader is the CSV report's header row; its names are the JSON paths, so one
@@ -325,6 +347,7 @@ var mdColumns = []struct {
 	{"deploy", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Deploy.P50) }},
 	{"failed deploys", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeployments) }},
 	{"of which inferred", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeploymentsInferred) }},
+	{"failure reasons", func(f aggregate.Figures) string { return reasons(f.FailureReasons, schema.FailureReasons) }},
 	{"change failure rate", func(f aggregate.Figures) string { return percent(f.ChangeFailureRate) }},
 	{"failed attempts", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeployAttempts) }},
 	{"recovery p50", func(f aggregate.Figures) string { return Duration(f.FailedDeploymentRecoverySeconds.P50) }},
@@ -332,10 +355,26 @@ var mdColumns = []struct {
 	{"time to restore p50", func(f aggregate.Figures) string { return Duration(f.TimeToRestoreSeconds.P50) }},
 	{"time to restore p85", func(f aggregate.Figures) string { return Duration(f.TimeToRestoreSeconds.P85) }},
 	{"rework rate", func(f aggregate.Figures) string { return percent(f.ReworkRate) }},
+	{"rework reasons", func(f aggregate.Figures) string { return reasons(f.ReworkReasons, schema.UnplannedReasons) }},
 	{"tier: deployment frequency", func(f aggregate.Figures) string { return tier(f.Tiers.DeploymentFrequency) }},
 	{"tier: lead time", func(f aggregate.Figures) string { return tier(f.Tiers.LeadTime) }},
 	{"tier: change failure rate", func(f aggregate.Figures) string { return tier(f.Tiers.ChangeFailureRate) }},
 	{"tier: recovery", func(f aggregate.Figures) string { return tier(f.Tiers.FailedDeploymentRecovery) }},
+}
+
+// reasons lists the reasons some deployments hold, with how many, in their order:
+// "rolled_back 2, hotfixed 1"; a dash when none does.
+func reasons(counts map[string]int, order []string) string {
+	var parts []string
+	for _, r := range order {
+		if n := counts[r]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", r, n))
+		}
+	}
+	if len(parts) == 0 {
+		return dash
+	}
+	return strings.Join(parts, ", ")
 }
 
 // legend quotes the definitions of docs/metrics.md, so a reader of the report

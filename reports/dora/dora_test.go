@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -88,8 +89,8 @@ var (
 	figureKeys = []string{
 		"change_failure_rate", "changes_shipped", "deploy_days_per_month_median", "deploy_days_per_week_median",
 		"deployment_frequency_per_day", "deployments", "deployments_per_deploy_day_median", "failed_deploy_attempts",
-		"failed_deployment_recovery_seconds", "failed_deployments", "failed_deployments_inferred",
-		"lead_time_parts_seconds", "lead_time_seconds", "rework_rate", "tiers",
+		"failed_deployment_recovery_seconds", "failed_deployments", "failed_deployments_inferred", "failure_reasons",
+		"lead_time_parts_seconds", "lead_time_seconds", "rework_rate", "rework_reasons", "tiers",
 		"time_to_restore_seconds", "undeployed", "undeployed_age_seconds", "untracked",
 	}
 	// The keys of each kind of fact in facts.
@@ -190,6 +191,17 @@ func TestJSONKeysAndValues(t *testing.T) {
 		tiers["lead_time"] != "high" || tiers["change_failure_rate"] != "low" {
 		t.Errorf("payments: %v", pay)
 	}
+	// payments' failures: d2 (incident_named and hotfixed), d5 (rolled_back), d22
+	// (incident_window); its rework: d3 (hotfix) and d6 (rollback). Every reason is
+	// listed, 0 where none holds.
+	wantFailures := map[string]any{"incident_named": 1.0, "incident_window": 1.0, "rolled_back": 1.0, "reverted": 0.0, "hotfixed": 1.0}
+	if got := pay["failure_reasons"]; !reflect.DeepEqual(got, wantFailures) {
+		t.Errorf("payments failure_reasons %v, want %v", got, wantFailures)
+	}
+	wantRework := map[string]any{"rollback": 1.0, "hotfix": 1.0, "revert": 0.0, "fixes_only": 0.0}
+	if got := pay["rework_reasons"]; !reflect.DeepEqual(got, wantRework) {
+		t.Errorf("payments rework_reasons %v, want %v", got, wantRework)
+	}
 	// Undefined figures and tiers are null, not 0 or "".
 	idle := teams[2].(map[string]any)
 	if v, ok := idle["change_failure_rate"]; !ok || v != nil {
@@ -277,9 +289,13 @@ func TestCSV(t *testing.T) {
 		"changes_shipped", "untracked", "undeployed", "undeployed_age_seconds.p50",
 		"lead_time_seconds.p50", "lead_time_seconds.p85", "lead_time_seconds.p95",
 		"lead_time_parts_seconds.coding", "lead_time_parts_seconds.pickup", "lead_time_parts_seconds.review", "lead_time_parts_seconds.deploy",
-		"failed_deployments", "failed_deployments_inferred", "failed_deploy_attempts", "change_failure_rate",
+		"failed_deployments", "failed_deployments_inferred",
+		"failure_reasons.incident_named", "failure_reasons.incident_window", "failure_reasons.rolled_back",
+		"failure_reasons.reverted", "failure_reasons.hotfixed",
+		"failed_deploy_attempts", "change_failure_rate",
 		"failed_deployment_recovery_seconds.p50", "failed_deployment_recovery_seconds.p85",
 		"time_to_restore_seconds.p50", "time_to_restore_seconds.p85", "rework_rate",
+		"rework_reasons.rollback", "rework_reasons.hotfix", "rework_reasons.revert", "rework_reasons.fixes_only",
 		"tiers.deployment_frequency", "tiers.lead_time", "tiers.change_failure_rate", "tiers.failed_deployment_recovery",
 	}
 	if !slices.Equal(recs[0], wantHeader) {
@@ -303,7 +319,10 @@ func TestCSV(t *testing.T) {
 	checkout := recs[2]
 	if checkout[col("lead_time_seconds.p85")] != "146880" || checkout[col("change_failure_rate")] != "0.2857142857142857" ||
 		checkout[col("tiers.lead_time")] != "high" || checkout[col("window.from")] != "2026-06-01T00:00:00Z" ||
-		checkout[col("window.as_of")] != "2026-06-28T12:00:00Z" {
+		checkout[col("window.as_of")] != "2026-06-28T12:00:00Z" ||
+		// d5 rolled back by d6; d2 both named by i1 and hotfixed by d3.
+		checkout[col("failure_reasons.rolled_back")] != "1" || checkout[col("failure_reasons.hotfixed")] != "1" ||
+		checkout[col("failure_reasons.reverted")] != "0" || checkout[col("rework_reasons.rollback")] != "1" {
 		t.Errorf("checkout row %v", checkout)
 	}
 	if ledger := recs[3]; ledger[col("failed_deployments")] != "1" || ledger[col("failed_deployments_inferred")] != "1" {
