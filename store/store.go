@@ -15,6 +15,12 @@ import (
 // ErrNotFound is returned when a cursor that was asked for has never been stored.
 var ErrNotFound = errors.New("not found")
 
+// ErrPermanent is wrapped by Write when the store refuses a batch for what the batch
+// holds (a record breaking schema.ValidateBatch's rules, a value the server rejects),
+// so that the same write would fail again however often it is retried: callers that
+// retry, such as the spool, set such a batch aside instead of waiting on it.
+var ErrPermanent = errors.New("refused permanently")
+
 // Filter selects records. Zero fields select everything.
 type Filter struct {
 	// Source keeps only records of this source instance.
@@ -35,7 +41,9 @@ type Store interface {
 	Migrate(ctx context.Context) error
 	// Ping checks that the store is reachable and migrated.
 	Ping(ctx context.Context) error
-	// Write stores a batch, records first and cursors last.
+	// Write stores a batch, records first and cursors last. A batch that breaks
+	// schema.ValidateBatch's rules is refused whole, before anything is written,
+	// with an error wrapping ErrPermanent and the *schema.InvalidError.
 	Write(ctx context.Context, b *schema.Batch) error
 
 	PullRequests(ctx context.Context, f Filter) iter.Seq2[schema.PullRequest, error]

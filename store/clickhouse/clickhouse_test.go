@@ -203,6 +203,57 @@ func TestWriteRejectsTimeOutsideDateTime(t *testing.T) {
 	if !strings.Contains(err.Error(), "gh/a#1") {
 		t.Errorf("error %q does not name the record", err)
 	}
+	if !errors.Is(err, store.ErrPermanent) {
+		t.Errorf("error %q does not wrap store.ErrPermanent: retrying it would fail forever", err)
+	}
+}
+
+// TestServerDataErrorsArePermanent: an exception the server raises about the values
+// themselves fails again on every retry, so Write marks it permanent; the server's
+// other exceptions, the network and the context are worth retrying.
+func TestServerDataErrorsArePermanent(t *testing.T) {
+	o := clickhousetest.Open(t)
+	c := conn(t, o)
+	exception := func(q string) error {
+		t.Helper()
+		err := c.Exec(context.Background(), q)
+		var ex *ch.Exception
+		if !errors.As(err, &ex) {
+			t.Fatalf("%s: %v, want a server exception", q, err)
+		}
+		return err
+	}
+	canceled, cancel := context.WithCancel(context.Background())
+	cancel()
+	refused := c.Exec(canceled, "SELECT 1")
+	tests := []struct {
+		name      string
+		err       error
+		permanent bool
+	}{
+		{"cannot parse a number", exception("SELECT toInt8('x')"), true},
+		{"cannot parse a time", exception("SELECT toDateTime('yesterday')"), true},
+		{"a value out of range", &ch.Exception{Code: 321, Message: "Value is out of range of DateTime"}, true},
+		{"a missing table", exception("SELECT 1 FROM `" + o.Database + "`.no_such_table"), false},
+		{"too many parts", &ch.Exception{Code: 252, Message: "Too many parts (300). Merges are processing significantly slower than inserts"}, false},
+		{"a canceled context", refused, false},
+		{"an unreachable server", &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connection refused")}, false},
+		{"a timeout", context.DeadlineExceeded, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.err == nil {
+				t.Fatal("no error to classify")
+			}
+			err := clickhouse.Permanent(fmt.Errorf("clickhouse: writing deployments: %w", tc.err))
+			if got := errors.Is(err, store.ErrPermanent); got != tc.permanent {
+				t.Errorf("%v: permanent %v, want %v", err, got, tc.permanent)
+			}
+			if !errors.Is(err, tc.err) {
+				t.Errorf("%v no longer wraps %v", err, tc.err)
+			}
+		})
+	}
 }
 
 // TestWriteAcrossChunks writes more records than fit in one INSERT, with labels and

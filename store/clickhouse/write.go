@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
 )
 
 // defaultChunkRows is how many records go into one INSERT. A chunk's column buffers are all
@@ -31,10 +32,16 @@ var cursors = &schema.Table[schema.Cursor]{
 }
 
 // Write stores the batch's records table by table and its cursors last, so a cursor
-// never moves past records that failed to be stored.
+// never moves past records that failed to be stored. A batch breaking the schema's
+// rules is refused before anything is sent, and one the server refuses for its data
+// is refused the same way, wrapping store.ErrPermanent; anything else (the network,
+// a timeout, the server's load) may work when tried again.
 func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if err := schema.ValidateBatch(b); err != nil {
+		return fmt.Errorf("clickhouse: %w: %w", store.ErrPermanent, err)
 	}
 	for _, step := range []func() error{
 		func() error { return write(ctx, s, schema.PullRequests, b.PullRequests) },
@@ -72,28 +79,45 @@ func write[R any](ctx context.Context, s *Store, t *schema.Table[R], recs []R) e
 		}
 		for i := start; i < end; i++ {
 			for _, c := range cols {
-				if err := c.add(&recs[i]); err != nil {
-					return fmt.Errorf("clickhouse: %s %s: %w", t.Name(), key(t, &recs[i]), err)
-				}
+				c.add(&recs[i])
 			}
 		}
 		if err := insert(ctx, s, query, cols); err != nil {
-			return fmt.Errorf("clickhouse: writing %s: %w", t.Name(), oneLine(err))
+			return fmt.Errorf("clickhouse: writing %s: %w", t.Name(), permanent(oneLine(err)))
 		}
 	}
 	return nil
 }
 
-// key names a record in an error by its first two columns, (source, id) in every
-// table, (source, stream) for cursors.
-func key[R any](t *schema.Table[R], r *R) string {
-	var parts []string
-	for _, c := range t.Columns[:min(2, len(t.Columns))] {
-		if p, ok := c.Field(r).(*string); ok {
-			parts = append(parts, *p)
-		}
+// dataErrors are the codes of the server's exceptions about the values inserted,
+// which the same insert meets every time (ClickHouse's ErrorCodes.cpp).
+var dataErrors = map[int32]bool{
+	6:   true, // CANNOT_PARSE_TEXT
+	26:  true, // CANNOT_PARSE_QUOTED_STRING
+	27:  true, // CANNOT_PARSE_INPUT_ASSERTION_FAILED
+	38:  true, // CANNOT_PARSE_DATE
+	41:  true, // CANNOT_PARSE_DATETIME
+	53:  true, // TYPE_MISMATCH
+	69:  true, // ARGUMENT_OUT_OF_BOUND
+	70:  true, // CANNOT_CONVERT_TYPE
+	72:  true, // CANNOT_PARSE_NUMBER
+	117: true, // INCORRECT_DATA
+	130: true, // CANNOT_READ_ARRAY_FROM_TEXT
+	131: true, // TOO_LARGE_STRING_SIZE
+	321: true, // VALUE_IS_OUT_OF_RANGE_OF_DATA_TYPE
+	349: true, // CANNOT_INSERT_NULL_IN_ORDINARY_COLUMN
+	469: true, // VIOLATED_CONSTRAINT
+}
+
+// permanent marks an insert's error as store.ErrPermanent when the server refused
+// the data itself. Connection errors, timeouts, a canceled context and the server's
+// other exceptions (too many parts, memory, a missing table) stay transient.
+func permanent(err error) error {
+	var ex *ch.Exception
+	if errors.As(err, &ex) && dataErrors[ex.Code] {
+		return fmt.Errorf("%w: %w", store.ErrPermanent, err)
 	}
-	return strings.Join(parts, "/")
+	return err
 }
 
 func insert[R any](ctx context.Context, s *Store, query string, cols []recordColumn[R]) error {
@@ -119,7 +143,7 @@ type column interface {
 // recordColumn is a column filled from records of type R.
 type recordColumn[R any] interface {
 	column
-	add(r *R) error
+	add(r *R)
 }
 
 // columnsOf makes one buffer per stored column, in ColumnNames order.
@@ -135,7 +159,7 @@ func columnsOf[R any](t *schema.Table[R], capacity int) []recordColumn[R] {
 		case *bool:
 			cols = append(cols, &boolColumn[R]{field: c.Field, vals: make([]uint8, 0, capacity)})
 		case *time.Time:
-			tc := &timeColumn[R]{name: c.Name, field: func(r *R) *time.Time { return c.Field(r).(*time.Time) },
+			tc := &timeColumn[R]{field: func(r *R) *time.Time { return c.Field(r).(*time.Time) },
 				vals: make([]int64, 0, capacity)}
 			if c.Nullable {
 				tc.null, tc.ptrs = make([]bool, 0, capacity), make([]*int64, 0, capacity)
@@ -150,7 +174,7 @@ func columnsOf[R any](t *schema.Table[R], capacity int) []recordColumn[R] {
 		}
 	}
 	return append(cols,
-		&timeColumn[R]{name: "updated_at", field: t.Updated, vals: make([]int64, 0, capacity)},
+		&timeColumn[R]{field: t.Updated, vals: make([]int64, 0, capacity)},
 		&versionColumn[R]{updated: t.Updated, vals: make([]uint64, 0, capacity)},
 	)
 }
@@ -161,7 +185,7 @@ type stringColumn[R any] struct {
 }
 
 func (c *stringColumn[R]) reset()                              { clear(c.vals); c.vals = c.vals[:0] }
-func (c *stringColumn[R]) add(r *R) error                      { c.vals = append(c.vals, *c.field(r).(*string)); return nil }
+func (c *stringColumn[R]) add(r *R)                            { c.vals = append(c.vals, *c.field(r).(*string)) }
 func (c *stringColumn[R]) appendTo(b driver.BatchColumn) error { return b.Append(c.vals) }
 
 type int64Column[R any] struct {
@@ -170,7 +194,7 @@ type int64Column[R any] struct {
 }
 
 func (c *int64Column[R]) reset()                              { c.vals = c.vals[:0] }
-func (c *int64Column[R]) add(r *R) error                      { c.vals = append(c.vals, *c.field(r).(*int64)); return nil }
+func (c *int64Column[R]) add(r *R)                            { c.vals = append(c.vals, *c.field(r).(*int64)) }
 func (c *int64Column[R]) appendTo(b driver.BatchColumn) error { return b.Append(c.vals) }
 
 // boolColumn stores booleans as UInt8, the only boolean type ClickHouse 18.16 has.
@@ -180,13 +204,12 @@ type boolColumn[R any] struct {
 }
 
 func (c *boolColumn[R]) reset() { c.vals = c.vals[:0] }
-func (c *boolColumn[R]) add(r *R) error {
+func (c *boolColumn[R]) add(r *R) {
 	var v uint8
 	if *c.field(r).(*bool) {
 		v = 1
 	}
 	c.vals = append(c.vals, v)
-	return nil
 }
 func (c *boolColumn[R]) appendTo(b driver.BatchColumn) error { return b.Append(c.vals) }
 
@@ -196,9 +219,8 @@ type stringsColumn[R any] struct {
 }
 
 func (c *stringsColumn[R]) reset() { clear(c.vals); c.vals = c.vals[:0] }
-func (c *stringsColumn[R]) add(r *R) error {
+func (c *stringsColumn[R]) add(r *R) {
 	c.vals = append(c.vals, *c.field(r).(*[]string))
-	return nil
 }
 
 // appendTo appends row by row: the driver appends a whole [][]string through
@@ -216,18 +238,14 @@ func (c *stringsColumn[R]) appendTo(b driver.BatchColumn) error {
 }
 
 // timeColumn holds DateTime values as Unix seconds, which truncates them to the
-// second. A zero time is NULL in a Nullable column and 0 (the epoch) otherwise;
-// reads map both back to the zero time.
+// second; Write has checked they fit. A zero time is NULL in a Nullable column and 0
+// (the epoch) otherwise; reads map both back to the zero time.
 type timeColumn[R any] struct {
-	name  string
 	field func(*R) *time.Time
 	vals  []int64
 	null  []bool // nil unless the column is Nullable
 	ptrs  []*int64
 }
-
-// errTimeRange is wrapped when a time cannot be stored in a DateTime.
-var errTimeRange = errors.New("outside the range of ClickHouse DateTime (1970 to 2106)")
 
 func (c *timeColumn[R]) reset() {
 	c.vals, c.ptrs = c.vals[:0], c.ptrs[:0]
@@ -236,24 +254,19 @@ func (c *timeColumn[R]) reset() {
 	}
 }
 
-func (c *timeColumn[R]) add(r *R) error {
+func (c *timeColumn[R]) add(r *R) {
 	t := *c.field(r)
 	if t.IsZero() {
 		c.vals = append(c.vals, 0)
 		if c.null != nil {
 			c.null = append(c.null, true)
 		}
-		return nil
+		return
 	}
-	sec := t.Unix()
-	if sec < 0 || sec > math.MaxUint32 {
-		return fmt.Errorf("%s %s: %w", c.name, t.Format(time.RFC3339), errTimeRange)
-	}
-	c.vals = append(c.vals, sec)
+	c.vals = append(c.vals, t.Unix())
 	if c.null != nil {
 		c.null = append(c.null, false)
 	}
-	return nil
 }
 
 func (c *timeColumn[R]) appendTo(b driver.BatchColumn) error {
@@ -278,17 +291,9 @@ type versionColumn[R any] struct {
 }
 
 func (c *versionColumn[R]) reset() { c.vals = c.vals[:0] }
-func (c *versionColumn[R]) add(r *R) error {
-	t := *c.updated(r)
-	if t.IsZero() {
-		c.vals = append(c.vals, 0)
-		return nil
-	}
-	// UnixNano is defined from 1678 to 2262; within the DateTime range it is exact.
-	if sec := t.Unix(); sec < 0 || sec > math.MaxUint32 {
-		return fmt.Errorf("updated_at %s: %w", t.Format(time.RFC3339), errTimeRange)
-	}
-	c.vals = append(c.vals, uint64(schema.Version(t)))
-	return nil
+
+// add stores schema.Version, which is exact within the DateTime range Write checked.
+func (c *versionColumn[R]) add(r *R) {
+	c.vals = append(c.vals, uint64(schema.Version(*c.updated(r))))
 }
 func (c *versionColumn[R]) appendTo(b driver.BatchColumn) error { return b.Append(c.vals) }

@@ -125,8 +125,13 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Write stores the whole batch in one transaction: records, then cursors.
+// Write stores the whole batch in one transaction: records, then cursors. It refuses
+// what ClickHouse could not hold too, so that a config moving from one store to the
+// other never meets records the new one refuses.
 func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
+	if err := schema.ValidateBatch(b); err != nil {
+		return fmt.Errorf("sqlite %s: %w: %w", s.path, store.ErrPermanent, err)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("sqlite %s: %w", s.path, err)

@@ -36,6 +36,8 @@ func Run(t *testing.T, open Opener) {
 		{"LargeBatch", testLargeBatch},
 		{"BreakOutOfIteration", testBreak},
 		{"CanceledContext", testCanceled},
+		{"HoldsTheLimits", testHoldsTheLimits},
+		{"RefusesWhatNoStoreHolds", testRefusesWhatNoStoreHolds},
 	}
 	t.Run("PingBeforeMigrate", func(t *testing.T) {
 		s := open(t)
@@ -448,8 +450,8 @@ func testBreak(t *testing.T, s store.Store) {
 func testCanceled(t *testing.T, s store.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := s.Write(ctx, fixture()); err == nil {
-		t.Error("Write with a canceled context succeeded")
+	if err := s.Write(ctx, fixture()); err == nil || errors.Is(err, store.ErrPermanent) {
+		t.Errorf("Write with a canceled context = %v, want an error worth retrying", err)
 	}
 	var readErr error
 	for _, err := range s.PullRequests(ctx, store.Filter{}) {
