@@ -99,6 +99,7 @@ func newSpool(t *testing.T, dir string, next Next) *Spool {
 	return s
 }
 
+// spoolFiles lists the files of dir, leaving out the dead-letter directory.
 func spoolFiles(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -107,7 +108,9 @@ func spoolFiles(t *testing.T, dir string) []string {
 	}
 	var names []string
 	for _, e := range entries {
-		names = append(names, e.Name())
+		if !e.IsDir() {
+			names = append(names, e.Name())
+		}
 	}
 	return names
 }
@@ -210,8 +213,8 @@ func TestBatchRoundTripsExactly(t *testing.T) {
 
 // TestCrashRestart: a process accepted batches while the store was down and died;
 // the next one, on the same directory, replays them, drops a batch that was half
-// written (never acknowledged), sets a corrupt one aside, and numbers new batches
-// after the old ones.
+// written (never acknowledged), makes a corrupt one a dead letter, and numbers new
+// batches after the old ones.
 func TestCrashRestart(t *testing.T) {
 	st := &fakeStore{down: true}
 	dir := t.TempDir()
@@ -257,9 +260,12 @@ func TestCrashRestart(t *testing.T) {
 	if got := st.ids(); !reflect.DeepEqual(got, want) {
 		t.Errorf("replayed %v, want %v", got, want)
 	}
-	files := spoolFiles(t, dir)
-	if !reflect.DeepEqual(files, []string{fileName(2) + badSuffix}) {
-		t.Errorf("spool directory holds %v, want only the set-aside file", files)
+	if files := spoolFiles(t, dir); len(files) != 0 {
+		t.Errorf("spool directory holds %v, want nothing but the dead letters", files)
+	}
+	dead := spoolFiles(t, filepath.Join(dir, DeadDir))
+	if want := []string{fileName(2), reasonName(2)}; !reflect.DeepEqual(dead, want) {
+		t.Errorf("dead letters %v, want the damaged batch and its reason %v", dead, want)
 	}
 }
 

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
+	"github.com/flowmeter/flowmeter/store/spool"
 )
 
 // lastSecond is the last second every store holds (ClickHouse DateTime's).
@@ -95,5 +97,74 @@ func testRefusesWhatNoStoreHolds(t *testing.T, s store.Store) {
 				t.Errorf("cursor of a refused batch: %v, want ErrNotFound", err)
 			}
 		})
+	}
+}
+
+// flaky is a store that can be taken down, as a network partition would.
+type flaky struct {
+	store.Store
+	down bool
+}
+
+var errDown = errors.New("store unreachable")
+
+func (f *flaky) Write(ctx context.Context, b *schema.Batch) error {
+	if f.down {
+		return errDown
+	}
+	return f.Store.Write(ctx, b)
+}
+
+// testPoisonBatchInTheSpool is the defect that made the rules: a deployment of 2200
+// spooled while the store was down, then refused on every replay, held up every
+// event behind it, across restarts. Now the store refuses it permanently, the
+// spool makes it a dead letter with the store's reason, and the 200 valid events
+// behind it are stored.
+func testPoisonBatchInTheSpool(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	st := &flaky{Store: s, down: true}
+	dir := filepath.Join(t.TempDir(), "spool")
+	sp, err := spool.New(dir, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	poison := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+	deploy := func(id string, start time.Time) *schema.Batch {
+		return &schema.Batch{Deployments: []schema.Deployment{{Source: "ci", ID: id, Service: "checkout",
+			Environment: "production", Status: schema.DeploymentSuccess, StartedAt: start, FinishedAt: start, UpdatedAt: start}}}
+	}
+	if err := sp.Write(ctx, deploy("poison", poison)); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 200 {
+		if err := sp.Write(ctx, deploy(fmt.Sprintf("d%03d", i), at(time.Duration(i)*time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := sp.Stats(); got.Pending != 201 {
+		t.Fatalf("spool holds %d batches, want 201", got.Pending)
+	}
+	// flowmeter restarts, and the store is back.
+	st.down = false
+	sp, err = spool.New(dir, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Flush(ctx); err != nil {
+		t.Fatalf("Flush = %v", err)
+	}
+	if n, err := s.Count(ctx, schema.KindDeployment, store.Filter{}); err != nil || n != 200 {
+		t.Fatalf("store holds %d deployments (%v), want the 200 behind the poison", n, err)
+	}
+	if got := sp.Stats(); got.Pending != 0 || got.Dead != 1 || !got.OldestPending.IsZero() {
+		t.Errorf("Stats = %+v, want nothing pending and one dead letter", got)
+	}
+	_, dead, err := spool.List(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dead) != 1 || dead[0].Records[schema.KindDeployment] != 1 ||
+		!strings.Contains(dead[0].Err, "deployments ci/poison: started_at 2200-01-01T00:00:00Z is outside") {
+		t.Errorf("dead letters %+v, want the poison with the store's reason", dead)
 	}
 }

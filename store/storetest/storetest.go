@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"CanceledContext", testCanceled},
 		{"HoldsTheLimits", testHoldsTheLimits},
 		{"RefusesWhatNoStoreHolds", testRefusesWhatNoStoreHolds},
+		{"PoisonBatchInTheSpool", testPoisonBatchInTheSpool},
 	}
 	t.Run("PingBeforeMigrate", func(t *testing.T) {
 		s := open(t)
