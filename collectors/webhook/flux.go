@@ -93,10 +93,13 @@ func (h *handler) flux(ctx context.Context, body []byte) (outcome, error) {
 		return outcome{batch: &schema.Batch{Deployments: []schema.Deployment{d}}}, nil
 	}
 	stream, value := fluxStream(&ev), string(d.Status)+" "+revision
+	cur := schema.Cursor{Source: h.src.name, Stream: stream, Value: value, UpdatedAt: d.UpdatedAt}
+	if err := schema.ValidateCursor(&cur); err != nil {
+		return outcome{}, badRequest("involvedObject and metadata.revision make a cursor no store holds: %v", err)
+	}
 	if h.fluxAlreadyRecorded(ctx, stream, value) {
 		return outcome{ignored: fmt.Sprintf("%s of this revision is already recorded", d.Status)}, nil
 	}
-	cur := schema.Cursor{Source: h.src.name, Stream: stream, Value: value, UpdatedAt: d.UpdatedAt}
 	return outcome{
 		batch: &schema.Batch{Deployments: []schema.Deployment{d}, Cursors: []schema.Cursor{cur}},
 		done:  func() { h.fluxRecorded(stream, value) },
@@ -191,7 +194,16 @@ func (ev *fluxEvent) deployment(source, environment string) (d schema.Deployment
 		Status: status, Trigger: schema.TriggerAutomatic, Rollback: ev.Reason == "RollbackSucceeded", Attempt: 1,
 		StartedAt: at, FinishedAt: at, UpdatedAt: at,
 	}
-	return d, "", nil
+	return d, "", validate(schema.Deployments, &d, fluxFields)
+}
+
+// fluxFields names the Flux event's fields that a deployment's columns come from.
+var fluxFields = map[string]string{
+	"service":     "involvedObject.name",
+	"environment": "metadata.environment",
+	"repo":        "metadata.repo",
+	"ref":         "metadata.revision",
+	"commit_sha":  "metadata.revision",
 }
 
 // fluxRevision is the event's revision, whichever controller version sent it.

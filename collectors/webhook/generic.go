@@ -190,7 +190,28 @@ func (ev DeployEvent) Deployment(source string, now time.Time) (schema.Deploymen
 		d.UpdatedAt = now.UTC()
 		d.StartedAt = d.UpdatedAt
 	}
-	return d, nil
+	return d, validate(schema.Deployments, &d, deployFields)
+}
+
+// deployFields names the deploy JSON's fields whose record columns are named
+// otherwise.
+var deployFields = map[string]string{"commit_sha": "sha"}
+
+// validate applies the rules every store holds (schema.Validate) to a record built
+// from an event, naming the event's field in the 400, so that what intake accepts
+// no store refuses later; fields maps a column to its name in the event where they
+// differ.
+func validate[R any](t *schema.Table[R], r *R, fields map[string]string) error {
+	err := schema.Validate(t, r)
+	var inv *schema.InvalidError
+	if !errors.As(err, &inv) {
+		return err
+	}
+	field := inv.Field
+	if name, ok := fields[field]; ok {
+		field = name
+	}
+	return badRequest("%s %v", field, inv.Err)
 }
 
 // Incident validates the event and turns it into the record of source.
@@ -237,10 +258,11 @@ func (ev IncidentEvent) Incident(source string) (schema.Incident, error) {
 		return inc, badRequest("acknowledged_at is before opened_at")
 	}
 	inc.UpdatedAt = latest(inc.OpenedAt, inc.AcknowledgedAt, inc.ResolvedAt)
-	return inc, nil
+	return inc, validate(schema.Incidents, &inc, nil)
 }
 
-// parseTime reads an optional RFC 3339 time, in UTC.
+// parseTime reads an optional RFC 3339 time, in UTC, within the times a store
+// holds: checked here, so that the 400 names the field the sender wrote.
 func parseTime(field, s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -249,6 +271,9 @@ func parseTime(field, s string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, badRequest("%s: want an RFC 3339 time such as 2026-03-01T14:05:00Z, got %q", field, s)
+	}
+	if err := schema.CheckTime(t); err != nil {
+		return time.Time{}, badRequest("%s %v", field, err)
 	}
 	return t.UTC(), nil
 }

@@ -10,6 +10,7 @@ import (
 	gh "github.com/google/go-github/v57/github"
 
 	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/schema"
 )
 
 // githubEvents are the GitHub events whose records the GitHub source keeps; the
@@ -91,6 +92,10 @@ func (h *handler) github(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, collect, err := eh.HandleEvent(event, payload)
+	if err == nil && b != nil {
+		// The same rules as the store's, so that the answer names what is wrong.
+		err = schema.ValidateBatch(b)
+	}
 	if err != nil {
 		h.refuse(w, r, badRequest("%s event: %v", event, err))
 		return
@@ -98,7 +103,7 @@ func (h *handler) github(w http.ResponseWriter, r *http.Request) {
 	n := 0
 	if b != nil && (b.Len() > 0 || len(b.Cursors) > 0) {
 		if err := h.write(r, b); err != nil {
-			h.unavailable(w, r, err)
+			h.notStored(w, r, err)
 			return
 		}
 		n = b.Len()

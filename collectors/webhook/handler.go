@@ -13,12 +13,14 @@ import (
 	"hash"
 	"io"
 	"log/slog"
+	"mime"
 	"net/http"
 	"strings"
 	"time"
 
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
 )
 
 // Signature headers of the generic endpoints.
@@ -78,7 +80,7 @@ type outcome struct {
 type parser func(ctx context.Context, body []byte) (outcome, error)
 
 // endpoint serves one generic endpoint: POST only, bearer token or HMAC signature,
-// a body of at most MaxBody, records written durably before 202.
+// a JSON body of at most MaxBody, records written durably before 202.
 func (h *handler) endpoint(parse parser, fluxSignature bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !allowPost(w, r) {
@@ -105,6 +107,10 @@ func (h *handler) endpoint(parse parser, fluxSignature bool) http.Handler {
 			h.refuse(w, r, errUnauthorized)
 			return
 		}
+		if err := requireJSON(r); err != nil {
+			h.refuse(w, r, err)
+			return
+		}
 		out, err := parse(r.Context(), body)
 		if err != nil {
 			h.refuse(w, r, err)
@@ -124,7 +130,7 @@ func (h *handler) accept(w http.ResponseWriter, r *http.Request, out outcome) {
 	n := 0
 	if b := out.batch; b != nil && (b.Len() > 0 || len(b.Cursors) > 0) {
 		if err := h.write(r, b); err != nil {
-			h.unavailable(w, r, err)
+			h.notStored(w, r, err)
 			return
 		}
 		n = b.Len()
@@ -143,10 +149,16 @@ func (h *handler) write(r *http.Request, b *schema.Batch) error {
 	return h.env.Writer.Write(r.Context(), b)
 }
 
-// unavailable answers 503 when even the durable writer refused, so that the sender
-// retries later; the reason stays in the log.
-func (h *handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+// notStored answers a write that failed: 400 when the store refused the event for
+// what it holds, which a retry cannot change, otherwise 503 (even the durable
+// writer failed), so that the sender retries later. The store's own words stay in
+// the log.
+func (h *handler) notStored(w http.ResponseWriter, r *http.Request, err error) {
 	h.log.Error("webhook event not stored", "path", r.URL.Path, "err", err)
+	if errors.Is(err, store.ErrPermanent) {
+		reply(w, http.StatusBadRequest, map[string]string{"error": "the store refuses this event; flowmeter's log says why"})
+		return
+	}
 	reply(w, http.StatusServiceUnavailable, map[string]string{"error": "the event could not be stored; retry later"})
 }
 
@@ -156,6 +168,31 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	errors.As(err, &se)
 	h.log.Info("webhook request refused", "path", r.URL.Path, "status", se.status, "reason", se.reason, "remote", r.RemoteAddr)
 	reply(w, se.status, map[string]string{"error": se.reason})
+}
+
+// requireJSON refuses a body that does not say it is JSON (415): a form or plain
+// text posted by mistake would otherwise be answered as malformed JSON. JSON is
+// UTF-8, so a charset parameter, if any, must say so.
+func requireJSON(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return &statusError{status: http.StatusUnsupportedMediaType,
+			reason: "missing Content-Type: send Content-Type: application/json"}
+	}
+	mt, params, err := mime.ParseMediaType(ct)
+	switch {
+	case err != nil:
+		return &statusError{status: http.StatusUnsupportedMediaType,
+			reason: fmt.Sprintf("malformed Content-Type %q: send Content-Type: application/json", ct)}
+	case mt != "application/json":
+		return &statusError{status: http.StatusUnsupportedMediaType,
+			reason: fmt.Sprintf("Content-Type %s is not accepted: send the event as JSON with Content-Type: application/json", mt)}
+	}
+	if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return &statusError{status: http.StatusUnsupportedMediaType,
+			reason: fmt.Sprintf("charset %s is not accepted: JSON is UTF-8", cs)}
+	}
+	return nil
 }
 
 // allowPost answers 405 to anything but POST.

@@ -200,7 +200,8 @@ func (f *fixture) mount(r collectors.Receiver, w collectors.Writer) {
 	}
 }
 
-// request is one HTTP request to a fixture.
+// request is one HTTP request to a fixture. It says Content-Type: application/json
+// unless its headers name a Content-Type ("" for none).
 type request struct {
 	method, path string
 	body         string
@@ -213,7 +214,12 @@ func (f *fixture) do(t *testing.T, rq request) *httptest.ResponseRecorder {
 		rq.method = http.MethodPost
 	}
 	r := httptest.NewRequest(rq.method, rq.path, strings.NewReader(rq.body))
+	r.Header.Set("Content-Type", "application/json")
 	for k, v := range rq.headers {
+		if v == "" {
+			r.Header.Del(k)
+			continue
+		}
 		r.Header.Set(k, v)
 	}
 	rec := httptest.NewRecorder()
