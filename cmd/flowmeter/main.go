@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"migrate": {"create or update the store's tables", runMigrate},
 		"record":  {"'record deploy' or 'record incident': push one event from a CI step or a script", runRecord},
 		"run":     {"run as a daemon: scheduled collection, /metrics, webhooks, health", runRun},
+		"spool":   {"'spool list', 'retry' or 'drop': webhook events waiting for the store, and dead letters", runSpool},
 		"config":  {"'config check': validate a config file and the sources it names", runConfig},
 		"report":  {"'report dora': DORA metrics per team and service", runReport},
 		"version": {"print the version", runVersion},
