@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -34,8 +35,10 @@ const (
 	DefaultHotfixPattern         = `(?i)^hotfix`
 	DefaultBugfixLabel           = "bug"
 	DefaultDORATable             = "2023"
-	DefaultListen                = ":9420"
+	DefaultListen                = "127.0.0.1:9420"
 	DefaultSpoolDir              = "spool"
+	DefaultMaxSpoolAge           = "5m"
+	DefaultLogFormat             = "text"
 )
 
 // Config is the whole of flowmeter.yaml after defaults, the one value every
@@ -51,6 +54,8 @@ type Config struct {
 	Rules Rules `yaml:"rules"`
 	// Server is the listener of `flowmeter run`: /metrics, health and webhooks.
 	Server Server `yaml:"server"`
+	// Log sets how much the long-running commands log, and in which format.
+	Log Log `yaml:"log"`
 	// Path is the file the config came from, so relative paths in source settings
 	// can be resolved against its directory; it is not part of the YAML.
 	Path string `yaml:"-"`
@@ -58,11 +63,50 @@ type Config struct {
 
 // Server configures the HTTP listener of `flowmeter run`.
 type Server struct {
-	// Listen is the address to listen on; default ":9420".
+	// Listen is the address to listen on; the default, loopback only, exposes
+	// nothing to the network until the operator chooses to.
 	Listen string `yaml:"listen"`
 	// SpoolDir keeps webhook events accepted while the store was unreachable, until
 	// they are written; relative to the config file (see ResolvePath); default "spool".
 	SpoolDir string `yaml:"spool_dir"`
+	// MaxSpoolAge is how long a spooled batch may wait for the store before /readyz
+	// reports the daemon not ready, so that a store refusing writes is noticed.
+	MaxSpoolAge Duration `yaml:"max_spool_age"`
+}
+
+// Log configures the log lines of `flowmeter run` and the other long-running
+// commands.
+type Log struct {
+	// Level is the least severe level logged: debug, info, warn or error. Empty
+	// leaves it to each command: info for run, which has no other output; warn for
+	// the commands that print their own summary.
+	Level string `yaml:"level,omitempty"`
+	// Format is text (logfmt) or json, for log pipelines that parse JSON.
+	Format string `yaml:"format"`
+}
+
+// ParseLogLevel reads a log level as the config and the --log-level flag write it,
+// so that both accept the same four words.
+func ParseLogLevel(s string) (slog.Level, error) {
+	switch s {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info":
+		return slog.LevelInfo, nil
+	case "warn":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("want debug, info, warn or error, got %q", s)
+}
+
+// CheckLogFormat accepts the log formats the config and the --log-format flag take.
+func CheckLogFormat(s string) error {
+	if s != "text" && s != "json" {
+		return fmt.Errorf("want text or json, got %q", s)
+	}
+	return nil
 }
 
 // Store selects the one backend records are kept in; when neither is given the
@@ -593,6 +637,8 @@ func (c *Config) applyDefaults(lines map[string]int) {
 	}
 	c.Server.Listen = orDefault(c.Server.Listen, DefaultListen)
 	c.Server.SpoolDir = orDefault(c.Server.SpoolDir, DefaultSpoolDir)
+	c.Server.MaxSpoolAge = durationOr(c.Server.MaxSpoolAge, DefaultMaxSpoolAge)
+	c.Log.Format = orDefault(c.Log.Format, DefaultLogFormat)
 }
 
 // resolvePaths makes file paths independent of the working directory.

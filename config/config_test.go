@@ -30,6 +30,8 @@ type view struct {
 	Sources []sourceView
 	Teams   []Team
 	Rules   Rules
+	Server  Server
+	Log     Log
 	Path    string
 }
 
@@ -42,7 +44,7 @@ type sourceView struct {
 
 func viewOf(t *testing.T, c *Config) view {
 	t.Helper()
-	v := view{Store: c.Store, Rules: c.Rules, Path: c.Path}
+	v := view{Store: c.Store, Rules: c.Rules, Server: c.Server, Log: c.Log, Path: c.Path}
 	v.Rules.production, v.Rules.bots, v.Rules.hotfix = nil, nil, nil
 	for _, s := range c.Sources {
 		var settings any
@@ -103,6 +105,12 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if got, want := first.Sources[1].Errorf("unknown source type %q", "jira").Error(), `testdata/full.yaml:21: sources[1].jira: unknown source type "jira"`; got != want {
 		t.Errorf("Source.Errorf = %s, want %s", got, want)
+	}
+	if want := (Server{Listen: "0.0.0.0:9420", SpoolDir: "/var/lib/flowmeter/spool", MaxSpoolAge: Duration{15 * time.Minute}}); first.Server != want {
+		t.Errorf("server = %+v, want %+v", first.Server, want)
+	}
+	if want := (Log{Level: "debug", Format: "json"}); first.Log != want {
+		t.Errorf("log = %+v, want %+v", first.Log, want)
 	}
 	if first.Sources[3].Type != "webhook" || !isNull(&first.Sources[3].Settings) {
 		t.Errorf("webhook source with null settings decoded as %q %v", first.Sources[3].Type, first.Sources[3].Settings)
@@ -182,6 +190,14 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Path != "/etc/flowmeter/flowmeter.yaml" {
 		t.Errorf("Path = %q", c.Path)
+	}
+	// The listener is loopback only until the operator opens it up.
+	if want := (Server{Listen: "127.0.0.1:9420", SpoolDir: "spool", MaxSpoolAge: Duration{5 * time.Minute}}); c.Server != want {
+		t.Errorf("server = %+v, want %+v", c.Server, want)
+	}
+	// No level: each command keeps its own default.
+	if want := (Log{Format: "text"}); c.Log != want {
+		t.Errorf("log = %+v, want %+v", c.Log, want)
 	}
 
 	ch, err := Parse(doc("store:", "  clickhouse:"), "f.yaml")
@@ -517,6 +533,28 @@ func TestParseErrors(t *testing.T) {
 			"server:",
 			"  spool: /var/spool/flowmeter",
 		), `f.yaml:2: server.spool: unknown field (did you mean "spool_dir"?)`},
+		{"max_spool_age not positive", doc(
+			"server:",
+			"  listen: 127.0.0.1:9420",
+			"  max_spool_age: -1m",
+		), `f.yaml:3: server.max_spool_age: must be positive, got -1m`},
+		{"unknown log level", doc(
+			"log:",
+			"  format: json",
+			"  level: verbose",
+		), `f.yaml:3: log.level: want debug, info, warn or error, got "verbose"`},
+		{"log level in capitals", doc(
+			"log:",
+			"  level: DEBUG",
+		), `f.yaml:2: log.level: want debug, info, warn or error, got "DEBUG"`},
+		{"unknown log format", doc(
+			"log:",
+			"  format: logfmt",
+		), `f.yaml:2: log.format: want text or json, got "logfmt"`},
+		{"misspelt log field", doc(
+			"log:",
+			"  levle: debug",
+		), `f.yaml:2: log.levle: unknown field (did you mean "level"?)`},
 		{"misspelt store backend", doc(
 			"store:",
 			"  sqlite3: {}",

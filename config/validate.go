@@ -105,6 +105,17 @@ func (c *Config) validate(lines map[string]int) error {
 		_ = host
 		v.add("server.listen", "want host:port or :port, got %q", c.Server.Listen)
 	}
+	if c.Server.MaxSpoolAge.Duration <= 0 {
+		v.add("server.max_spool_age", "must be positive, got %s", c.Server.MaxSpoolAge)
+	}
+	if c.Log.Level != "" {
+		if _, err := ParseLogLevel(c.Log.Level); err != nil {
+			v.add("log.level", "%v", err)
+		}
+	}
+	if err := CheckLogFormat(c.Log.Format); err != nil {
+		v.add("log.format", "%v", err)
+	}
 	return v.first()
 }
 

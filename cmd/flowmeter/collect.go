@@ -11,12 +11,17 @@ import (
 )
 
 func runCollect(ctx context.Context, env *environment, args []string) error {
-	fs := newFlags(env, "collect", "collect [--config FILE] [--source NAME] [--since YYYY-MM-DD] [--full]")
+	fs := newFlags(env, "collect", "collect [--config FILE] [--source NAME] [--since YYYY-MM-DD] [--full] [--log-level LEVEL] [--log-format text|json]")
 	configPath := fs.String("config", "flowmeter.yaml", "config file")
 	only := fs.String("source", "", "collect only this source instance")
 	since := fs.String("since", "", "start of the collection, overriding each source's backfill start")
 	full := fs.Bool("full", false, "ignore the cursors and collect everything from the start again")
+	var logs logFlags
+	logs.register(fs)
 	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := logs.check("collect"); err != nil {
 		return err
 	}
 	opts := collectors.CollectOptions{Full: *full}
@@ -49,10 +54,12 @@ func runCollect(ctx context.Context, env *environment, args []string) error {
 	}
 	defer s.Close()
 
-	opts.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	if env.stderrIsTerminal {
-		// On a terminal the progress line says what the periodic log lines would.
-		opts.Logger = slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Unless a level is asked for, the summary lines say what the derivation's info
+	// lines would, and on a terminal the progress line what the periodic ones would.
+	quiet, _ := logs.newLogger(env.stderr, cfg.Log, slog.LevelWarn)
+	opts.Logger, _ = logs.newLogger(env.stderr, cfg.Log, slog.LevelInfo)
+	if env.stderrIsTerminal && !logs.set(cfg.Log) {
+		opts.Logger = quiet
 		opts.Progress = &terminalProgress{w: env.stderr}
 	} else {
 		opts.Progress = &logProgress{log: opts.Logger, every: 10 * time.Second}
@@ -77,9 +84,8 @@ func runCollect(ctx context.Context, env *environment, args []string) error {
 		}
 		fmt.Fprintf(env.stdout, "%s: %s in %s\n", src.Name, counter, took)
 	}
-	// Derive from whatever was collected, even when a source failed. The summary
-	// line below says what the derivation's own log line would.
-	sum, err := deriveFacts(ctx, cfg, sources, s, false, slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	// Derive from whatever was collected, even when a source failed.
+	sum, err := deriveFacts(ctx, cfg, sources, s, false, quiet)
 	if err != nil {
 		return err
 	}

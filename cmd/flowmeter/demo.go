@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,13 +24,18 @@ import (
 const dateLayout = "2006-01-02"
 
 func runDemo(ctx context.Context, env *environment, args []string) error {
-	fs := newFlags(env, "demo", "demo [--dir DIR] [--seed N] [--end YYYY-MM-DD] [--no-serve] [--listen ADDR]")
+	fs := newFlags(env, "demo", "demo [--dir DIR] [--seed N] [--end YYYY-MM-DD] [--no-serve] [--listen ADDR] [--log-level LEVEL] [--log-format text|json]")
 	dir := fs.String("dir", "", "directory for the demo's store and config (default: a new temporary directory)")
 	seed := fs.Int64("seed", 1, "seed of the generator: the same seed and end give the same organisation")
 	end := fs.String("end", time.Now().UTC().Format(dateLayout), "last day of the generated history (UTC)")
 	noServe := fs.Bool("no-serve", false, "generate and exit without serving")
 	listen := fs.String("listen", "127.0.0.1:8080", "where to serve /metrics and the health endpoints")
+	var logs logFlags
+	logs.register(fs)
 	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := logs.check("demo"); err != nil {
 		return err
 	}
 	endDay, err := time.Parse(dateLayout, *end)
@@ -65,13 +71,15 @@ func runDemo(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer s.Close()
+	// The summary below says what the info lines would, unless a level is asked for.
+	log, _ := logs.newLogger(env.stderr, cfg.Log, slog.LevelWarn)
 	started := time.Now()
 	for _, src := range sources {
-		if err := src.Source.Collect(ctx, s, collectors.CollectOptions{}); err != nil {
+		if err := src.Source.Collect(ctx, s, collectors.CollectOptions{Logger: log}); err != nil {
 			return fmt.Errorf("demo: %w", err) // the error names the source
 		}
 	}
-	if _, err := deriveFacts(ctx, cfg, sources, s, false, nil); err != nil {
+	if _, err := deriveFacts(ctx, cfg, sources, s, false, log); err != nil {
 		return err
 	}
 	if err := printDemoSummary(ctx, env, cfg, s, configPath, time.Since(started)); err != nil {
@@ -81,7 +89,7 @@ func runDemo(ctx context.Context, env *environment, args []string) error {
 		return nil
 	}
 	fmt.Fprintln(env.stdout)
-	return serve(ctx, env, configPath, *listen)
+	return serve(ctx, env, configPath, serveOptions{listen: *listen, logs: logs})
 }
 
 // The files of a demo directory, and the name of the demo's source.

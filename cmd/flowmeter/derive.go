@@ -14,10 +14,15 @@ import (
 )
 
 func runDerive(ctx context.Context, env *environment, args []string) error {
-	fs := newFlags(env, "derive", "derive [--config FILE] [--full]")
+	fs := newFlags(env, "derive", "derive [--config FILE] [--full] [--log-level LEVEL] [--log-format text|json]")
 	configPath := fs.String("config", "flowmeter.yaml", "config file")
 	full := fs.Bool("full", false, "write every fact, not only those that changed")
+	var logs logFlags
+	logs.register(fs)
 	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if err := logs.check("derive"); err != nil {
 		return err
 	}
 	cfg, sources, s, err := openConfigured(ctx, *configPath)
@@ -25,7 +30,8 @@ func runDerive(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer s.Close()
-	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// The summary line says what the info lines would, unless a level is asked for.
+	log, _ := logs.newLogger(env.stderr, cfg.Log, slog.LevelWarn)
 	if sources == nil && len(cfg.Sources) > 0 {
 		log.Warn("the sources cannot be built ('flowmeter config check' says why), so commit ancestry is not asked of them: " +
 			"changes whose ancestry is not already in the store are attributed to deployments by time")

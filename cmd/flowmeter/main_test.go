@@ -11,17 +11,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flowmeter/flowmeter/store/clickhouse/clickhousetest"
 )
 
 // TestMain lets a test run the real main() in a subprocess, to check exit statuses
-// and what reaches stderr.
+// and what reaches stderr, and stops the ClickHouse server tests may have started.
 func TestMain(m *testing.M) {
 	if os.Getenv("FLOWMETER_RUN_MAIN") == "1" {
 		os.Args = append([]string{"flowmeter"}, strings.Fields(os.Getenv("FLOWMETER_ARGS"))...)
 		main()
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	clickhousetest.Main(m)
 }
 
 // runMain runs flowmeter with args in a subprocess and returns its exit code, stdout

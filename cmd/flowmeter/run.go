@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,56 +30,80 @@ import (
 )
 
 func runRun(ctx context.Context, env *environment, args []string) error {
-	fs := newFlags(env, "run", "run [--config FILE] [--listen ADDR]")
+	fs := newFlags(env, "run", "run [--config FILE] [--listen ADDR] [--log-level LEVEL] [--log-format text|json]")
 	configPath := fs.String("config", "flowmeter.yaml", "config file")
-	listen := fs.String("listen", "", "address to listen on (default: server.listen of the config, :9420)")
+	listen := fs.String("listen", "", "address to listen on (default: server.listen of the config, "+config.DefaultListen+")")
+	var logs logFlags
+	logs.register(fs)
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	return serve(ctx, env, *configPath, *listen)
+	if err := logs.check("run"); err != nil {
+		return err
+	}
+	return serve(ctx, env, *configPath, serveOptions{listen: *listen, logs: logs})
+}
+
+// serveOptions are what run and demo give serve besides the config file.
+type serveOptions struct {
+	// listen overrides server.listen when set.
+	listen string
+	logs   logFlags
+	// open opens the store and migrates it; nil means openMigrated. Tests make the
+	// store unavailable with it.
+	open func(ctx context.Context, cfg *config.Config) (store.Store, error)
+	// retryMin and retryMax bound the wait between attempts to connect to the
+	// store; zero means 1 s, doubling up to 30 s.
+	retryMin, retryMax time.Duration
 }
 
 // serve runs flowmeter as a daemon until ctx ends: the scheduler, the exporter,
-// webhooks and health endpoints on one listener.
-func serve(ctx context.Context, env *environment, configPath, listen string) error {
+// webhooks and health endpoints on one listener. A store that cannot be reached
+// does not stop it: it serves health, spools webhooks and reports not ready while
+// it connects again and again, then replays the spool, collects and derives.
+func serve(ctx context.Context, env *environment, configPath string, opts serveOptions) error {
 	cfg, sources, err := loadSources(configPath)
 	if err != nil {
 		return err
 	}
-	if listen == "" {
-		listen = cfg.Server.Listen
-	}
-	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	st, err := openMigrated(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
+	listen := cmp.Or(opts.listen, cfg.Server.Listen)
+	log, level := opts.logs.newLogger(env.stderr, cfg.Log, slog.LevelInfo)
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
-	sp, err := spool.New(cfg.ResolvePath(cfg.Server.SpoolDir), st, log)
+	d := &daemon{
+		configPath: configPath, log: log, level: level, logs: opts.logs,
+		open: opts.open, retryMin: cmp.Or(opts.retryMin, time.Second), retryMax: cmp.Or(opts.retryMax, 30*time.Second),
+		maxSpoolAge: cfg.Server.MaxSpoolAge.Duration,
+		exporter:    exporter.New(), self: exporter.NewSelf(),
+	}
+	if d.open == nil {
+		d.open = openMigrated
+	}
+	sp, err := spool.New(cfg.ResolvePath(cfg.Server.SpoolDir), storeWriter{d: d, derive: true}, log)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("run: spool: %w", err)
 	}
-	d := &daemon{
-		configPath: configPath, listen: listen, log: log, store: st, spool: sp,
-		exporter: exporter.New(), self: exporter.NewSelf(),
-	}
+	d.spool = sp
+	d.spoolStats = func() spoolStats { return spoolStats{Pending: sp.Pending()} }
+	backlog := d.spoolStats() // what an earlier process left, before any replay
 	d.registry = exporter.NewRegistry(d.exporter, d.self)
 	d.configStamp = stamp(configPath)
 
-	// Replay what an earlier process left in the spool while the rest starts.
+	// Replay what an earlier process left in the spool, once the store is there.
 	spoolCtx, stopSpool := context.WithCancel(context.WithoutCancel(ctx))
 	spoolDone := make(chan struct{})
 	go func() { defer close(spoolDone); sp.Run(spoolCtx) }()
 
-	if err := d.derive(ctx, cfg, sources); err != nil {
-		log.Error("first derivation failed; /metrics starts empty", "err", err)
-	}
 	d.start(ctx, cfg, sources)
+	// The first attempt is waited for, so that with the store there flowmeter starts
+	// connected and migrated, as /readyz then says.
+	connectCtx, stopConnect := context.WithCancel(ctx)
+	connectDone, tried := make(chan struct{}), make(chan struct{})
+	go func() { defer close(connectDone); d.connect(connectCtx, cfg, sources, tried) }()
+	<-tried
 
 	srv := &http.Server{
 		Handler:           d.routes(),
@@ -90,8 +115,19 @@ func serve(ctx context.Context, env *environment, configPath, listen string) err
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	hooks := d.webhookPaths()
-	log.Info("flowmeter running", "listen", ln.Addr().String(), "store", describeStore(cfg), "sources", len(sources), "webhooks", strings.Join(hooks, ","))
-	fmt.Fprintf(env.stdout, "flowmeter is serving %s on http://%s\n", listPaths(append([]string{"/metrics", "/healthz", "/readyz"}, hooks...)), ln.Addr())
+	exposed := append([]string{"/metrics", "/healthz", "/readyz"}, hooks...)
+	attrs := []any{"listen", ln.Addr().String(), "store", describeStore(cfg), "sources", len(sources),
+		"webhooks", strings.Join(hooks, ","), "spool_pending", backlog.Pending, "spool_dead", backlog.Dead}
+	if !backlog.OldestPending.IsZero() {
+		attrs = append(attrs, "spool_oldest_pending", backlog.OldestPending.UTC().Format(time.RFC3339))
+	}
+	log.Info("flowmeter running", attrs...)
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
+		log.Warn("listening beyond this host: anyone who can reach it reads /metrics (every team's and service's figures) and the health endpoints, "+
+			"and can post to the webhooks, which check their token or signature; listen on 127.0.0.1 behind a proxy, or firewall the port",
+			"listen", ln.Addr().String(), "exposed", strings.Join(exposed, ","))
+	}
+	fmt.Fprintf(env.stdout, "flowmeter is serving %s on http://%s\n", listPaths(exposed), ln.Addr())
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -115,17 +151,23 @@ loop:
 			}
 		}
 	}
-	// Shut down: stop taking requests, let collections finish or abandon them, write
-	// what the spool holds if the store is there.
+	// Shut down: stop taking requests, stop connecting, let collections that are
+	// writing finish or abandon them, write what the spool holds if the store is
+	// there.
 	log.Info("shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	srv.Shutdown(shutdownCtx)
+	stopConnect()
+	<-connectDone
 	d.stop()
 	stopSpool()
 	<-spoolDone
 	if err := sp.Flush(shutdownCtx); err != nil {
 		log.Warn("spooled events stay on disk for the next start", "pending", sp.Pending(), "err", err)
+	}
+	if st, _ := d.currentStore(); st != nil {
+		st.Close()
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		return fmt.Errorf("run: %w", serveErr)
@@ -135,23 +177,110 @@ loop:
 
 // daemon is the running state of `flowmeter run`, replaced piecewise on reload.
 type daemon struct {
-	configPath, listen string
-	configStamp        string
-	log                *slog.Logger
-	store              store.Store
+	configPath  string
+	configStamp string
+	log         *slog.Logger
+	level       *slog.LevelVar
+	logs        logFlags
+	open        func(ctx context.Context, cfg *config.Config) (store.Store, error)
+	// retryMin and retryMax bound the wait between attempts to connect to the store.
+	retryMin, retryMax time.Duration
+	maxSpoolAge        time.Duration
 	spool              *spool.Spool
-	exporter           *exporter.Exporter
-	self               *exporter.Self
-	registry           *prometheus.Registry
+	// spoolStats reads the spool's backlog; a func so that tests can give any.
+	spoolStats func() spoolStats
+	exporter   *exporter.Exporter
+	self       *exporter.Self
+	registry   *prometheus.Registry
+
+	st atomic.Pointer[storeState]
 
 	mu        sync.Mutex
 	cfg       *config.Config
-	sources   []collectors.Instance
-	sched     *scheduler.Scheduler
-	stopSched context.CancelFunc
+	sched     *scheduler.Scheduler // nil between stop and start
+	stopSched context.CancelFunc   // nil while the scheduler is not running
 	schedDone chan struct{}
 	webhooks  atomic.Pointer[http.ServeMux]
 	hooks     []string // the paths webhooks mounts, sorted
+}
+
+// spoolStats is what readiness and the start-up line need to know of the spool.
+type spoolStats struct {
+	Pending       int
+	Dead          int
+	OldestPending time.Time
+}
+
+// storeState is the store once it is connected and migrated, or why it is not yet.
+type storeState struct {
+	st  store.Store
+	err error
+}
+
+// errNotConnected fails writes and derivations until the store is connected, so
+// that the spool keeps what webhooks send meanwhile.
+var errNotConnected = errors.New("store not connected")
+
+// currentStore is the store once connected, or errNotConnected.
+func (d *daemon) currentStore() (store.Store, error) {
+	if s := d.st.Load(); s != nil && s.st != nil {
+		return s.st, nil
+	}
+	return nil, errNotConnected
+}
+
+// connect opens and migrates the store, retrying with backoff until it succeeds or
+// ctx ends; then it replays the spool and starts collecting and deriving. It closes
+// tried after the first attempt, so that serving waits for no retry or replay.
+func (d *daemon) connect(ctx context.Context, cfg *config.Config, sources []collectors.Instance, tried chan<- struct{}) {
+	first := func() {
+		if tried != nil {
+			close(tried)
+			tried = nil
+		}
+	}
+	defer first()
+	wait := d.retryMin
+	for attempt := 1; ; attempt++ {
+		st, err := d.open(ctx, cfg)
+		if err == nil {
+			d.st.Store(&storeState{st: st})
+			derived := false
+			if attempt == 1 {
+				// With the store there at start, /metrics is filled before it is served.
+				if err := d.derive(ctx, cfg, sources); err != nil {
+					d.log.Error("first derivation failed; /metrics starts empty", "err", err)
+				} else {
+					derived = true
+				}
+			} else {
+				d.log.Info("store connected", "store", describeStore(cfg), "attempts", attempt)
+			}
+			first()
+			// Replay now rather than at the spool's next retry, up to 30 s away; a
+			// failure is the spool's to retry.
+			if err := d.spool.Flush(ctx); err != nil {
+				d.log.Debug("spool not replayed yet; it retries", "err", err)
+			}
+			d.resume(ctx, !derived)
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		d.st.Store(&storeState{err: err})
+		d.log.Warn("cannot connect to the store; serving health and spooling webhooks until it is back",
+			"store", describeStore(cfg), "attempt", attempt, "retry_in", wait, "err", oneLine(err.Error()))
+		first()
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		wait = min(2*wait, d.retryMax)
+	}
 }
 
 // stamp identifies a version of the config file, to notice edits.
@@ -163,13 +292,13 @@ func stamp(path string) string {
 	return fmt.Sprint(info.ModTime().UnixNano(), info.Size())
 }
 
-// start runs the scheduler and mounts the webhooks of a config.
+// start builds the scheduler of a config and mounts its webhooks. The scheduler
+// runs at once when the store is connected, else when it is.
 func (d *daemon) start(ctx context.Context, cfg *config.Config, sources []collectors.Instance) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.cfg, d.sources = cfg, sources
-	var sched *scheduler.Scheduler
-	sched = scheduler.New(sources, d.store, scheduler.Options{
+	d.cfg = cfg
+	sched := scheduler.New(sources, storeWriter{d: d}, scheduler.Options{
 		Derive:   func(ctx context.Context) error { return d.derive(ctx, cfg, sources) },
 		Observer: d.self, Logger: d.log,
 	})
@@ -180,7 +309,8 @@ func (d *daemon) start(ctx context.Context, cfg *config.Config, sources []collec
 	mux := http.NewServeMux()
 	var hooks []string
 	renv := collectors.ReceiverEnv{
-		Writer:  &derivingWriter{Writer: d.spool, then: sched.RequestDerive},
+		// The spool asks for a derivation once the store has taken a batch.
+		Writer:  d.spool,
 		Source:  func(name string) (collectors.Source, bool) { s, ok := byName[name]; return s, ok },
 		Collect: sched.Trigger,
 		Logger:  d.log,
@@ -197,9 +327,44 @@ func (d *daemon) start(ctx context.Context, cfg *config.Config, sources []collec
 	sort.Strings(hooks)
 	d.webhooks.Store(mux)
 	d.hooks = hooks
+	d.sched = sched
+	if _, err := d.currentStore(); err == nil {
+		d.runScheduler(ctx)
+	}
+}
+
+// resume runs the scheduler once the store is connected and, when derive is set,
+// asks it for the derivation that fills /metrics.
+func (d *daemon) resume(ctx context.Context, derive bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.sched == nil {
+		return // a reload is under way; its start runs the new scheduler and derives
+	}
+	if d.stopSched == nil {
+		d.runScheduler(ctx)
+	}
+	if derive {
+		d.sched.RequestDerive()
+	}
+}
+
+// runScheduler runs d.sched until stop; d.mu is held.
+func (d *daemon) runScheduler(ctx context.Context) {
 	schedCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
-	d.sched, d.stopSched, d.schedDone = sched, stop, make(chan struct{})
-	go func(done chan struct{}) { defer close(done); sched.Run(schedCtx) }(d.schedDone)
+	sched, done := d.sched, make(chan struct{})
+	d.stopSched, d.schedDone = stop, done
+	go func() { defer close(done); sched.Run(schedCtx) }()
+}
+
+// requestDerive asks the running config's scheduler for a derivation.
+func (d *daemon) requestDerive() {
+	d.mu.Lock()
+	sched := d.sched
+	d.mu.Unlock()
+	if sched != nil {
+		sched.RequestDerive()
+	}
 }
 
 // webhookPaths lists the webhook paths the running config serves.
@@ -221,6 +386,7 @@ func listPaths(paths []string) string {
 func (d *daemon) stop() {
 	d.mu.Lock()
 	stop, done := d.stopSched, d.schedDone
+	d.sched, d.stopSched, d.schedDone = nil, nil, nil
 	d.mu.Unlock()
 	if stop != nil {
 		stop()
@@ -239,22 +405,60 @@ func (d *daemon) reload(ctx context.Context) {
 	d.mu.Lock()
 	old := d.cfg
 	d.mu.Unlock()
-	if !reflect.DeepEqual(old.Store, cfg.Store) || old.Server != cfg.Server {
-		d.log.Warn("store and server settings take effect at the next start; the rest is applied now")
+	if !reflect.DeepEqual(old.Store, cfg.Store) || old.Server != cfg.Server || old.Log.Format != cfg.Log.Format {
+		d.log.Warn("store, server and log.format settings take effect at the next start; the rest is applied now")
 	}
+	d.level.Set(d.logs.levelOf(cfg.Log, slog.LevelInfo))
 	d.stop()
 	d.start(ctx, cfg, sources)
-	d.sched.RequestDerive() // teams and rules may have changed
+	d.requestDerive() // teams and rules may have changed
 	d.log.Info("config reloaded", "sources", len(sources), "teams", len(cfg.Teams), "webhooks", strings.Join(d.webhookPaths(), ","))
 }
 
 // derive refreshes the facts and then the exporter's cache.
 func (d *daemon) derive(ctx context.Context, cfg *config.Config, sources []collectors.Instance) error {
-	sum, err := deriveFacts(ctx, cfg, sources, d.store, false, d.log)
+	st, err := d.currentStore()
+	if err != nil {
+		return err
+	}
+	sum, err := deriveFacts(ctx, cfg, sources, st, false, d.log)
 	if err != nil {
 		return err
 	}
 	return d.exporter.Update(ctx, sum.Facts, cfg.TeamNames(), cfg.Rules.DORATable, time.Now())
+}
+
+// readiness says why the daemon should not be sent traffic, in words fit for
+// anyone, with the error behind it for those on this host; "" means ready.
+func (d *daemon) readiness(ctx context.Context) (reason string, detail error) {
+	s := d.st.Load()
+	switch {
+	case s == nil:
+		return "store not connected", nil
+	case s.st == nil:
+		return "store not connected", s.err
+	}
+	if err := s.st.Ping(ctx); err != nil {
+		return "store not answering", err
+	}
+	if sp := d.spoolStats(); sp.Pending > 0 && !sp.OldestPending.IsZero() {
+		if age := time.Since(sp.OldestPending); age > d.maxSpoolAge {
+			return fmt.Sprintf("%d spooled batches, the oldest waiting %s for the store (server.max_spool_age %s)",
+				sp.Pending, age.Round(time.Second), d.maxSpoolAge), nil
+		}
+	}
+	return "", nil
+}
+
+// fromLoopback says whether a request came from this host, which may see the store's
+// address and error texts that /readyz keeps from everyone else.
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // routes are the listener's handlers.
@@ -267,11 +471,16 @@ func (d *daemon) routes() http.Handler {
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		if err := d.store.Ping(ctx); err != nil {
-			http.Error(w, "not ready: "+oneLine(err.Error()), http.StatusServiceUnavailable)
+		reason, detail := d.readiness(ctx)
+		if reason == "" {
+			fmt.Fprintln(w, "ready")
 			return
 		}
-		fmt.Fprintln(w, "ready")
+		msg := "not ready: " + reason
+		if detail != nil && fromLoopback(r) {
+			msg += ": " + oneLine(detail.Error())
+		}
+		http.Error(w, msg, http.StatusServiceUnavailable)
 	})
 	mux.HandleFunc("/webhooks/", func(w http.ResponseWriter, r *http.Request) {
 		d.webhooks.Load().ServeHTTP(w, r)
@@ -279,17 +488,33 @@ func (d *daemon) routes() http.Handler {
 	return mux
 }
 
-// derivingWriter asks for a derivation after each write, so that pushed records
-// reach the facts and /metrics without waiting for a collection.
-type derivingWriter struct {
-	collectors.Writer
-	then func()
+// storeWriter writes to the store once it is connected and fails until then, so
+// that the spool keeps what webhooks send meanwhile. With derive set (the spool's
+// writer) it asks for a derivation after each write, so that batches written
+// directly or replayed from the spool reach the facts and /metrics.
+type storeWriter struct {
+	d      *daemon
+	derive bool
 }
 
-func (w *derivingWriter) Write(ctx context.Context, b *schema.Batch) error {
-	if err := w.Writer.Write(ctx, b); err != nil {
+func (w storeWriter) Write(ctx context.Context, b *schema.Batch) error {
+	st, err := w.d.currentStore()
+	if err != nil {
 		return err
 	}
-	w.then()
+	if err := st.Write(ctx, b); err != nil {
+		return err
+	}
+	if w.derive {
+		w.d.requestDerive()
+	}
 	return nil
+}
+
+func (w storeWriter) Cursor(ctx context.Context, source, stream string) (schema.Cursor, error) {
+	st, err := w.d.currentStore()
+	if err != nil {
+		return schema.Cursor{}, err
+	}
+	return st.Cursor(ctx, source, stream)
 }

@@ -96,7 +96,7 @@ func TestRunServesReloadsAndStops(t *testing.T) {
 	env := &environment{stdout: io.Discard, stderr: &stderr}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, env, configPath, addr) }()
+	go func() { done <- serve(ctx, env, configPath, serveOptions{listen: addr}) }()
 	waitUntil(t, "healthz answers", func() bool { code, _ := get(t, base+"/healthz"); return code == 200 })
 
 	if code, body := get(t, base+"/readyz"); code != 200 || !strings.Contains(body, "ready") {
@@ -208,7 +208,9 @@ sources:
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, &environment{stdout: io.Discard, stderr: io.Discard}, configPath, addr) }()
+	go func() {
+		done <- serve(ctx, &environment{stdout: io.Discard, stderr: io.Discard}, configPath, serveOptions{listen: addr})
+	}()
 	waitUntil(t, "healthz answers", func() bool { code, _ := get(t, "http://"+addr+"/healthz"); return code == 200 })
 
 	var mu sync.Mutex
@@ -303,7 +305,9 @@ sources:
 	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, &environment{stdout: io.Discard, stderr: io.Discard}, configPath, addr) }()
+	go func() {
+		done <- serve(ctx, &environment{stdout: io.Discard, stderr: io.Discard}, configPath, serveOptions{listen: addr})
+	}()
 	waitUntil(t, "healthz answers", func() bool { code, _ := get(t, "http://"+addr+"/healthz"); return code == 200 })
 
 	body := []byte(`{"deployment":{"id":42,"sha":"abc1234","ref":"main","environment":"production",
@@ -370,7 +374,9 @@ func TestRunSaysWhatItServes(t *testing.T) {
 			var stdout syncBuffer
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- serve(ctx, &environment{stdout: &stdout, stderr: io.Discard}, configPath, addr) }()
+			go func() {
+				done <- serve(ctx, &environment{stdout: &stdout, stderr: io.Discard}, configPath, serveOptions{listen: addr})
+			}()
 			waitUntil(t, "healthz answers", func() bool { code, _ := get(t, "http://"+addr+"/healthz"); return code == 200 })
 			cancel()
 			if err := <-done; err != nil {

@@ -93,7 +93,7 @@ sources:
 		}
 		// The daemon refuses to start; were it to start, the deadline stops it.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := serve(ctx, &environment{stdout: io.Discard, stderr: io.Discard}, cfg, "127.0.0.1:0")
+		err := serve(ctx, &environment{stdout: io.Discard, stderr: io.Discard}, cfg, serveOptions{listen: "127.0.0.1:0"})
 		cancel()
 		if err == nil || !strings.HasSuffix(err.Error(), tc.want) {
 			t.Errorf("run with github_source %s: %v\nwant an error ending %s", tc.githubSource, err, tc.want)

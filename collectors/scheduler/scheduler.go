@@ -1,8 +1,9 @@
 // Package scheduler runs every source instance on its own interval, as `flowmeter
 // run` does: one collection of an instance at a time, a failing instance retried with
-// backoff while the others go on, derivation after each successful collection, and a
-// shutdown that stops taking work, lets running collections finish for a grace
-// period, then abandons them (their cursors never pass unwritten records).
+// backoff while the others go on, derivation after each successful collection (a
+// failed one retried with backoff), and a shutdown that stops taking work, lets
+// running collections that are writing finish for a grace period, then abandons
+// them (their cursors never pass unwritten records).
 package scheduler
 
 import (
@@ -10,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/flowmeter/flowmeter/collectors"
@@ -30,17 +32,23 @@ type RateLimited interface{ RateLimitRemaining() int }
 // Options configure a scheduler.
 type Options struct {
 	// Derive runs after successful collections; requests made while it runs are
-	// coalesced into one more run.
+	// coalesced into one more run. A failure is retried with backoff, and requests
+	// made while the retry waits are served by it.
 	Derive func(ctx context.Context) error
 	// Observer receives what happens; nil ignores it.
 	Observer Observer
 	Logger   *slog.Logger
-	// Grace is how long running collections may finish after shutdown begins.
-	// Default 10 s.
+	// Grace is how long running collections that have written records may finish
+	// after shutdown begins; one that has written nothing has nothing to finish and
+	// is stopped at once. Default 10 s.
 	Grace time.Duration
 	// RetryMin is the first wait after a failure, doubling up to the interval.
 	// Default 30 s.
 	RetryMin time.Duration
+	// DeriveRetryMin is the first wait after a failed derivation, doubling up to
+	// DeriveRetryMax. Defaults 1 s and 1 min: a store that comes back is used
+	// within a minute, and one that stays down costs a log line a minute.
+	DeriveRetryMin, DeriveRetryMax time.Duration
 	// Jitter spreads runs by up to this fraction of the interval. Default 0.1.
 	Jitter float64
 	// StartSpread delays each source's first run by up to this (and at most a tenth
@@ -66,6 +74,13 @@ func New(instances []collectors.Instance, w collectors.Writer, opts Options) *Sc
 	if opts.RetryMin <= 0 {
 		opts.RetryMin = 30 * time.Second
 	}
+	if opts.DeriveRetryMin <= 0 {
+		opts.DeriveRetryMin = time.Second
+	}
+	if opts.DeriveRetryMax <= 0 {
+		opts.DeriveRetryMax = time.Minute
+	}
+	opts.DeriveRetryMax = max(opts.DeriveRetryMax, opts.DeriveRetryMin)
 	if opts.Jitter <= 0 {
 		opts.Jitter = 0.1
 	}
@@ -154,7 +169,7 @@ func (s *Scheduler) loop(ctx, work context.Context, in collectors.Instance) {
 		case <-s.triggers[in.Name]:
 			timer.Stop()
 		}
-		err := s.collect(work, in)
+		err := s.collect(ctx, work, in)
 		if err == nil {
 			failures = 0
 			wait = s.jittered(in.Interval)
@@ -171,11 +186,22 @@ func (s *Scheduler) loop(ctx, work context.Context, in collectors.Instance) {
 	}
 }
 
-// collect runs one collection, counting what it writes.
-func (s *Scheduler) collect(ctx context.Context, in collectors.Instance) error {
+// collect runs one collection under work, counting what it writes. When ctx ends
+// before the collection has written anything, it is stopped at once: it has nothing
+// to finish, and a source that cannot be reached would otherwise hold shutdown for
+// the whole grace period while it sleeps between retries.
+func (s *Scheduler) collect(ctx, work context.Context, in collectors.Instance) error {
 	started := time.Now()
+	run, cancel := context.WithCancel(work)
+	defer cancel()
 	w := &countingWriter{Writer: s.w, source: in.Name, obs: s.opts.Observer}
-	err := in.Source.Collect(ctx, w, collectors.CollectOptions{Logger: s.log})
+	stop := context.AfterFunc(ctx, func() {
+		if !w.writing.Load() {
+			cancel()
+		}
+	})
+	defer stop()
+	err := in.Source.Collect(run, w, collectors.CollectOptions{Logger: s.log})
 	took := time.Since(started)
 	if obs := s.opts.Observer; obs != nil {
 		obs.ObserveRun(in.Name, err, took, time.Now())
@@ -189,24 +215,51 @@ func (s *Scheduler) collect(ctx context.Context, in collectors.Instance) error {
 	return err
 }
 
-// deriveLoop derives once per request, coalescing requests made while it runs.
+// deriveLoop derives once per request, coalescing requests made while it runs. After
+// a failure it waits, doubling the wait up to DeriveRetryMax, and derives again
+// without being asked; requests made meanwhile wait for that retry, so that a store
+// that is down is not asked once per webhook, and facts catch up once it is back.
 func (s *Scheduler) deriveLoop(ctx, work context.Context) {
 	if s.opts.Derive == nil {
 		return
 	}
+	failures := 0
+	var retry *time.Timer // set while waiting to retry a failed derivation
 	for {
+		var retryC <-chan time.Time
+		if retry != nil {
+			retryC = retry.C
+		}
 		select {
 		case <-ctx.Done():
+			if retry != nil {
+				retry.Stop()
+			}
 			return
 		case <-s.derive:
+			if retry != nil {
+				continue // the retry derives what this request asked for
+			}
+		case <-retryC:
+			retry = nil
 		}
 		started := time.Now()
-		if err := s.opts.Derive(work); err != nil {
-			s.log.Error("derivation failed", "err", err)
-			continue
-		}
-		if obs := s.opts.Observer; obs != nil {
-			obs.ObserveDerive(time.Since(started))
+		err := s.opts.Derive(work)
+		switch {
+		case err == nil:
+			failures = 0
+			if obs := s.opts.Observer; obs != nil {
+				obs.ObserveDerive(time.Since(started))
+			}
+		case work.Err() != nil:
+			// Shutdown or a reload stopped it; the next scheduler derives again.
+			s.log.Debug("derivation stopped by shutdown or reload", "err", err)
+			return
+		default:
+			failures++
+			wait := min(s.opts.DeriveRetryMin<<min(failures-1, 20), s.opts.DeriveRetryMax)
+			s.log.Error("derivation failed; retrying", "in", wait, "failures", failures, "err", err)
+			retry = time.NewTimer(wait)
 		}
 	}
 }
@@ -219,14 +272,16 @@ func (s *Scheduler) jittered(d time.Duration) time.Duration {
 	return d - spread + time.Duration(rand.Int64N(int64(2*spread)+1))
 }
 
-// countingWriter reports what a collection writes.
+// countingWriter reports what a collection writes, and whether it has begun to.
 type countingWriter struct {
 	collectors.Writer
-	source string
-	obs    Observer
+	source  string
+	obs     Observer
+	writing atomic.Bool
 }
 
 func (w *countingWriter) Write(ctx context.Context, b *schema.Batch) error {
+	w.writing.Store(true)
 	if err := w.Writer.Write(ctx, b); err != nil {
 		return err
 	}

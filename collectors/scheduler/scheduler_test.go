@@ -1,9 +1,12 @@
 package scheduler
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -19,6 +22,7 @@ type fakeSource struct {
 	runs, running, overlaps atomic.Int32
 	fail                    atomic.Bool
 	block                   time.Duration // how long a run takes, unless canceled
+	early                   bool          // write a batch before blocking, as a collection part-way through has
 	finished                atomic.Int32  // runs that wrote their batch
 }
 
@@ -28,6 +32,11 @@ func (f *fakeSource) Collect(ctx context.Context, w collectors.Writer, _ collect
 		f.overlaps.Add(1)
 	}
 	defer f.running.Add(-1)
+	if f.early {
+		if err := w.Write(ctx, &schema.Batch{Deployments: []schema.Deployment{{Source: "x", ID: "early"}}}); err != nil {
+			return err
+		}
+	}
 	if f.block > 0 {
 		select {
 		case <-ctx.Done():
@@ -99,7 +108,7 @@ func TestScheduling(t *testing.T) {
 		{Name: "slow", Interval: time.Millisecond, Source: slow},
 		{Name: "pushed", Interval: time.Millisecond, Source: pushed},
 	}, nullWriter{}, Options{
-		Derive:   func(context.Context) error { derives.Add(1); time.Sleep(5 * time.Millisecond); return nil },
+		Derive:   func(context.Context) error { derives.Add(1); time.Sleep(25 * time.Millisecond); return nil },
 		Observer: obs, RetryMin: 40 * time.Millisecond,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
@@ -160,8 +169,8 @@ func TestTrigger(t *testing.T) {
 }
 
 func TestShutdown(t *testing.T) {
-	t.Run("a run that finishes within the grace period completes", func(t *testing.T) {
-		src := &fakeSource{block: 100 * time.Millisecond}
+	t.Run("a run that is writing and finishes within the grace period completes", func(t *testing.T) {
+		src := &fakeSource{block: 100 * time.Millisecond, early: true}
 		s := New([]collectors.Instance{{Name: "a", Interval: time.Hour, Source: src}}, nullWriter{}, Options{Grace: time.Second, StartSpread: time.Millisecond})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -174,7 +183,7 @@ func TestShutdown(t *testing.T) {
 		}
 	})
 	t.Run("one that does not is abandoned after it", func(t *testing.T) {
-		src := &fakeSource{block: time.Hour}
+		src := &fakeSource{block: time.Hour, early: true}
 		s := New([]collectors.Instance{{Name: "a", Interval: time.Hour, Source: src}}, nullWriter{}, Options{Grace: 100 * time.Millisecond, StartSpread: time.Millisecond})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -187,6 +196,124 @@ func TestShutdown(t *testing.T) {
 			t.Errorf("shutdown took %s, finished %d; want about the 100 ms grace and nothing written", took, src.finished.Load())
 		}
 	})
+}
+
+// unreachable is a source that cannot be reached: each run waits out a long backoff
+// between retries, as the GitHub source's transport does, then fails.
+type unreachable struct{ runs, waiting atomic.Int32 }
+
+func (u *unreachable) Collect(ctx context.Context, _ collectors.Writer, _ collectors.CollectOptions) error {
+	u.runs.Add(1)
+	u.waiting.Add(1)
+	defer u.waiting.Add(-1)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Hour):
+	}
+	return errors.New("connection refused")
+}
+
+func TestShutdownDoesNotWaitForAnUnreachableSource(t *testing.T) {
+	down, failing := &unreachable{}, &fakeSource{}
+	failing.fail.Store(true)
+	s := New([]collectors.Instance{
+		{Name: "down", Interval: time.Hour, Source: down},
+		{Name: "failing", Interval: time.Hour, Source: failing},
+	}, nullWriter{}, Options{RetryMin: time.Hour, StartSpread: time.Millisecond}) // the default 10 s grace
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	// One source sleeps in its own retry, the other in the scheduler's backoff.
+	waitFor(t, func() bool { return down.waiting.Load() == 1 && failing.runs.Load() == 1 })
+	time.Sleep(20 * time.Millisecond)
+	started := time.Now()
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("shutdown waited for a source that cannot be reached")
+	}
+	if took := time.Since(started); took > time.Second {
+		t.Errorf("shutdown took %s, want it prompt", took)
+	}
+}
+
+// syncBuffer is a log sink the scheduler's goroutines can share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestDerivationRetriedWithBackoff(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	var attempts, successes atomic.Int32
+	s := New(nil, nullWriter{}, Options{
+		Derive: func(context.Context) error {
+			attempts.Add(1)
+			if down.Load() {
+				return errors.New("store down")
+			}
+			successes.Add(1)
+			return nil
+		},
+		DeriveRetryMin: 20 * time.Millisecond, DeriveRetryMax: 80 * time.Millisecond,
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.Run(ctx)
+	// A webhook a millisecond while the store is down: 20, 40, 80, 80… ms between
+	// attempts, not one attempt per request.
+	for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); {
+		s.RequestDerive()
+		time.Sleep(time.Millisecond)
+	}
+	if n := attempts.Load(); n < 2 || n > 8 {
+		t.Errorf("%d derivations tried in 300 ms of failures, want 2 to 8 (backoff)", n)
+	}
+	// The store is back; nobody asks again, yet the facts catch up.
+	down.Store(false)
+	waitFor(t, func() bool { return successes.Load() == 1 })
+	time.Sleep(200 * time.Millisecond)
+	if n := successes.Load(); n != 1 {
+		t.Errorf("%d derivations after the store came back with no request, want 1", n)
+	}
+}
+
+func TestDerivationStoppedByShutdownIsNotAnError(t *testing.T) {
+	var logs syncBuffer
+	var running atomic.Bool
+	s := New(nil, nullWriter{}, Options{
+		Derive: func(ctx context.Context) error {
+			running.Store(true)
+			<-ctx.Done()
+			return ctx.Err()
+		},
+		Logger: slog.New(slog.NewTextHandler(&logs, nil)),
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	s.RequestDerive()
+	waitFor(t, running.Load)
+	cancel() // as a reload does
+	<-done
+	if strings.Contains(logs.String(), "level=ERROR") {
+		t.Errorf("a derivation stopped by a reload was logged as an error:\n%s", logs.String())
+	}
 }
 
 func waitFor(t *testing.T, cond func() bool) {
