@@ -22,6 +22,7 @@ import (
 	"github.com/flowmeter/flowmeter/store"
 	"github.com/flowmeter/flowmeter/store/clickhouse"
 	"github.com/flowmeter/flowmeter/store/clickhouse/clickhousetest"
+	"github.com/flowmeter/flowmeter/store/spool"
 	"github.com/flowmeter/flowmeter/store/sqlite"
 )
 
@@ -273,28 +274,28 @@ func TestReadyz(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		state  *storeState
-		spool  spoolStats
+		spool  spool.Stats
 		remote string
 		code   int
 		body   string
 	}{
-		{"never tried", nil, spoolStats{}, "127.0.0.1:5000", 503, "not ready: store not connected\n"},
-		{"down, asked from this host", &storeState{err: errors.New("dial tcp 10.1.2.3:9000: connection refused")}, spoolStats{}, "127.0.0.1:5000", 503,
+		{"never tried", nil, spool.Stats{}, "127.0.0.1:5000", 503, "not ready: store not connected\n"},
+		{"down, asked from this host", &storeState{err: errors.New("dial tcp 10.1.2.3:9000: connection refused")}, spool.Stats{}, "127.0.0.1:5000", 503,
 			"not ready: store not connected: dial tcp 10.1.2.3:9000: connection refused\n"},
-		{"down, asked from IPv6 loopback", &storeState{err: errors.New("dial tcp 10.1.2.3:9000: connection refused")}, spoolStats{}, "[::1]:5000", 503,
+		{"down, asked from IPv6 loopback", &storeState{err: errors.New("dial tcp 10.1.2.3:9000: connection refused")}, spool.Stats{}, "[::1]:5000", 503,
 			"not ready: store not connected: dial tcp 10.1.2.3:9000: connection refused\n"},
-		{"down, asked from elsewhere", &storeState{err: errors.New("dial tcp 10.1.2.3:9000: connection refused")}, spoolStats{}, "203.0.113.7:5000", 503,
+		{"down, asked from elsewhere", &storeState{err: errors.New("dial tcp 10.1.2.3:9000: connection refused")}, spool.Stats{}, "203.0.113.7:5000", 503,
 			"not ready: store not connected\n"},
-		{"not answering, asked from elsewhere", &storeState{st: pingStore{st}}, spoolStats{}, "203.0.113.7:5000", 503, "not ready: store not answering\n"},
-		{"not answering, asked from this host", &storeState{st: pingStore{st}}, spoolStats{}, "127.0.0.1:5000", 503,
+		{"not answering, asked from elsewhere", &storeState{st: pingStore{st}}, spool.Stats{}, "203.0.113.7:5000", 503, "not ready: store not answering\n"},
+		{"not answering, asked from this host", &storeState{st: pingStore{st}}, spool.Stats{}, "127.0.0.1:5000", 503,
 			"not ready: store not answering: dial tcp 10.1.2.3:9000: connection refused\n"},
-		{"spool waiting too long", &storeState{st: st}, spoolStats{Pending: 3, OldestPending: now.Add(-10 * time.Minute)}, "203.0.113.7:5000", 503,
+		{"spool waiting too long", &storeState{st: st}, spool.Stats{Pending: 3, OldestPending: now.Add(-10 * time.Minute)}, "203.0.113.7:5000", 503,
 			"not ready: 3 spooled batches, the oldest waiting 10m0s for the store (server.max_spool_age 5m0s)\n"},
-		{"spool waiting less than the limit", &storeState{st: st}, spoolStats{Pending: 3, OldestPending: now.Add(-time.Minute)}, "203.0.113.7:5000", 200, "ready\n"},
-		{"connected, empty spool", &storeState{st: st}, spoolStats{}, "203.0.113.7:5000", 200, "ready\n"},
+		{"spool waiting less than the limit", &storeState{st: st}, spool.Stats{Pending: 3, OldestPending: now.Add(-time.Minute)}, "203.0.113.7:5000", 200, "ready\n"},
+		{"connected, empty spool", &storeState{st: st}, spool.Stats{}, "203.0.113.7:5000", 200, "ready\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := &daemon{maxSpoolAge: 5 * time.Minute, spoolStats: func() spoolStats { return tc.spool },
+			d := &daemon{maxSpoolAge: 5 * time.Minute, spoolStats: func() spool.Stats { return tc.spool },
 				registry: exporter.NewRegistry(exporter.New(), exporter.NewSelf())}
 			if tc.state != nil {
 				d.st.Store(tc.state)

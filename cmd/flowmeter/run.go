@@ -87,9 +87,10 @@ func serve(ctx context.Context, env *environment, configPath string, opts serveO
 		return fmt.Errorf("run: spool: %w", err)
 	}
 	d.spool = sp
-	d.spoolStats = func() spoolStats { return spoolStats{Pending: sp.Pending()} }
+	d.spoolStats = sp.Stats
 	backlog := d.spoolStats() // what an earlier process left, before any replay
 	d.registry = exporter.NewRegistry(d.exporter, d.self)
+	d.registry.MustRegister(sp)
 	d.configStamp = stamp(configPath)
 
 	// Replay what an earlier process left in the spool, once the store is there.
@@ -188,7 +189,7 @@ type daemon struct {
 	maxSpoolAge        time.Duration
 	spool              *spool.Spool
 	// spoolStats reads the spool's backlog; a func so that tests can give any.
-	spoolStats func() spoolStats
+	spoolStats func() spool.Stats
 	exporter   *exporter.Exporter
 	self       *exporter.Self
 	registry   *prometheus.Registry
@@ -202,13 +203,6 @@ type daemon struct {
 	schedDone chan struct{}
 	webhooks  atomic.Pointer[http.ServeMux]
 	hooks     []string // the paths webhooks mounts, sorted
-}
-
-// spoolStats is what readiness and the start-up line need to know of the spool.
-type spoolStats struct {
-	Pending       int
-	Dead          int
-	OldestPending time.Time
 }
 
 // storeState is the store once it is connected and migrated, or why it is not yet.
