@@ -62,7 +62,7 @@ func (r *run) deployments(ctx context.Context, repo repository) error {
 		}
 		etag, pageURL = "", ""
 		stop := false
-		for _, d := range page {
+		for _, d := range present(page) {
 			created := ts(d.CreatedAt)
 			if created.Before(since) {
 				stop = true
@@ -132,9 +132,10 @@ func (r *run) deployments(ctx context.Context, repo repository) error {
 }
 
 func (r *run) deploymentStatuses(ctx context.Context, repo repository, id int64) ([]*gh.DeploymentStatus, error) {
-	return allPages(func(opt gh.ListOptions) ([]*gh.DeploymentStatus, *gh.Response, error) {
+	statuses, err := allPages(func(opt gh.ListOptions) ([]*gh.DeploymentStatus, *gh.Response, error) {
 		return r.client.Repositories.ListDeploymentStatuses(ctx, repo.owner, repo.name, id, &opt)
 	})
+	return present(statuses), err
 }
 
 // deploymentRecord turns a deployment and its statuses (newest first, as GitHub lists
@@ -249,7 +250,7 @@ func (r *run) workflowRuns(ctx context.Context, repo repository, wf WorkflowSett
 	var batch []schema.Deployment
 	if !unchanged {
 		next.Tags = map[string]bool{}
-		for _, run := range l.runs {
+		for _, run := range present(l.runs) {
 			ok, err := r.deploys(ctx, repo, wf, run, cur.Tags, next.Tags)
 			if err != nil {
 				return err
@@ -542,7 +543,7 @@ func (r *run) releases(ctx context.Context, repo repository) error {
 		}
 		etag, pageURL = "", ""
 		stop := false
-		for _, rel := range page {
+		for _, rel := range present(page) {
 			published := ts(rel.PublishedAt)
 			if rel.GetDraft() || published.IsZero() {
 				continue

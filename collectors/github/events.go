@@ -26,6 +26,8 @@ func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, 
 	if err != nil {
 		return nil, false, fmt.Errorf("github event %q: %w", kind, err)
 	}
+	// The records are built from the event's objects; one without them is malformed.
+	missing := func(object string) error { return fmt.Errorf("github event %q: the payload has no %s", kind, object) }
 	b := &schema.Batch{}
 	switch e := event.(type) {
 	case *gh.PullRequestEvent:
@@ -33,10 +35,16 @@ func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, 
 	case *gh.PullRequestReviewEvent:
 		return b, s.selects(e.GetRepo()), nil
 	case *gh.DeploymentEvent:
+		if e.Deployment == nil {
+			return nil, false, missing("deployment")
+		}
 		if repo, ok := s.repository(e.GetRepo()); ok && s.set.api && s.keepsEnvironment(e.GetDeployment().GetEnvironment()) {
 			b.Deployments = append(b.Deployments, s.deploymentRecord(repo, e.GetDeployment(), nil))
 		}
 	case *gh.DeploymentStatusEvent:
+		if e.Deployment == nil || e.DeploymentStatus == nil {
+			return nil, false, missing("deployment or deployment_status")
+		}
 		if repo, ok := s.repository(e.GetRepo()); ok && s.set.api && s.keepsEnvironment(e.GetDeployment().GetEnvironment()) {
 			b.Deployments = append(b.Deployments, s.deploymentRecord(repo, e.GetDeployment(), []*gh.DeploymentStatus{e.GetDeploymentStatus()}))
 		}
@@ -45,6 +53,9 @@ func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, 
 		repo, ok := s.repository(e.GetRepo())
 		if !ok || e.GetAction() != "completed" {
 			return b, false, nil
+		}
+		if run == nil {
+			return nil, false, missing("workflow_run")
 		}
 		for _, wf := range s.set.workflows {
 			if !matchesWorkflow(wf.Workflow, e.GetWorkflow(), run) {
@@ -62,6 +73,9 @@ func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, 
 			break
 		}
 	case *gh.ReleaseEvent:
+		if e.Release == nil {
+			return nil, false, missing("release")
+		}
 		if repo, ok := s.repository(e.GetRepo()); ok && s.set.releases && e.GetAction() == "published" && !e.GetRelease().GetDraft() {
 			b.Deployments = append(b.Deployments, s.releaseRecord(repo, e.GetRelease()))
 		}

@@ -144,7 +144,7 @@ func (r *run) pulls(ctx context.Context, repo repository) error {
 	}
 
 	for !finished {
-		for _, pr := range page {
+		for _, pr := range present(page) {
 			u := ts(pr.UpdatedAt)
 			if walkTop.IsZero() {
 				walkTop = u
@@ -266,7 +266,8 @@ func (r *run) applyTimeline(rec *schema.PullRequest, author string, events []*gh
 		switch e.GetEvent() {
 		case "committed":
 			commits++
-			if d := ts(e.GetAuthor().Date); earlier(d, rec.FirstCommitAt) {
+			date := e.GetAuthor().GetDate() // zero when GitHub sent no author
+			if d := ts(&date); earlier(d, rec.FirstCommitAt) {
 				rec.FirstCommitAt = d
 			}
 		case "reviewed":

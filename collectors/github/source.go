@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -305,6 +306,12 @@ func allPages[T any](fetch func(opt gh.ListOptions) ([]T, *gh.Response, error)) 
 		}
 		opt.Page = resp.NextPage
 	}
+}
+
+// present drops the null items a list response may hold: JSON null decodes to a nil
+// pointer, and the code building records reads the items' fields directly.
+func present[T any](items []*T) []*T {
+	return slices.DeleteFunc(items, func(item *T) bool { return item == nil })
 }
 
 func ts(t *gh.Timestamp) time.Time {
