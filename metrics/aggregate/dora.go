@@ -38,6 +38,11 @@ type Input struct {
 	Teams []string
 	// Team, when set, keeps only that team (which may be NoTeam).
 	Team string
+	// ReportAs, when set, gives the name a service of a team (a listed team or
+	// NoTeam) is reported under, from the name its facts give it (NoService for
+	// none), so that a caller can fold many services into one whose figures are
+	// computed from all their facts together. Nil reports each under its own name.
+	ReportAs func(team, service string) string
 	// Explain fills each figure's Explain with the facts behind it and the report's
 	// Facts with those facts.
 	Explain bool
@@ -264,6 +269,9 @@ func DORA(in Input) Report {
 		if service == "" {
 			service = NoService
 		}
+		if in.ReportAs != nil {
+			service = in.ReportAs(team, service)
+		}
 		byService := groups[team]
 		if byService == nil {
 			byService = map[string]*group{}
@@ -278,7 +286,7 @@ func DORA(in Input) Report {
 	}
 	for _, c := range in.Changes {
 		if changeInWindow(c, from, to) {
-			g := add(teamOf(c.Team), changeService(c))
+			g := add(teamOf(c.Team), ChangeService(c))
 			g.changes = append(g.changes, c)
 		}
 	}
@@ -353,9 +361,9 @@ type group struct {
 	seenBefore bool
 }
 
-// changeService is the service a change is reported under: the one that shipped it,
-// else its repository's name.
-func changeService(c schema.ChangeFact) string {
+// ChangeService is the service a change is reported under: the one that shipped it,
+// else its repository's name ("" when it has neither, reported as NoService).
+func ChangeService(c schema.ChangeFact) string {
 	if c.Service != "" {
 		return c.Service
 	}

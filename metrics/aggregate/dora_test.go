@@ -496,6 +496,50 @@ func TestDORATeamFilterAndNoTeam(t *testing.T) {
 	}
 }
 
+// TestDORAReportAs folds payments' two services into one and (no team)'s three
+// into one, and keeps search's: a folded service's figures are computed from all
+// its facts together, so with every service of a team folded they are the team's.
+func TestDORAReportAs(t *testing.T) {
+	in := aggregatetest.Input()
+	asked := map[string]bool{}
+	in.ReportAs = func(team, service string) string {
+		asked[team+"/"+service] = true
+		if team == "search" {
+			return service
+		}
+		return "folded"
+	}
+	r := aggregate.DORA(in)
+	pay, srch, none := r.Teams[0], r.Teams[1], r.Teams[3]
+	for _, c := range []struct {
+		team aggregate.Team
+		want map[string]any
+	}{{pay, payments}, {none, noTeam}} {
+		if got := serviceNames(c.team); !slices.Equal(got, []string{"folded"}) {
+			t.Fatalf("%s services %v, want [folded]", c.team.Name, got)
+		}
+		checkFigures(t, c.team.Name+"/folded", c.team.Services[0].Figures, c.want)
+		checkFigures(t, c.team.Name, c.team.Figures, c.want)
+	}
+	if got := serviceNames(srch); !slices.Equal(got, []string{"indexer"}) {
+		t.Fatalf("search services %v, want [indexer]", got)
+	}
+	checkFigures(t, "search/indexer", srch.Services[0].Figures, search)
+	// Asked by the team a fact is reported under and the service its facts name:
+	// a change's repository's name when it has no service, NoService for none.
+	for _, k := range []string{
+		"payments/checkout", "payments/ledger", "search/indexer",
+		aggregate.NoTeam + "/billing-batch", aggregate.NoTeam + "/tools", aggregate.NoTeam + "/" + aggregate.NoService,
+	} {
+		if !asked[k] {
+			t.Errorf("ReportAs never asked about %s (asked: %v)", k, asked)
+		}
+	}
+	if len(asked) != 6 {
+		t.Errorf("ReportAs asked about %v, want only the 6 services of the facts", asked)
+	}
+}
+
 func TestDORAExplain(t *testing.T) {
 	in := aggregatetest.Input()
 	in.Explain = true

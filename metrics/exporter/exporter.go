@@ -14,6 +14,11 @@
 // service!="all". flowmeter_deployments_total is the one exception: it is a plain
 // count, published per service only, and summed with sum by (team). A service
 // whose name really is "all" is published as "(service) all".
+//
+// Service and environment names come from what sources send, so only a bounded
+// number of them per team are published by name (Limits); the rest of the team's
+// are summed under service="other" or environment="other", whose figures are
+// computed from their facts together.
 package exporter
 
 import (
@@ -36,10 +41,6 @@ import (
 // AllServices is the service label value of a team's figures over all its services.
 const AllServices = "all"
 
-// renamedAll is the service label value of a service that is really called "all",
-// so it cannot be taken for the team figure.
-const renamedAll = "(service) all"
-
 // CacheAgeMetric is the name of the gauge saying how old the cache is; one-shot
 // output (flowmeter metrics) leaves it out, as it would be 0 forever there.
 const CacheAgeMetric = "flowmeter_exporter_cache_age_seconds"
@@ -59,7 +60,7 @@ const tierWindow = "90d"
 
 const windowHelp = ` window="7d", "30d" or "90d" is [now-N days, now) at the last refresh.`
 
-const serviceHelp = ` service="all" is the team as a whole (computed from its facts, not from the services' series).`
+const serviceHelp = ` service="all" is the team as a whole (computed from its facts, not from the services' series); service="other" is the team's services not published by name, computed from their facts together.`
 
 var (
 	deploymentsDesc = prometheus.NewDesc(
@@ -68,7 +69,7 @@ var (
 			`A production deployment is a successful one to an environment matching the team's production pattern; failure and error are failed deploy attempts, not change failures. `+
 			`A rollout of one commit of a service to several production environments counts once, in the environment that finished first. `+
 			`Only finished deployments count, so a deployment under way never moves from one result to another and the counter only grows, unless a config change or a re-derivation moves a deployment to another series. `+
-			`Published per service only (no service="all"): sum by (team) for a team.`,
+			`Published per service only (no service="all"): sum by (team) for a team. Services and environments not published by name are counted under "other".`,
 		[]string{"environment", "result", "service", "team"}, nil)
 	leadTimeDesc = prometheus.NewDesc(
 		"flowmeter_change_lead_time_seconds",
@@ -137,6 +138,9 @@ type Exporter struct {
 	// clock is read for the cache's age only; the figures use Refresh's now. Nil
 	// means time.Now.
 	clock func() time.Time
+	// bounds are the limits refreshes apply, guarded by refreshing; nil means
+	// DefaultLimits.
+	bounds *bounds
 }
 
 // cache is one refresh's metrics; it is never modified once built, so a scrape can
@@ -150,6 +154,15 @@ type cache struct {
 // the first Refresh.
 func New() *Exporter {
 	return &Exporter{clock: time.Now}
+}
+
+// SetLimits sets the limits of the refreshes that start after it returns; set them
+// again when the config changes.
+func (e *Exporter) SetLimits(l Limits) {
+	b := newBounds(l)
+	e.refreshing.Lock()
+	e.bounds = b
+	e.refreshing.Unlock()
 }
 
 // Describe sends the descriptors of every family the Exporter publishes.
@@ -177,10 +190,10 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 }
 
 // Refresh reads every change, deployment and incident fact of the store, computes
-// the figures of the windows ending at now, and swaps them in as the new cache.
-// teams are the config's teams (facts of other teams are published as "(no
-// team)"); table is the DORA tier table ("" for the default). On error the previous
-// cache stays.
+// the figures of the windows ending at now within the limits last set (SetLimits),
+// and swaps them in as the new cache. teams are the config's teams (facts of other
+// teams are published as "(no team)"); table is the DORA tier table ("" for the
+// default). On error the previous cache stays.
 func (e *Exporter) Refresh(ctx context.Context, st store.Store, teams []string, table string, now time.Time) error {
 	e.refreshing.Lock()
 	defer e.refreshing.Unlock()
@@ -210,7 +223,11 @@ func (e *Exporter) update(ctx context.Context, f facts, teams []string, table st
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("exporter: %w", err)
 	}
-	e.swap(build(f, teams, table, now))
+	b := e.bounds
+	if b == nil {
+		b = newBounds(DefaultLimits())
+	}
+	e.swap(build(f, teams, b, table, now))
 	return nil
 }
 
@@ -236,25 +253,26 @@ type facts struct {
 	incidents   []schema.IncidentFact
 }
 
-// build computes every published metric from the facts. It is pure, like the
-// aggregation it calls.
-func build(f facts, teams []string, table string, now time.Time) []prometheus.Metric {
+// build computes every published metric from the facts, within bounds. It is pure,
+// like the aggregation it calls.
+func build(f facts, teams []string, bounds *bounds, table string, now time.Time) []prometheus.Metric {
 	now = now.UTC()
+	l := bounds.labels(f, teams, now)
 	b := &builder{family: map[*prometheus.Desc]int{}}
-	deploymentCounts(b, f.deployments, teams)
+	deploymentCounts(b, f.deployments, l)
 
 	for _, w := range windows {
 		rep := aggregate.DORA(aggregate.Input{
 			Changes: f.changes, Deployments: f.deployments, Incidents: f.incidents,
 			From: now.AddDate(0, 0, -w.days), To: now, Now: now,
-			Table: table, Teams: teams,
+			Table: table, Teams: teams, ReportAs: l.service,
 		})
 		for _, t := range rep.Teams {
 			team := clean(t.Name)
 			b.service(&t.Figures, team, AllServices, w.label)
 			for i := range t.Services {
 				s := &t.Services[i]
-				b.service(&s.Figures, team, serviceLabel(s.Name), w.label)
+				b.service(&s.Figures, team, s.Name, w.label)
 			}
 			b.team(&t.Figures, team, w.label)
 			if w.label == tierWindow {
@@ -316,29 +334,24 @@ var finished = map[schema.DeploymentStatus]bool{
 }
 
 // deploymentCounts counts the finished deployment facts by team, service,
-// environment and status, mapping teams and empty services as the aggregation does,
-// and a rollout once, as the deployment it counts as. A deployment under way is left
-// out until it finishes: counted while running, its series would drop when it moved
-// to its final result, and a counter must not drop.
-func deploymentCounts(b *builder, deployments []schema.DeploymentFact, teams []string) {
-	listed := make(map[string]bool, len(teams))
-	for _, t := range teams {
-		listed[t] = true
-	}
+// environment and status, mapping teams and empty services as the aggregation does
+// and services and environments to their labels, and a rollout once, as the
+// deployment it counts as. A deployment under way is left out until it finishes:
+// counted while running, its series would drop when it moved to its final result,
+// and a counter must not drop.
+func deploymentCounts(b *builder, deployments []schema.DeploymentFact, l *labels) {
 	type key struct{ environment, result, service, team string }
 	counts := map[key]float64{}
 	for _, d := range deployments {
 		if !finished[schema.DeploymentStatus(d.Status)] || d.RolloutOf != "" {
 			continue
 		}
+		team := l.team(d.Team)
 		k := key{
-			environment: clean(orNone(d.Environment, "(no environment)")),
+			environment: l.environment(team, orNone(d.Environment, noEnvironment)),
 			result:      clean(orNone(d.Status, "(no status)")),
-			service:     serviceLabel(orNone(d.Service, aggregate.NoService)),
-			team:        aggregate.NoTeam,
-		}
-		if listed[d.Team] && d.Team != "" {
-			k.team = clean(d.Team)
+			service:     l.service(team, orNone(d.Service, aggregate.NoService)),
+			team:        clean(team),
 		}
 		counts[k]++
 	}
@@ -419,15 +432,6 @@ func (b *builder) summary(desc *prometheus.Desc, q aggregate.Quantiles, qs []qua
 		return
 	}
 	b.add(desc, prometheus.MustNewConstSummary(desc, uint64(q.Count), q.Sum, quantiles, labels...), labels)
-}
-
-// serviceLabel keeps a service really called "all" apart from the team figure.
-func serviceLabel(name string) string {
-	name = clean(name)
-	if name == AllServices {
-		return renamedAll
-	}
-	return name
 }
 
 // clean makes a label value valid UTF-8, which the client library requires; names

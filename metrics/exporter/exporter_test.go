@@ -420,8 +420,8 @@ func TestCanceledRefresh(t *testing.T) {
 }
 
 // TestLabelScheme covers the names that are not plain services: a service really
-// called "all", facts without a service, a team the config does not list, and a
-// listed team without facts.
+// called "all", facts without a service, a team the config does not list, a listed
+// team without facts, and an environment really called "other".
 func TestLabelScheme(t *testing.T) {
 	finished := fixtureNow.Add(-2 * 24 * time.Hour)
 	prod := func(id, team, service string) schema.DeploymentFact {
@@ -439,6 +439,9 @@ func TestLabelScheme(t *testing.T) {
 		prod("5", "alpha", ""),
 	}}
 	f.deployments[0].Failed = true
+	otherEnv := prod("6", "alpha", "api")
+	otherEnv.Environment, otherEnv.Production = "other", false
+	f.deployments = append(f.deployments, otherEnv)
 	e := New()
 	if err := e.Refresh(context.Background(), &factStore{f: f}, []string{"alpha", "idle"}, "", fixtureNow); err != nil {
 		t.Fatal(err)
@@ -455,6 +458,7 @@ func TestLabelScheme(t *testing.T) {
 		{key("flowmeter_deployments_total", "team=alpha,service=(service) all,environment=production,result=success", ""), 2},
 		{key("flowmeter_change_failure_ratio", "team=alpha,service=(no service),window=7d", ""), 0},
 		{key("flowmeter_deployments_total", "team=alpha,service=(no service),environment=production,result=success", ""), 1},
+		{key("flowmeter_deployments_total", "team=alpha,service=api,environment=(environment) other,result=success", ""), 1},
 		// A team the config does not list.
 		{key("flowmeter_change_failure_ratio", "team=(no team),service=tools,window=7d", ""), 0},
 		{key("flowmeter_deployments_total", "team=(no team),service=tools,environment=production,result=success", ""), 1},
