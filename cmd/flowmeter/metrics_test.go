@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowmeter/flowmeter/metrics/aggregate/aggregatetest"
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store/sqlite"
 )
 
 // samples reads a text exposition into value by series ("name{labels}"), failing
@@ -105,5 +109,54 @@ func TestMetricsCommandOut(t *testing.T) {
 	}
 	if _, err := runInProcess(t, "metrics", "--config", cfg, "extra"); err == nil || !strings.Contains(err.Error(), `metrics: unexpected argument "extra"`) {
 		t.Errorf("a positional argument: %v", err)
+	}
+}
+
+// TestMetricsPublishesConfiguredServices: a team with 25 services publishes the 20
+// that deploy most by name, the rest under "other", except a service its config
+// names, published by name however little it deploys.
+func TestMetricsPublishesConfiguredServices(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(dir, "flowmeter.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var deps []schema.DeploymentFact
+	for i := range 25 {
+		service := fmt.Sprintf("svc-%02d", i)
+		for j := range 25 - i { // svc-00 deploys 25 times, svc-24 once
+			finished := aggregatetest.Now.Add(-time.Duration(j+1) * time.Hour)
+			deps = append(deps, aggregatetest.Production(fmt.Sprintf("%s-%d", service, j), "payments", service, finished, finished))
+		}
+	}
+	if err := s.Write(ctx, &schema.Batch{DeploymentFacts: deps}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	cfg := writeFile(t, dir, "flowmeter.yaml", "store:\n  sqlite:\n    path: flowmeter.db\nteams:\n  - name: payments\n    services: [svc-24]\n")
+	var out bytes.Buffer
+	if err := runMetricsAt(ctx, &environment{stdout: &out, stderr: &out}, []string{"--config", cfg}, aggregatetest.Now); err != nil {
+		t.Fatal(err)
+	}
+	got := samples(t, out.String())
+	series := func(service string) string {
+		return `flowmeter_deployments_total{environment="production",result="success",service="` + service + `",team="payments"}`
+	}
+	// By name: svc-00..svc-19 (the 20 most deployed) and svc-24 (configured, 1
+	// deployment); in other: svc-20..svc-23, with 5+4+3+2 = 14 deployments.
+	for _, want := range []struct {
+		service string
+		n       float64
+	}{{"svc-00", 25}, {"svc-19", 6}, {"svc-24", 1}, {"other", 14}} {
+		if v, ok := got[series(want.service)]; !ok || v != want.n {
+			t.Errorf("%s: %v (present %v), want %v", want.service, v, ok, want.n)
+		}
+	}
+	if _, ok := got[series("svc-20")]; ok {
+		t.Error("svc-20, neither configured nor among the 20 most deployed, is published by name")
 	}
 }

@@ -419,6 +419,7 @@ func (d *daemon) derive(ctx context.Context, cfg *config.Config, sources []colle
 	if err != nil {
 		return err
 	}
+	d.exporter.SetLimits(exporter.LimitsFor(cfg.Teams)) // a reload may name other services
 	return d.exporter.Update(ctx, sum.Facts, cfg.TeamNames(), cfg.Rules.DORATable, time.Now())
 }
 

@@ -65,6 +65,14 @@ func DefaultLimits() Limits {
 	return Limits{TopServices: DefaultTopServices, TopEnvironments: DefaultTopEnvironments}
 }
 
+// LimitsFor are the default limits with the services a config's teams name: what
+// flowmeter run and flowmeter metrics publish.
+func LimitsFor(teams []config.Team) Limits {
+	l := DefaultLimits()
+	l.Services = ConfiguredServices(teams)
+	return l
+}
+
 // ConfiguredServices are the services each team's config names, by team, for
 // Limits.Services: its services, its incident services and both sides of its
 // incident service map, and the name of each repository it lists without a glob,
