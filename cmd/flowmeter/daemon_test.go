@@ -177,6 +177,9 @@ func TestRunStartsWhileTheStoreIsDown(t *testing.T) {
 	if code != http.StatusServiceUnavailable || !strings.HasPrefix(body, "not ready: store not connected: ") || !strings.Contains(body, "does not exist") {
 		t.Errorf("/readyz with the store down = %d %q; want 503 naming the store and, asked from loopback, why", code, body)
 	}
+	if _, m := get(t, r.base+"/metrics"); !strings.Contains(m, "\nflowmeter_ready 0\n") {
+		t.Errorf("/metrics with the store down lacks flowmeter_ready 0")
+	}
 	if code := postDeploy(t, r.base, "during-outage"); code != http.StatusAccepted {
 		t.Fatalf("a webhook with the store down got %d, want 202", code)
 	}

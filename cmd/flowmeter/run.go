@@ -90,7 +90,7 @@ func serve(ctx context.Context, env *environment, configPath string, opts serveO
 	d.spoolStats = sp.Stats
 	backlog := d.spoolStats() // what an earlier process left, before any replay
 	d.registry = exporter.NewRegistry(d.exporter, d.self)
-	d.registry.MustRegister(sp)
+	d.registry.MustRegister(sp, d.readyGauge())
 	d.configStamp = stamp(configPath)
 
 	// Replay what an earlier process left in the spool, once the store is there.
@@ -443,6 +443,21 @@ func (d *daemon) readiness(ctx context.Context) (reason string, detail error) {
 		}
 	}
 	return "", nil
+}
+
+// readyGauge is /readyz as a metric, so that an alert needs no probe of its own.
+func (d *daemon) readyGauge() prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "flowmeter_ready",
+		Help: `1 when /readyz answers ready (the store connected and answering, no spooled batch older than server.max_spool_age), else 0.`,
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if reason, _ := d.readiness(ctx); reason != "" {
+			return 0
+		}
+		return 1
+	})
 }
 
 // fromLoopback says whether a request came from this host, which may see the store's

@@ -109,7 +109,7 @@ func TestRunServesReloadsAndStops(t *testing.T) {
 	})
 	for _, family := range []string{"flowmeter_deployments_total", "flowmeter_change_lead_time_seconds",
 		"flowmeter_change_failure_ratio", "flowmeter_dora_tier", "flowmeter_collector_runs_total", "go_goroutines", "process_cpu_seconds_total",
-		`flowmeter_spool_batches{state="pending"} 0`, `flowmeter_spool_batches{state="dead"} 0`, "flowmeter_spool_oldest_pending_age_seconds 0"} {
+		"flowmeter_ready 1", "flowmeter_derive_failures_total 0", `flowmeter_spool_batches{state="pending"} 0`, `flowmeter_spool_batches{state="dead"} 0`, "flowmeter_spool_oldest_pending_age_seconds 0"} {
 		if !strings.Contains(metrics, family) {
 			t.Errorf("/metrics lacks %s", family)
 		}

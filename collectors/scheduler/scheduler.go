@@ -23,7 +23,7 @@ type Observer interface {
 	ObserveRun(source string, err error, took time.Duration, at time.Time)
 	AddRecords(source, kind string, n int)
 	SetRateLimit(source string, remaining int)
-	ObserveDerive(took time.Duration)
+	ObserveDerive(took time.Duration, err error, at time.Time)
 }
 
 // RateLimited is a source that reports how much of its API budget is left.
@@ -249,13 +249,16 @@ func (s *Scheduler) deriveLoop(ctx, work context.Context) {
 		case err == nil:
 			failures = 0
 			if obs := s.opts.Observer; obs != nil {
-				obs.ObserveDerive(time.Since(started))
+				obs.ObserveDerive(time.Since(started), nil, time.Now())
 			}
 		case work.Err() != nil:
 			// Shutdown or a reload stopped it; the next scheduler derives again.
 			s.log.Debug("derivation stopped by shutdown or reload", "err", err)
 			return
 		default:
+			if obs := s.opts.Observer; obs != nil {
+				obs.ObserveDerive(time.Since(started), err, time.Now())
+			}
 			failures++
 			wait := min(s.opts.DeriveRetryMin<<min(failures-1, 20), s.opts.DeriveRetryMax)
 			s.log.Error("derivation failed; retrying", "in", wait, "failures", failures, "err", err)

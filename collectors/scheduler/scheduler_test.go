@@ -63,10 +63,11 @@ func (nullWriter) Cursor(context.Context, string, string) (schema.Cursor, error)
 
 // observer records what it is told.
 type observer struct {
-	mu      sync.Mutex
-	runs    map[string][2]int // ok, error
-	records map[string]int
-	derives int
+	mu             sync.Mutex
+	runs           map[string][2]int // ok, error
+	records        map[string]int
+	derives        int
+	deriveFailures int
 }
 
 func (o *observer) ObserveRun(source string, err error, _ time.Duration, _ time.Time) {
@@ -86,9 +87,13 @@ func (o *observer) AddRecords(source, _ string, n int) {
 	o.records[source] += n
 }
 func (o *observer) SetRateLimit(string, int) {}
-func (o *observer) ObserveDerive(time.Duration) {
+func (o *observer) ObserveDerive(_ time.Duration, err error, _ time.Time) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if err != nil {
+		o.deriveFailures++
+		return
+	}
 	o.derives++
 }
 
@@ -261,6 +266,7 @@ func TestDerivationRetriedWithBackoff(t *testing.T) {
 	var down atomic.Bool
 	down.Store(true)
 	var attempts, successes atomic.Int32
+	obs := &observer{records: map[string]int{}}
 	s := New(nil, nullWriter{}, Options{
 		Derive: func(context.Context) error {
 			attempts.Add(1)
@@ -270,7 +276,7 @@ func TestDerivationRetriedWithBackoff(t *testing.T) {
 			successes.Add(1)
 			return nil
 		},
-		DeriveRetryMin: 20 * time.Millisecond, DeriveRetryMax: 80 * time.Millisecond,
+		DeriveRetryMin: 20 * time.Millisecond, DeriveRetryMax: 80 * time.Millisecond, Observer: obs,
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -290,6 +296,12 @@ func TestDerivationRetriedWithBackoff(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	if n := successes.Load(); n != 1 {
 		t.Errorf("%d derivations after the store came back with no request, want 1", n)
+	}
+	// Every attempt is observed: the failures, then the one success.
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if obs.derives != 1 || obs.deriveFailures != int(attempts.Load())-1 {
+		t.Errorf("observed %d derivations and %d failures of %d attempts, want 1 and the rest", obs.derives, obs.deriveFailures, attempts.Load())
 	}
 }
 

@@ -17,6 +17,10 @@ type Self struct {
 	records     *prometheus.CounterVec
 	rateLimit   *prometheus.GaugeVec
 	derive      prometheus.Histogram
+	// deriveFailures and deriveLastSuccess tell a derivation that keeps failing
+	// from one that has nothing to do, for alerts.
+	deriveFailures    prometheus.Counter
+	deriveLastSuccess prometheus.Gauge
 }
 
 // collectorBuckets span a collector run from an incremental poll of a quiet source
@@ -54,8 +58,16 @@ func NewSelf() *Self {
 		}, []string{"source"}),
 		derive: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "flowmeter_derive_duration_seconds",
-			Help:    `Duration of derivations (records to facts, including reading and writing the store).`,
+			Help:    `Duration of successful derivations (records to facts, including reading and writing the store).`,
 			Buckets: deriveBuckets,
+		}),
+		deriveFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "flowmeter_derive_failures_total",
+			Help: `Derivations that failed (each is retried with backoff); one stopped by a shutdown or reload is no failure.`,
+		}),
+		deriveLastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "flowmeter_derive_last_success_timestamp_seconds",
+			Help: `Unix time at which the last successful derivation ended; 0 before the first.`,
 		}),
 	}
 }
@@ -68,6 +80,8 @@ func (s *Self) Describe(ch chan<- *prometheus.Desc) {
 	s.records.Describe(ch)
 	s.rateLimit.Describe(ch)
 	s.derive.Describe(ch)
+	s.deriveFailures.Describe(ch)
+	s.deriveLastSuccess.Describe(ch)
 }
 
 // Collect sends the self-metrics.
@@ -78,6 +92,8 @@ func (s *Self) Collect(ch chan<- prometheus.Metric) {
 	s.records.Collect(ch)
 	s.rateLimit.Collect(ch)
 	s.derive.Collect(ch)
+	s.deriveFailures.Collect(ch)
+	s.deriveLastSuccess.Collect(ch)
 }
 
 // ObserveRun records one collector run of source that ended at at, took took and
@@ -113,7 +129,13 @@ func (s *Self) SetRateLimit(source string, remaining int) {
 	s.rateLimit.WithLabelValues(source).Set(float64(remaining))
 }
 
-// ObserveDerive records how long one derivation took.
-func (s *Self) ObserveDerive(took time.Duration) {
+// ObserveDerive records one derivation that ended at at: how long it took when it
+// succeeded, and that it failed when err is not nil.
+func (s *Self) ObserveDerive(took time.Duration, err error, at time.Time) {
+	if err != nil {
+		s.deriveFailures.Inc()
+		return
+	}
 	s.derive.Observe(max(took.Seconds(), 0))
+	s.deriveLastSuccess.Set(float64(at.UnixNano()) / 1e9)
 }

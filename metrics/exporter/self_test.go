@@ -24,8 +24,9 @@ func observeSome(s *Self) {
 	s.SetRateLimit("github", 3990)
 	s.SetRateLimit("github-enterprise", 5000)
 	s.SetRateLimit("github-enterprise", -1) // unknown: the series goes
-	s.ObserveDerive(300 * time.Millisecond)
-	s.ObserveDerive(4 * time.Second)
+	s.ObserveDerive(300*time.Millisecond, nil, at)
+	s.ObserveDerive(time.Second, errors.New("store down"), at.Add(time.Minute))
+	s.ObserveDerive(4*time.Second, nil, at.Add(2*time.Minute))
 }
 
 func TestSelf(t *testing.T) {
@@ -38,7 +39,7 @@ func TestSelf(t *testing.T) {
 	// le 60: 3); pagerduty 90 s (le 120). Records: 150 pull requests, 0
 	// deployments (the negative count ignored). Rate limit: github's last value;
 	// github-enterprise went unknown, so it has no series. Derivations 0.3 s and
-	// 4 s: sum 4.3.
+	// 4 s: sum 4.3; one failed between them; the last success ended at 10:02.
 	want := `
 # HELP flowmeter_collector_runs_total Collector runs by source instance and result: ok, or error when the run failed (it is retried with backoff).
 # TYPE flowmeter_collector_runs_total counter
@@ -88,7 +89,7 @@ flowmeter_records_written_total{kind="pull_requests",source="github"} 150
 # HELP flowmeter_github_rate_limit_remaining Requests left in the GitHub API rate-limit window of a source instance, from the last response's X-RateLimit-Remaining header; absent while unknown.
 # TYPE flowmeter_github_rate_limit_remaining gauge
 flowmeter_github_rate_limit_remaining{source="github"} 3990
-# HELP flowmeter_derive_duration_seconds Duration of derivations (records to facts, including reading and writing the store).
+# HELP flowmeter_derive_duration_seconds Duration of successful derivations (records to facts, including reading and writing the store).
 # TYPE flowmeter_derive_duration_seconds histogram
 flowmeter_derive_duration_seconds_bucket{le="0.01"} 0
 flowmeter_derive_duration_seconds_bucket{le="0.05"} 0
@@ -105,6 +106,12 @@ flowmeter_derive_duration_seconds_bucket{le="120"} 2
 flowmeter_derive_duration_seconds_bucket{le="+Inf"} 2
 flowmeter_derive_duration_seconds_sum 4.3
 flowmeter_derive_duration_seconds_count 2
+# HELP flowmeter_derive_failures_total Derivations that failed (each is retried with backoff); one stopped by a shutdown or reload is no failure.
+# TYPE flowmeter_derive_failures_total counter
+flowmeter_derive_failures_total 1
+# HELP flowmeter_derive_last_success_timestamp_seconds Unix time at which the last successful derivation ended; 0 before the first.
+# TYPE flowmeter_derive_last_success_timestamp_seconds gauge
+flowmeter_derive_last_success_timestamp_seconds 1.78272732e+09
 `
 	if err := testutil.CollectAndCompare(s, strings.NewReader(want)); err != nil {
 		t.Error(err)
