@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -176,6 +177,53 @@ func TestOutageSpoolsInOrderAndReplays(t *testing.T) {
 	// With the backlog gone, writes go straight to the store again.
 	if err := s.Write(ctx, deployment(9)); err != nil || s.Pending() != 0 {
 		t.Fatalf("write after recovery: %v, pending %d", err, s.Pending())
+	}
+}
+
+// TestBacklogReplaysInFewWrites is the defect the soak test of `flowmeter run`
+// found: replay wrote one spooled batch per store write, which against ClickHouse
+// is slower than webhooks arrive under load, and webhooks arriving meanwhile queue
+// behind the backlog, so after an outage the spool did not drain while they kept
+// coming. Consecutive batches now reach the store together, in order, within the
+// bounds of one write.
+func TestBacklogReplaysInFewWrites(t *testing.T) {
+	st := &fakeStore{down: true}
+	s := newSpool(t, t.TempDir(), st)
+	s.replayBatches, s.replayRecords = 4, 5
+	ctx := context.Background()
+	var want []string
+	write := func(b *schema.Batch) {
+		t.Helper()
+		if err := s.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range b.Deployments {
+			want = append(want, d.ID)
+		}
+	}
+	for i := range 10 {
+		write(deployment(i))
+	}
+	write(&schema.Batch{Deployments: slices.Concat(deployment(10).Deployments, deployment(11).Deployments, deployment(12).Deployments)})
+	write(deployment(13))
+	write(deployment(14))
+	st.setDown(false)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.ids(); !reflect.DeepEqual(got, want) {
+		t.Errorf("replayed %v, want %v in order", got, want)
+	}
+	var sizes []int
+	for _, b := range st.batches {
+		sizes = append(sizes, b.Len())
+	}
+	// Four batches, then four, then two and the batch of three (five records), then two.
+	if want := []int{4, 4, 5, 2}; !reflect.DeepEqual(sizes, want) {
+		t.Errorf("store writes of %v records, want %v", sizes, want)
+	}
+	if got := s.Pending(); got != 0 {
+		t.Errorf("pending %d after the replay, want 0", got)
 	}
 }
 

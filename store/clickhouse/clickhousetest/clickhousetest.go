@@ -11,6 +11,9 @@
 //   - otherwise tests that need ClickHouse are skipped, unless
 //     FLOWMETER_TEST_REQUIRE_CLICKHOUSE=1 (as in CI), where they fail.
 //
+// A test that stops and starts the server, to see what flowmeter does while its
+// store is away, gets a server of its own from NewServer instead.
+//
 // A package using it calls Main from its TestMain:
 //
 //	func TestMain(m *testing.M) { clickhousetest.Main(m) }
@@ -76,14 +79,7 @@ func Addr(t testing.TB) string {
 	if addr := os.Getenv(EnvAddr); addr != "" {
 		return addr
 	}
-	bin, err := exec.LookPath("clickhouse-server")
-	if err != nil {
-		msg := "no ClickHouse for this test: set " + EnvAddr + "=host:port or put clickhouse-server on PATH"
-		if os.Getenv(EnvRequire) == "1" {
-			t.Fatalf("clickhousetest: %s (%s=1 makes this a failure)", msg, EnvRequire)
-		}
-		t.Skip("clickhousetest: " + msg)
-	}
+	bin := binary(t, "set "+EnvAddr+"=host:port or put clickhouse-server on PATH")
 	harness.mu.Lock()
 	defer harness.mu.Unlock()
 	if !harness.inMain {
@@ -91,12 +87,27 @@ func Addr(t testing.TB) string {
 	}
 	if !harness.started {
 		harness.started = true
-		harness.srv, harness.err = startServer(bin)
+		harness.srv, harness.err = startServer(bin, freePort)
 	}
 	if harness.err != nil {
 		t.Fatalf("clickhousetest: %v", harness.err)
 	}
 	return harness.srv.addr
+}
+
+// binary finds clickhouse-server on PATH; without it, it skips t, or fails it when
+// FLOWMETER_TEST_REQUIRE_CLICKHOUSE=1, saying how to get a server (hint).
+func binary(t testing.TB, hint string) string {
+	t.Helper()
+	bin, err := exec.LookPath("clickhouse-server")
+	if err != nil {
+		msg := "no ClickHouse for this test: " + hint
+		if os.Getenv(EnvRequire) == "1" {
+			t.Fatalf("clickhousetest: %s (%s=1 makes this a failure)", msg, EnvRequire)
+		}
+		t.Skip("clickhousetest: " + msg)
+	}
+	return bin
 }
 
 // Open returns options for a database that does not exist yet and whose name no
@@ -133,64 +144,76 @@ func Exec(addr, query string) error {
 	return conn.Exec(ctx, query)
 }
 
-// server is a clickhouse-server process this package started.
+// server is a clickhouse-server process this package started, with its config and
+// data in dir.
 type server struct {
+	bin    string
 	addr   string
 	dir    string
 	cmd    *exec.Cmd
 	exited chan struct{}
 }
 
-// startServer starts clickhouse-server on a free port, retrying with another port in
-// the rare case that one was taken between choosing it and the server binding it.
-func startServer(bin string) (*server, error) {
+// startServer starts clickhouse-server on a port that port chooses, retrying with
+// another in the rare case that one was taken between choosing it and the server
+// binding it.
+func startServer(bin string, port func() (int, error)) (*server, error) {
 	var err error
 	for range 3 {
 		var s *server
-		if s, err = tryStart(bin); err == nil {
+		if s, err = tryStart(bin, port); err == nil {
 			return s, nil
 		}
 	}
 	return nil, err
 }
 
-func tryStart(bin string) (*server, error) {
+func tryStart(bin string, port func() (int, error)) (*server, error) {
 	dir, err := os.MkdirTemp("", "flowmeter-clickhouse-")
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	p, err := port()
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := writeConfig(dir, port); err != nil {
+	if err := writeConfig(dir, p); err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	out, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
+	s := &server{bin: bin, addr: fmt.Sprintf("127.0.0.1:%d", p), dir: dir}
+	if err := s.launch(); err != nil {
 		os.RemoveAll(dir)
-		return nil, err
-	}
-	defer out.Close()
-	cmd := exec.Command(bin, "--config-file="+filepath.Join(dir, "config.xml"))
-	cmd.Dir, cmd.Stdout, cmd.Stderr = dir, out, out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("starting %s: %w", bin, err)
-	}
-	s := &server{addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir, cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		close(s.exited)
-	}()
-	if err := s.waitReady(30 * time.Second); err != nil {
-		s.stop()
 		return nil, err
 	}
 	return s, nil
+}
+
+// launch starts the process on the server's config and waits until it answers.
+func (s *server) launch() error {
+	out, err := os.OpenFile(filepath.Join(s.dir, "stdout"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	cmd := exec.Command(s.bin, "--config-file="+filepath.Join(s.dir, "config.xml"))
+	cmd.Dir, cmd.Stdout, cmd.Stderr = s.dir, out, out
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", s.bin, err)
+	}
+	exited := make(chan struct{})
+	s.cmd, s.exited = cmd, exited
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	if err := s.waitReady(30 * time.Second); err != nil {
+		s.halt()
+		return err
+	}
+	return nil
 }
 
 // waitReady pings the server until it answers, giving up early when it exits.
@@ -240,9 +263,15 @@ func (s *server) logTail() string {
 	return "log: " + strings.TrimSpace(string(b))
 }
 
-// stop asks the server to shut down, kills it if it takes too long, and removes its
-// directory.
+// stop stops the server and removes its directory.
 func (s *server) stop() {
+	s.halt()
+	os.RemoveAll(s.dir)
+}
+
+// halt asks the server to shut down and kills it if it takes too long; its
+// directory stays, for launch to start it again on the same data.
+func (s *server) halt() {
 	s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.exited:
@@ -250,7 +279,6 @@ func (s *server) stop() {
 		s.cmd.Process.Kill()
 		<-s.exited
 	}
-	os.RemoveAll(s.dir)
 }
 
 func freePort() (int, error) {

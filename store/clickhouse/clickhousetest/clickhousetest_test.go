@@ -92,3 +92,37 @@ func exists(t *testing.T, addr, name string) bool {
 	}
 	return n > 0
 }
+
+// TestServerStopAndStart checks that a dedicated server stops answering when
+// stopped, and answers again on the same address with its data after Start.
+func TestServerStopAndStart(t *testing.T) {
+	if os.Getenv(childEnv) == "1" {
+		t.Skip("child run")
+	}
+	s := NewServer(t)
+	addr := s.Addr()
+	if err := Exec(addr, "CREATE DATABASE kept"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ping(addr); err == nil {
+		t.Fatal("the stopped server still answers")
+	}
+	if err := s.Stop(); err == nil {
+		t.Error("Stop of a stopped server did not fail")
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err == nil {
+		t.Error("Start of a running server did not fail")
+	}
+	if s.Addr() != addr {
+		t.Errorf("address after the restart %s, want %s", s.Addr(), addr)
+	}
+	if !exists(t, addr, "kept") {
+		t.Error("the database created before the restart is gone")
+	}
+}
