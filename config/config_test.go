@@ -444,6 +444,10 @@ func TestParseErrors(t *testing.T) {
 			"      - ana",
 			"      - ''",
 		), `f.yaml:5: teams[0].members[1]: empty entry`},
+		{"control character in a team name", doc(
+			"teams:",
+			`  - name: "pay\tments"`,
+		), `f.yaml:2: teams[0].name: contains a control character: "pay\tments"`},
 		{"incident service mapped to nothing", doc(
 			"teams:",
 			"  - name: a",

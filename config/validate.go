@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 var (
@@ -183,6 +184,9 @@ func (c *Config) validateTeams(v *validator) {
 		switch {
 		case strings.TrimSpace(t.Name) == "":
 			v.add(at+".name", "is required")
+		case strings.ContainsFunc(t.Name, unicode.IsControl):
+			// Every fact carries it, and no store takes control characters in names.
+			v.add(at+".name", "contains a control character: %q", t.Name)
 		case seen[t.Name]:
 			v.add(at+".name", "duplicate team %q", t.Name)
 		}
