@@ -228,3 +228,36 @@ func (b *Batch) Len() int {
 		len(b.WorkItems) + len(b.StatusChanges) + len(b.Worklogs) + len(b.Ancestries) +
 		len(b.ChangeFacts) + len(b.DeploymentFacts) + len(b.IncidentFacts)
 }
+
+// Append adds o's records, facts and cursors after b's, in order: kept beside the
+// fields, so that a new kind is merged where it is declared.
+func (b *Batch) Append(o *Batch) {
+	b.PullRequests = append(b.PullRequests, o.PullRequests...)
+	b.Deployments = append(b.Deployments, o.Deployments...)
+	b.Incidents = append(b.Incidents, o.Incidents...)
+	b.WorkItems = append(b.WorkItems, o.WorkItems...)
+	b.StatusChanges = append(b.StatusChanges, o.StatusChanges...)
+	b.Worklogs = append(b.Worklogs, o.Worklogs...)
+	b.Ancestries = append(b.Ancestries, o.Ancestries...)
+	b.ChangeFacts = append(b.ChangeFacts, o.ChangeFacts...)
+	b.DeploymentFacts = append(b.DeploymentFacts, o.DeploymentFacts...)
+	b.IncidentFacts = append(b.IncidentFacts, o.IncidentFacts...)
+	b.Cursors = append(b.Cursors, o.Cursors...)
+}
+
+// Counts is how many records and facts of each kind the batch holds, kinds it has
+// none of left out; cursors are not counted.
+func (b *Batch) Counts() map[Kind]int {
+	m := map[Kind]int{}
+	for k, n := range map[Kind]int{
+		KindPullRequest: len(b.PullRequests), KindDeployment: len(b.Deployments), KindIncident: len(b.Incidents),
+		KindWorkItem: len(b.WorkItems), KindStatusChange: len(b.StatusChanges), KindWorklog: len(b.Worklogs),
+		KindAncestry: len(b.Ancestries), KindChangeFact: len(b.ChangeFacts), KindDeploymentFact: len(b.DeploymentFacts),
+		KindIncidentFact: len(b.IncidentFacts),
+	} {
+		if n > 0 {
+			m[k] = n
+		}
+	}
+	return m
+}

@@ -96,3 +96,33 @@ func TestNaturalKeyComesFirst(t *testing.T) {
 		t.Errorf("Key = %q", got)
 	}
 }
+
+// TestBatchAppendAndCountsCoverEveryField keeps Append and Counts in step with the
+// fields of Batch: a field they forgot would be dropped by the spool's merged
+// replay, or missing from its listing.
+func TestBatchAppendAndCountsCoverEveryField(t *testing.T) {
+	one := &Batch{}
+	v := reflect.ValueOf(one).Elem()
+	for i := range v.NumField() {
+		f := v.Field(i)
+		f.Set(reflect.MakeSlice(f.Type(), 1, 1))
+	}
+	merged := &Batch{}
+	merged.Append(one)
+	merged.Append(one)
+	m := reflect.ValueOf(merged).Elem()
+	for i := range m.NumField() {
+		if n := m.Field(i).Len(); n != 2 {
+			t.Errorf("Append: %s has %d entries after appending two batches of one, want 2", m.Type().Field(i).Name, n)
+		}
+	}
+	counts := one.Counts()
+	if len(counts) != v.NumField()-1 { // every field but Cursors
+		t.Errorf("Counts of a batch with one of everything: %v, want %d kinds", counts, v.NumField()-1)
+	}
+	for k, n := range counts {
+		if n != 1 {
+			t.Errorf("Counts[%s] = %d, want 1", k, n)
+		}
+	}
+}

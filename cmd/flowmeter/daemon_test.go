@@ -298,7 +298,7 @@ func TestReadyz(t *testing.T) {
 		{"connected, empty spool", &storeState{st: st}, spool.Stats{}, "203.0.113.7:5000", 200, "ready\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := &daemon{maxSpoolAge: 5 * time.Minute, spoolStats: func() spool.Stats { return tc.spool },
+			d := &daemon{maxSpoolAge: 5 * time.Minute, spoolBacklog: func() (int, time.Time) { return tc.spool.Pending, tc.spool.OldestPending },
 				registry: exporter.NewRegistry(exporter.New(), exporter.NewSelf())}
 			if tc.state != nil {
 				d.st.Store(tc.state)

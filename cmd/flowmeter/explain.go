@@ -27,11 +27,7 @@ func runExplain(ctx context.Context, env *environment, args []string) error {
 			return fmt.Errorf("explain: --kind %q: want change, deployment or incident", *kindName)
 		}
 	}
-	cfg, _, err := loadConfig(*configPath)
-	if err != nil {
-		return err
-	}
-	s, err := openMigrated(ctx, cfg)
+	cfg, _, s, err := openConfigured(ctx, *configPath)
 	if err != nil {
 		return err
 	}

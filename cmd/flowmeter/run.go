@@ -78,6 +78,7 @@ func serve(ctx context.Context, env *environment, configPath string, opts serveO
 		maxSpoolAge: cfg.Server.MaxSpoolAge.Duration,
 		exporter:    exporter.New(), self: exporter.NewSelf(),
 	}
+	d.exporter.SetLimits(exporter.LimitsFor(cfg.Teams))
 	if d.open == nil {
 		d.open = openMigrated
 	}
@@ -87,8 +88,8 @@ func serve(ctx context.Context, env *environment, configPath string, opts serveO
 		return fmt.Errorf("run: spool: %w", err)
 	}
 	d.spool = sp
-	d.spoolStats = sp.Stats
-	backlog := d.spoolStats() // what an earlier process left, before any replay
+	d.spoolBacklog = sp.Backlog
+	backlog := sp.Stats() // what an earlier process left, before any replay
 	d.registry = exporter.NewRegistry(d.exporter, d.self)
 	d.registry.MustRegister(sp, d.readyGauge())
 	d.configStamp = stamp(configPath)
@@ -188,11 +189,11 @@ type daemon struct {
 	retryMin, retryMax time.Duration
 	maxSpoolAge        time.Duration
 	spool              *spool.Spool
-	// spoolStats reads the spool's backlog; a func so that tests can give any.
-	spoolStats func() spool.Stats
-	exporter   *exporter.Exporter
-	self       *exporter.Self
-	registry   *prometheus.Registry
+	// spoolBacklog reads the spool's backlog; a func so that tests can give any.
+	spoolBacklog func() (pending int, oldest time.Time)
+	exporter     *exporter.Exporter
+	self         *exporter.Self
+	registry     *prometheus.Registry
 
 	st atomic.Pointer[storeState]
 
@@ -403,6 +404,7 @@ func (d *daemon) reload(ctx context.Context) {
 		d.log.Warn("store, server and log.format settings take effect at the next start; the rest is applied now")
 	}
 	d.level.Set(d.logs.levelOf(cfg.Log, slog.LevelInfo))
+	d.exporter.SetLimits(exporter.LimitsFor(cfg.Teams)) // the teams may name other services
 	d.stop()
 	d.start(ctx, cfg, sources)
 	d.requestDerive() // teams and rules may have changed
@@ -419,7 +421,6 @@ func (d *daemon) derive(ctx context.Context, cfg *config.Config, sources []colle
 	if err != nil {
 		return err
 	}
-	d.exporter.SetLimits(exporter.LimitsFor(cfg.Teams)) // a reload may name other services
 	return d.exporter.Update(ctx, sum.Facts, cfg.TeamNames(), cfg.Rules.DORATable, time.Now())
 }
 
@@ -436,10 +437,10 @@ func (d *daemon) readiness(ctx context.Context) (reason string, detail error) {
 	if err := s.st.Ping(ctx); err != nil {
 		return "store not answering", err
 	}
-	if sp := d.spoolStats(); sp.Pending > 0 && !sp.OldestPending.IsZero() {
-		if age := time.Since(sp.OldestPending); age > d.maxSpoolAge {
+	if pending, oldest := d.spoolBacklog(); pending > 0 && !oldest.IsZero() {
+		if age := time.Since(oldest); age > d.maxSpoolAge {
 			return fmt.Sprintf("%d spooled batches, the oldest waiting %s for the store (server.max_spool_age %s)",
-				sp.Pending, age.Round(time.Second), d.maxSpoolAge), nil
+				pending, age.Round(time.Second), d.maxSpoolAge), nil
 		}
 	}
 	return "", nil

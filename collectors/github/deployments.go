@@ -231,7 +231,7 @@ func (r *run) workflowRuns(ctx context.Context, repo repository, wf WorkflowSett
 		query.Set("branch", repo.defaultBranch) // no tag to tell apart: GitHub filters
 	}
 	l := &runLister{
-		run: r, repo: repo, wf: wf, query: query, end: r.now,
+		run: r, repo: repo, wf: wf, query: query,
 		path: fmt.Sprintf("repos/%s/%s/actions/workflows/%s/runs", repo.owner, repo.name, id),
 	}
 	// Whole days, so the first page's URL, and with it its ETag, holds all day.
@@ -387,7 +387,6 @@ type runLister struct {
 	wf    WorkflowSettings
 	path  string     // the runs endpoint
 	query url.Values // its filters but created and page
-	end   time.Time  // where an open window ends when it is split: the collection's start
 	runs  []*gh.WorkflowRun
 }
 
@@ -410,7 +409,7 @@ func (l *runLister) list(ctx context.Context, w runWindow, etag string) (string,
 	}
 	total := page.GetTotalCount()
 	if total > runSearchCap {
-		if parts := w.split(total/runSearchCap+1, l.end); parts != nil {
+		if parts := w.split(total/runSearchCap+1, l.now); parts != nil { // an open window ends at the collection's start
 			for _, part := range parts {
 				if _, err := l.list(ctx, part, ""); err != nil {
 					return "", err

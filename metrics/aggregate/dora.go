@@ -451,11 +451,15 @@ func (c calc) figures(g *group) Figures {
 				note(d.Source, d.ID, KeyFailedDeploymentRecoverySeconds)
 			}
 		}
-		for _, r := range d.FailureReasons {
-			out.FailureReasons[r]++
+		if d.Failed {
+			for _, r := range d.FailureReasons {
+				out.FailureReasons[r]++
+			}
 		}
-		for _, r := range d.UnplannedReasons {
-			out.ReworkReasons[r]++
+		if d.Unplanned {
+			for _, r := range d.UnplannedReasons {
+				out.ReworkReasons[r]++
+			}
 		}
 		if d.Unplanned {
 			unplanned++

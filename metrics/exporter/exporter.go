@@ -129,7 +129,7 @@ var (
 )
 
 // Exporter is a prometheus.Collector publishing the DORA figures of the stored facts
-// from a cache that Refresh rebuilds. Its zero value is ready to use, like New's.
+// from a cache that Refresh rebuilds. Make one with New.
 type Exporter struct {
 	// refreshing serialises refreshes, so an older one cannot replace a newer cache.
 	refreshing sync.Mutex
@@ -138,8 +138,7 @@ type Exporter struct {
 	// clock is read for the cache's age only; the figures use Refresh's now. Nil
 	// means time.Now.
 	clock func() time.Time
-	// bounds are the limits refreshes apply, guarded by refreshing; nil means
-	// DefaultLimits.
+	// bounds are the limits refreshes apply, guarded by refreshing.
 	bounds *bounds
 }
 
@@ -153,7 +152,7 @@ type cache struct {
 // New returns an Exporter with an empty cache: it publishes nothing until
 // the first Refresh.
 func New() *Exporter {
-	return &Exporter{clock: time.Now}
+	return &Exporter{clock: time.Now, bounds: newBounds(DefaultLimits())}
 }
 
 // SetLimits sets the limits of the refreshes that start after it returns; set them
@@ -223,11 +222,7 @@ func (e *Exporter) update(ctx context.Context, f facts, teams []string, table st
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("exporter: %w", err)
 	}
-	b := e.bounds
-	if b == nil {
-		b = newBounds(DefaultLimits())
-	}
-	e.swap(build(f, teams, b, table, now))
+	e.swap(build(f, teams, e.bounds, table, now))
 	return nil
 }
 

@@ -396,7 +396,7 @@ const legend = `**Deploys** are successful deployments to a production environme
 	`the incident in the window are **inferred**, and counted apart beside them. **Change failure ` +
 	`rate** = failed / production deployments. **Failed attempts** (status failure or error) are ` +
 	`counted apart and are not change failures. **Recovery** runs from a failed deployment's ` +
-	`finish to the earliest of its incident's resolution and the rollback or hotfix; **time to ` +
+	`finish to the earliest of its incident's resolution and the rollback, hotfix or revert; **time to ` +
 	`restore** is resolved − opened for every incident opened in the window, linked to a ` +
 	`deployment or not. **Rework rate** = unplanned production deployments (rollbacks, hotfixes, ` +
 	`reverts, deployments of fixes only) / production deployments. Percentiles interpolate ` +

@@ -76,7 +76,7 @@ func entries(dir string, dead bool) ([]Entry, error) {
 		case err != nil:
 			e.Err = err.Error()
 		default:
-			e.Records, e.Cursors = counts(b), len(b.Cursors)
+			e.Records, e.Cursors = b.Counts(), len(b.Cursors)
 		}
 		if dead {
 			reason, err := os.ReadFile(filepath.Join(dir, reasonName(n)))
@@ -92,26 +92,6 @@ func entries(dir string, dead bool) ([]Entry, error) {
 		out = append(out, e)
 	}
 	return out, nil
-}
-
-func counts(b *schema.Batch) map[schema.Kind]int {
-	m := map[schema.Kind]int{}
-	add := func(k schema.Kind, n int) {
-		if n > 0 {
-			m[k] = n
-		}
-	}
-	add(schema.KindPullRequest, len(b.PullRequests))
-	add(schema.KindDeployment, len(b.Deployments))
-	add(schema.KindIncident, len(b.Incidents))
-	add(schema.KindWorkItem, len(b.WorkItems))
-	add(schema.KindStatusChange, len(b.StatusChanges))
-	add(schema.KindWorklog, len(b.Worklogs))
-	add(schema.KindAncestry, len(b.Ancestries))
-	add(schema.KindChangeFact, len(b.ChangeFacts))
-	add(schema.KindDeploymentFact, len(b.DeploymentFacts))
-	add(schema.KindIncidentFact, len(b.IncidentFacts))
-	return m
 }
 
 // deadLetters lists the numbers of the dead letters in the dead-letter directory.

@@ -246,20 +246,28 @@ type Stats struct {
 // Stats reports the spool's state. Dead letters are counted on disk, so that
 // `flowmeter spool retry` and `drop` show at once.
 func (s *Spool) Stats() Stats {
-	s.mu.Lock()
-	st := Stats{Pending: len(s.queue)}
-	for _, q := range s.queue {
-		if st.OldestPending.IsZero() || q.at.Before(st.OldestPending) {
-			st.OldestPending = q.at
-		}
-	}
-	s.mu.Unlock()
+	st := Stats{}
+	st.Pending, st.OldestPending = s.Backlog()
 	dead, err := deadLetters(s.dead)
 	if err != nil {
 		s.log.Warn("cannot count dead letters", "err", err)
 	}
 	st.Dead = len(dead)
 	return st
+}
+
+// Backlog is how many batches wait for the store and since when the oldest has
+// (zero when none waits): what readiness asks on every probe, from memory, without
+// the directory listing that counting dead letters needs.
+func (s *Spool) Backlog() (pending int, oldest time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, q := range s.queue {
+		if oldest.IsZero() || q.at.Before(oldest) {
+			oldest = q.at
+		}
+	}
+	return len(s.queue), oldest
 }
 
 var (
@@ -488,7 +496,6 @@ func (s *Spool) Flush(ctx context.Context) error {
 					return err
 				}
 				r.buried++
-				s.dequeue(n)
 				continue
 			case errors.Is(err, fs.ErrNotExist):
 				s.log.Error("spooled batch vanished from the spool directory", "file", path)
@@ -541,7 +548,6 @@ func (s *Spool) replayOne(ctx context.Context, n uint64, b *schema.Batch, r *rep
 		if err := s.bury(n, err); err != nil {
 			return err
 		}
-		s.dequeue(n)
 		r.buried++
 	default:
 		return fmt.Errorf("replay %s: %w", fileName(n), err)
@@ -580,24 +586,15 @@ func merge(batches []*schema.Batch) *schema.Batch {
 	}
 	m := &schema.Batch{}
 	for _, b := range batches {
-		m.PullRequests = append(m.PullRequests, b.PullRequests...)
-		m.Deployments = append(m.Deployments, b.Deployments...)
-		m.Incidents = append(m.Incidents, b.Incidents...)
-		m.WorkItems = append(m.WorkItems, b.WorkItems...)
-		m.StatusChanges = append(m.StatusChanges, b.StatusChanges...)
-		m.Worklogs = append(m.Worklogs, b.Worklogs...)
-		m.Ancestries = append(m.Ancestries, b.Ancestries...)
-		m.ChangeFacts = append(m.ChangeFacts, b.ChangeFacts...)
-		m.DeploymentFacts = append(m.DeploymentFacts, b.DeploymentFacts...)
-		m.IncidentFacts = append(m.IncidentFacts, b.IncidentFacts...)
-		m.Cursors = append(m.Cursors, b.Cursors...)
+		m.Append(b)
 	}
 	return m
 }
 
-// bury makes batch n a dead letter: its reason first, then the batch itself, each
-// durable before the next step, so that a crash leaves the batch queued or buried
-// with its reason, never buried without one.
+// bury makes batch n a dead letter and takes it off the queue, as remove does for a
+// batch the store took: its reason first, then the batch itself, each durable before
+// the next step, so that a crash leaves the batch queued or buried with its reason,
+// never buried without one.
 func (s *Spool) bury(n uint64, reason error) error {
 	if err := writeFile(s.dead, reasonName(n), []byte(reason.Error()+"\n")); err != nil {
 		return fmt.Errorf("spool: write the reason of dead letter %d: %w", n, err)
@@ -610,6 +607,7 @@ func (s *Spool) bury(n uint64, reason error) error {
 	}
 	s.log.Error("store refused a spooled batch permanently; it is a dead letter now, and the batches behind it go on",
 		"batch", n, "file", filepath.Join(s.dead, fileName(n)), "err", reason)
+	s.dequeue(n)
 	return nil
 }
 
