@@ -228,7 +228,7 @@ var tables = []Table{
 			Words: Words{Elite: "<= 5%", High: "<= 10%", Medium: "<= 15%", Low: "> 15%"},
 		},
 		Notes: []string{
-			"A lead time or recovery time exactly at a bound falls to the slower tier: 1 day of lead time is high, 1 hour of recovery is high, 1 week of lead time is medium, 30 days is low.",
+			"A lead time or recovery time exactly at a bound falls to the slower tier, except at low's, which the report gives as more than the bound: 1 day of lead time is high, 1 hour of recovery is high, 1 week of lead time is medium, 30 days of lead time and 1 week of recovery are still medium.",
 			"A change failure rate exactly at a bound stays in the better tier: 5% is elite, 10% high, 15% medium; above 15% is low.",
 			"Deployment frequency: elite when the median week has at least 3 deploy days and the median deploy day at least 2 production deployments, high when the median week has at least 1 deploy day, medium when the median month has at least 1, else low, also when the window has none but earlier ones were seen.",
 		},
@@ -295,7 +295,7 @@ var tables = []Table{
 			"Ranges the report leaves uncovered fall to the slower neighbouring tier: a lead time from 1 hour to 1 day is high, from 1 week to 1 month medium; a recovery time from 1 week to 6 months is low.",
 			"High, medium and low all have a change failure rate of 16%-30% in the report: above 15% up to 30% is high, above 30% low, and medium is never given for it.",
 			"Deployment frequency: elite as in 2023 (at least 3 deploy days in the median week and 2 production deployments on the median deploy day). Between daily and weekly has no row in the report; it is high, down to 1 deploy day in the median month. Medium needs at least one deploy day per 180 days of the window; anything less is low.",
-			"A duration exactly at a bound falls to the slower tier: 1 hour of lead time is high.",
+			"A duration exactly at a bound falls to the slower tier, except at low's, which the report gives as more than the bound: 1 hour of lead time is high; 6 months of lead time and 1 week of recovery are medium.",
 		},
 	},
 }
@@ -378,7 +378,7 @@ func gradeDuration(r DurationRule, seconds float64) Tier {
 		return Elite
 	case seconds < r.High.Seconds():
 		return High
-	case seconds < r.Medium.Seconds():
+	case seconds <= r.Medium.Seconds(): // low is "more than" the bound in both reports
 		return Medium
 	}
 	return Low

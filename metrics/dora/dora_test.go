@@ -65,22 +65,26 @@ func TestDurationAndRateBoundaries(t *testing.T) {
 		value  float64
 		want   Tier
 	}{
-		// 2023 lead time: < 1 day elite, < 1 week high, < 30 days medium, else low.
+		// 2023 lead time: < 1 day elite, < 1 week high, <= 30 days medium (low is
+		// "more than one month"), else low.
 		{"2023", "lead", 0, Elite},
 		{"2023", "lead", secs(day) - eps, Elite},
 		{"2023", "lead", secs(day), High}, // exactly 1 day is high
 		{"2023", "lead", secs(week) - eps, High},
 		{"2023", "lead", secs(week), Medium},
 		{"2023", "lead", secs(30*day) - eps, Medium},
-		{"2023", "lead", secs(30 * day), Low},
+		{"2023", "lead", secs(30 * day), Medium},
+		{"2023", "lead", secs(30*day) + eps, Low},
 		{"2023", "lead", -1, NoTier},
-		// 2023 recovery: < 1 hour elite, < 1 day high, < 1 week medium, else low.
+		// 2023 recovery: < 1 hour elite, < 1 day high, <= 1 week medium (low is
+		// "more than one week"), else low.
 		{"2023", "recovery", secs(time.Hour) - eps, Elite},
 		{"2023", "recovery", secs(time.Hour), High}, // exactly 1 hour is high
 		{"2023", "recovery", secs(day) - eps, High},
 		{"2023", "recovery", secs(day), Medium},
 		{"2023", "recovery", secs(week) - eps, Medium},
-		{"2023", "recovery", secs(week), Low},
+		{"2023", "recovery", secs(week), Medium},
+		{"2023", "recovery", secs(week) + eps, Low},
 		// 2023 change failure rate: <= 5% elite, <= 10% high, <= 15% medium.
 		{"2023", "cfr", 0, Elite},
 		{"2023", "cfr", 0.05, Elite}, // exactly 5% is elite
@@ -94,8 +98,8 @@ func TestDurationAndRateBoundaries(t *testing.T) {
 		{"2023", "cfr", 0.1501, Low},
 		{"2023", "cfr", 1, Low},
 		{"2023", "cfr", 1.5, NoTier},
-		// 2021 lead time: < 1 hour elite, < 1 week high (the 1 h..1 d gap), < 180
-		// days medium (the 1 w..1 month gap), else low.
+		// 2021 lead time: < 1 hour elite, < 1 week high (the 1 h..1 d gap), <= 180
+		// days medium (the 1 w..1 month gap; low is "more than six months"), else low.
 		{"2021", "lead", secs(time.Hour) - eps, Elite},
 		{"2021", "lead", secs(time.Hour), High}, // exactly 1 hour is high
 		{"2021", "lead", secs(12 * time.Hour), High},
@@ -103,14 +107,16 @@ func TestDurationAndRateBoundaries(t *testing.T) {
 		{"2021", "lead", secs(week), Medium},
 		{"2021", "lead", secs(14 * day), Medium},
 		{"2021", "lead", secs(180*day) - eps, Medium},
-		{"2021", "lead", secs(180 * day), Low},
-		// 2021 time to restore: < 1 hour, < 1 day, < 1 week, else low (the 1 w..6
-		// months gap is low).
+		{"2021", "lead", secs(180 * day), Medium},
+		{"2021", "lead", secs(180*day) + eps, Low},
+		// 2021 time to restore: < 1 hour, < 1 day, <= 1 week ("between one day and
+		// one week"), else low (the 1 w..6 months gap is low).
 		{"2021", "recovery", secs(time.Hour) - eps, Elite},
 		{"2021", "recovery", secs(time.Hour), High},
 		{"2021", "recovery", secs(day), Medium},
 		{"2021", "recovery", secs(week) - eps, Medium},
-		{"2021", "recovery", secs(week), Low},
+		{"2021", "recovery", secs(week), Medium},
+		{"2021", "recovery", secs(week) + eps, Low},
 		{"2021", "recovery", secs(30 * day), Low},
 		// 2021 change failure rate: <= 15% elite, <= 30% high, else low; medium is
 		// never given.

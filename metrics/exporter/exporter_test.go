@@ -269,7 +269,8 @@ func TestHandWorked(t *testing.T) {
 	//   time p50 86400 is not below one day: high (3). 3/7 failed: low (1).
 	//   Recovery p50 7200 is below one day: high (3).
 	//   beta: months 0 0 0 4, median 0: low (1). Lead time p50 16200: elite (4).
-	//   2/4 failed: low (1). Recovery p50 604800 is not below one week: low (1).
+	//   2/4 failed: low (1). Recovery p50 604800 is exactly one week, not more:
+	//   medium (2), as low is "more than one week".
 	for _, c := range []struct {
 		team, metric string
 		tier         float64
@@ -277,7 +278,7 @@ func TestHandWorked(t *testing.T) {
 		{"alpha", "deployment_frequency", 2}, {"alpha", "lead_time", 3},
 		{"alpha", "change_failure_rate", 1}, {"alpha", "failed_deployment_recovery", 3},
 		{"beta", "deployment_frequency", 1}, {"beta", "lead_time", 4},
-		{"beta", "change_failure_rate", 1}, {"beta", "failed_deployment_recovery", 1},
+		{"beta", "change_failure_rate", 1}, {"beta", "failed_deployment_recovery", 2},
 	} {
 		add("flowmeter_dora_tier", "team="+c.team+",metric="+c.metric, "", c.tier)
 	}
