@@ -664,6 +664,11 @@ func TestResolveAncestryKeepsAnswersWhenCanceled(t *testing.T) {
 		slices.ContainsFunc(kept, func(p schema.CommitPair) bool { return p == pairs[3] }) {
 		t.Fatalf("the store kept %d answers, want those of the 3 compares answered before the cancellation", len(kept))
 	}
+	// The fake counts the canceled compare once its handler goes on, which may be
+	// after ResolveAncestry returned: wait for it, so the count below is the rerun's.
+	for deadline := time.Now().Add(5 * time.Second); f.srv.Count("compare") < 4 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	// Run again, only the three pairs without an answer are asked.
 	f.srv.ResetCounts()
 	got, err := src.ResolveAncestry(context.Background(), st, pairs, now)
