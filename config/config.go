@@ -52,6 +52,10 @@ type Config struct {
 	Teams []Team `yaml:"teams,omitempty"`
 	// Rules are the classification choices the metric definitions leave to the operator.
 	Rules Rules `yaml:"rules"`
+	// Flow maps ticket statuses to flow states and tickets to flow types.
+	Flow Flow `yaml:"flow"`
+	// Toil says which work is toil and sorts it into categories.
+	Toil Toil `yaml:"toil"`
 	// Server is the listener of `flowmeter run`: /metrics, health and webhooks.
 	Server Server `yaml:"server"`
 	// Log sets how much the long-running commands log, and in which format.
@@ -291,6 +295,8 @@ type Team struct {
 	Members []string `yaml:"members,omitempty"`
 	// ProductionEnvironment overrides Rules.ProductionEnvironment for this team.
 	ProductionEnvironment string `yaml:"production_environment,omitempty"`
+	// Calendar, when set, makes flow durations count the team's working hours.
+	Calendar *Calendar `yaml:"calendar,omitempty"`
 
 	production *regexp.Regexp
 }
@@ -639,6 +645,7 @@ func (c *Config) applyDefaults(lines map[string]int) {
 	c.Server.SpoolDir = orDefault(c.Server.SpoolDir, DefaultSpoolDir)
 	c.Server.MaxSpoolAge = durationOr(c.Server.MaxSpoolAge, DefaultMaxSpoolAge)
 	c.Log.Format = orDefault(c.Log.Format, DefaultLogFormat)
+	c.applyFlowDefaults()
 }
 
 // resolvePaths makes file paths independent of the working directory.

@@ -15,7 +15,7 @@ const (
 )
 
 // FactKinds lists the fact kinds in a stable order.
-var FactKinds = []Kind{KindChangeFact, KindDeploymentFact, KindIncidentFact}
+var FactKinds = []Kind{KindChangeFact, KindDeploymentFact, KindIncidentFact, KindFlowItemFact, KindToilFact}
 
 // Unknown is the value of a duration that cannot be computed, such as the pickup
 // time of a pull request nobody reviewed.

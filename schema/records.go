@@ -60,8 +60,13 @@ type PullRequest struct {
 	// sha of each commit ("This reverts commit <sha>") and "owner/repo#N" of each
 	// pull request ("Reverts owner/repo#N"). A title `Revert "<title>"` is matched by
 	// derivation against the titles of earlier pull requests.
-	Reverts   []string
-	UpdatedAt time.Time // the record's version: a later one replaces an earlier one
+	Reverts []string
+	// TicketRefs are the tickets the pull request names, for delivery linkage: each
+	// key shaped like a Jira key ("PAY-123") found in its title, head branch or body,
+	// upper-cased, and "owner/repo#N" for each issue it closes ("fixes #N").
+	// Derivation keeps only the keys of tickets it knows.
+	TicketRefs []string
+	UpdatedAt  time.Time // the record's version: a later one replaces an earlier one
 }
 
 // DeploymentStatus is the outcome of a deployment attempt.
@@ -109,12 +114,28 @@ type Deployment struct {
 	UpdatedAt  time.Time
 }
 
+// The kinds of incident records.
+const (
+	// IncidentKindIncident is an incident: it counts in time to restore and can fail
+	// a deployment. The empty kind means the same.
+	IncidentKindIncident = "incident"
+	// IncidentKindAlert is a page or alert that was not declared an incident
+	// (Opsgenie alerts): toil, but no DORA figure counts it.
+	IncidentKindAlert = "alert"
+)
+
 // Incident is one incident or page from an incident tool.
 type Incident struct {
-	Source         string
-	ID             string
-	Service        string
-	Severity       string
+	Source string
+	ID     string
+	// Kind is IncidentKindIncident (or empty) or IncidentKindAlert.
+	Kind     string
+	Service  string
+	Severity string
+	// Urgency and Priority are the tool's own (PagerDuty: urgency high|low and a
+	// priority name such as P1; Opsgenie: priority P1…P5), for toil rules.
+	Urgency        string
+	Priority       string
 	Title          string
 	Labels         []string
 	OpenedAt       time.Time
@@ -143,10 +164,14 @@ type WorkItem struct {
 	// StatusCategory is the tracker's category of Status (Jira: "To Do",
 	// "In Progress", "Done"), used when no flow-state mapping is configured.
 	StatusCategory string
-	CreatedAt      time.Time
-	ResolvedAt     time.Time
-	URL            string
-	UpdatedAt      time.Time
+	// Resolution is the tracker's resolution ("Done", "Won't Do", "Duplicate"),
+	// empty while unresolved: a done status with a canceling resolution is canceled.
+	Resolution string
+	Components []string
+	CreatedAt  time.Time
+	ResolvedAt time.Time
+	URL        string
+	UpdatedAt  time.Time
 }
 
 // StatusChange is one transition of a work item between statuses.
@@ -219,6 +244,8 @@ type Batch struct {
 	ChangeFacts     []ChangeFact
 	DeploymentFacts []DeploymentFact
 	IncidentFacts   []IncidentFact
+	FlowItemFacts   []FlowItemFact
+	ToilFacts       []ToilFact
 	Cursors         []Cursor
 }
 
@@ -226,7 +253,7 @@ type Batch struct {
 func (b *Batch) Len() int {
 	return len(b.PullRequests) + len(b.Deployments) + len(b.Incidents) +
 		len(b.WorkItems) + len(b.StatusChanges) + len(b.Worklogs) + len(b.Ancestries) +
-		len(b.ChangeFacts) + len(b.DeploymentFacts) + len(b.IncidentFacts)
+		len(b.ChangeFacts) + len(b.DeploymentFacts) + len(b.IncidentFacts) + len(b.FlowItemFacts) + len(b.ToilFacts)
 }
 
 // Append adds o's records, facts and cursors after b's, in order: kept beside the
@@ -242,6 +269,8 @@ func (b *Batch) Append(o *Batch) {
 	b.ChangeFacts = append(b.ChangeFacts, o.ChangeFacts...)
 	b.DeploymentFacts = append(b.DeploymentFacts, o.DeploymentFacts...)
 	b.IncidentFacts = append(b.IncidentFacts, o.IncidentFacts...)
+	b.FlowItemFacts = append(b.FlowItemFacts, o.FlowItemFacts...)
+	b.ToilFacts = append(b.ToilFacts, o.ToilFacts...)
 	b.Cursors = append(b.Cursors, o.Cursors...)
 }
 
@@ -253,7 +282,7 @@ func (b *Batch) Counts() map[Kind]int {
 		KindPullRequest: len(b.PullRequests), KindDeployment: len(b.Deployments), KindIncident: len(b.Incidents),
 		KindWorkItem: len(b.WorkItems), KindStatusChange: len(b.StatusChanges), KindWorklog: len(b.Worklogs),
 		KindAncestry: len(b.Ancestries), KindChangeFact: len(b.ChangeFacts), KindDeploymentFact: len(b.DeploymentFacts),
-		KindIncidentFact: len(b.IncidentFacts),
+		KindIncidentFact: len(b.IncidentFacts), KindFlowItemFact: len(b.FlowItemFacts), KindToilFact: len(b.ToilFacts),
 	} {
 		if n > 0 {
 			m[k] = n

@@ -82,7 +82,7 @@ type keyed interface{ ColumnNames() []string }
 
 func TestNaturalKeyComesFirst(t *testing.T) {
 	tables := []keyed{PullRequests, Deployments, Incidents, WorkItems, StatusChanges, Worklogs, Ancestries,
-		ChangeFacts, DeploymentFacts, IncidentFacts}
+		ChangeFacts, DeploymentFacts, IncidentFacts, FlowItemFacts, ToilFacts}
 	if len(tables) != len(Kinds)+len(FactKinds) {
 		t.Fatalf("%d tables checked, %d kinds: add the new one", len(tables), len(Kinds)+len(FactKinds))
 	}

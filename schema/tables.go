@@ -107,6 +107,7 @@ var PullRequests = &Table[PullRequest]{
 		{Name: "merge_commit_sha", Field: func(r *PullRequest) any { return &r.MergeCommitSHA }},
 		{Name: "url", Field: func(r *PullRequest) any { return &r.URL }},
 		{Name: "reverts", Field: func(r *PullRequest) any { return &r.Reverts }},
+		{Name: "ticket_refs", Field: func(r *PullRequest) any { return &r.TicketRefs }},
 	},
 }
 
@@ -153,6 +154,9 @@ var Incidents = &Table[Incident]{
 		{Name: "cause_commit_sha", Field: func(r *Incident) any { return &r.CauseCommitSHA }},
 		{Name: "url", Field: func(r *Incident) any { return &r.URL }},
 		{Name: "cause_pull_request", Field: func(r *Incident) any { return &r.CausePullRequest }},
+		{Name: "kind", Field: func(r *Incident) any { return &r.Kind }},
+		{Name: "urgency", Field: func(r *Incident) any { return &r.Urgency }},
+		{Name: "priority", Field: func(r *Incident) any { return &r.Priority }},
 	},
 }
 
@@ -175,6 +179,8 @@ var WorkItems = &Table[WorkItem]{
 		{Name: "created_at", Field: func(r *WorkItem) any { return &r.CreatedAt }},
 		{Name: "resolved_at", Nullable: true, Field: func(r *WorkItem) any { return &r.ResolvedAt }},
 		{Name: "url", Field: func(r *WorkItem) any { return &r.URL }},
+		{Name: "resolution", Field: func(r *WorkItem) any { return &r.Resolution }},
+		{Name: "components", Field: func(r *WorkItem) any { return &r.Components }},
 	},
 }
 
@@ -250,6 +256,10 @@ func TimeColumn(k Kind) (string, bool) {
 		return DeploymentFacts.TimeColumn, true
 	case KindIncidentFact:
 		return IncidentFacts.TimeColumn, true
+	case KindFlowItemFact:
+		return FlowItemFacts.TimeColumn, true
+	case KindToilFact:
+		return ToilFacts.TimeColumn, true
 	}
 	return "", false
 }

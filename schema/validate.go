@@ -120,6 +120,8 @@ func ValidateBatch(b *Batch) error {
 		func() error { return validateAll(ChangeFacts, b.ChangeFacts) },
 		func() error { return validateAll(DeploymentFacts, b.DeploymentFacts) },
 		func() error { return validateAll(IncidentFacts, b.IncidentFacts) },
+		func() error { return validateAll(FlowItemFacts, b.FlowItemFacts) },
+		func() error { return validateAll(ToilFacts, b.ToilFacts) },
 	} {
 		if err := check(); err != nil {
 			return err

@@ -140,14 +140,16 @@ func TestValidateCoversEveryKind(t *testing.T) {
 		{schema.KindChangeFact, &schema.Batch{ChangeFacts: []schema.ChangeFact{{Source: "gh", ID: bad}}}},
 		{schema.KindDeploymentFact, &schema.Batch{DeploymentFacts: []schema.DeploymentFact{{Source: "gh", ID: bad}}}},
 		{schema.KindIncidentFact, &schema.Batch{IncidentFacts: []schema.IncidentFact{{Source: "gh", ID: bad}}}},
+		{schema.KindFlowItemFact, &schema.Batch{FlowItemFacts: []schema.FlowItemFact{{Source: "gh", ID: bad}}}},
+		{schema.KindToilFact, &schema.Batch{ToilFacts: []schema.ToilFact{{Source: "gh", ID: bad}}}},
 	} {
 		var inv *schema.InvalidError
 		if err := schema.ValidateBatch(tc.batch); !errors.As(err, &inv) || inv.Kind != tc.kind || inv.Field != "id" {
 			t.Errorf("%s: ValidateBatch = %v, want an *InvalidError naming %s and id", tc.kind, err, tc.kind)
 		}
 	}
-	if n := len(schema.Kinds) + len(schema.FactKinds); n != 10 {
-		t.Errorf("%d kinds, the test covers 10: add the new one", n)
+	if n := len(schema.Kinds) + len(schema.FactKinds); n != 12 {
+		t.Errorf("%d kinds, the test covers 12: add the new one", n)
 	}
 }
 

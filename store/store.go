@@ -57,6 +57,8 @@ type Store interface {
 	ChangeFacts(ctx context.Context, f Filter) iter.Seq2[schema.ChangeFact, error]
 	DeploymentFacts(ctx context.Context, f Filter) iter.Seq2[schema.DeploymentFact, error]
 	IncidentFacts(ctx context.Context, f Filter) iter.Seq2[schema.IncidentFact, error]
+	FlowItemFacts(ctx context.Context, f Filter) iter.Seq2[schema.FlowItemFact, error]
+	ToilFacts(ctx context.Context, f Filter) iter.Seq2[schema.ToilFact, error]
 
 	// Count is the number of records of a kind the filter selects.
 	Count(ctx context.Context, kind schema.Kind, f Filter) (int64, error)

@@ -343,6 +343,8 @@ func TestColumnsMatchDescriptors(t *testing.T) {
 		schema.ChangeFacts.Name():     columnTypes(schema.ChangeFacts),
 		schema.DeploymentFacts.Name(): columnTypes(schema.DeploymentFacts),
 		schema.IncidentFacts.Name():   columnTypes(schema.IncidentFacts),
+		schema.FlowItemFacts.Name():   columnTypes(schema.FlowItemFacts),
+		schema.ToilFacts.Name():       columnTypes(schema.ToilFacts),
 		"cursors":                     {"source String", "stream String", "value String", "updated_at DateTime", "version UInt64"},
 		"schema_migrations":           {"version UInt32", "name String", "applied_at DateTime"},
 	}

@@ -67,6 +67,16 @@ func (s *Store) IncidentFacts(ctx context.Context, f store.Filter) iter.Seq2[sch
 	return read(ctx, s, schema.IncidentFacts, f)
 }
 
+// FlowItemFacts streams the latest copy of each selected flow item fact.
+func (s *Store) FlowItemFacts(ctx context.Context, f store.Filter) iter.Seq2[schema.FlowItemFact, error] {
+	return read(ctx, s, schema.FlowItemFacts, f)
+}
+
+// ToilFacts streams the latest copy of each selected toil fact.
+func (s *Store) ToilFacts(ctx context.Context, f store.Filter) iter.Seq2[schema.ToilFact, error] {
+	return read(ctx, s, schema.ToilFacts, f)
+}
+
 // Count counts with the same FINAL and filter as a read, so it always agrees with the
 // number of records a read returns.
 func (s *Store) Count(ctx context.Context, kind schema.Kind, f store.Filter) (int64, error) {

@@ -54,6 +54,8 @@ func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
 		func() error { return write(ctx, s, schema.ChangeFacts, b.ChangeFacts) },
 		func() error { return write(ctx, s, schema.DeploymentFacts, b.DeploymentFacts) },
 		func() error { return write(ctx, s, schema.IncidentFacts, b.IncidentFacts) },
+		func() error { return write(ctx, s, schema.FlowItemFacts, b.FlowItemFacts) },
+		func() error { return write(ctx, s, schema.ToilFacts, b.ToilFacts) },
 		func() error { return write(ctx, s, cursors, b.Cursors) },
 	} {
 		if err := step(); err != nil {

@@ -148,6 +148,8 @@ func (s *Store) Write(ctx context.Context, b *schema.Batch) error {
 		upsert(ctx, tx, schema.ChangeFacts, b.ChangeFacts),
 		upsert(ctx, tx, schema.DeploymentFacts, b.DeploymentFacts),
 		upsert(ctx, tx, schema.IncidentFacts, b.IncidentFacts),
+		upsert(ctx, tx, schema.FlowItemFacts, b.FlowItemFacts),
+		upsert(ctx, tx, schema.ToilFacts, b.ToilFacts),
 		writeCursors(ctx, tx, b.Cursors),
 	); err != nil {
 		return fmt.Errorf("sqlite %s: write: %w", s.path, err)
@@ -396,6 +398,16 @@ func (s *Store) DeploymentFacts(ctx context.Context, f store.Filter) iter.Seq2[s
 // IncidentFacts reads incident facts.
 func (s *Store) IncidentFacts(ctx context.Context, f store.Filter) iter.Seq2[schema.IncidentFact, error] {
 	return read(ctx, s.db, schema.IncidentFacts, f)
+}
+
+// FlowItemFacts reads flow item facts.
+func (s *Store) FlowItemFacts(ctx context.Context, f store.Filter) iter.Seq2[schema.FlowItemFact, error] {
+	return read(ctx, s.db, schema.FlowItemFacts, f)
+}
+
+// ToilFacts reads toil facts.
+func (s *Store) ToilFacts(ctx context.Context, f store.Filter) iter.Seq2[schema.ToilFact, error] {
+	return read(ctx, s.db, schema.ToilFacts, f)
 }
 
 // Count counts the records of a kind the filter selects.

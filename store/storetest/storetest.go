@@ -78,8 +78,9 @@ func fixture() *schema.Batch {
 			CommitCount: 4, Additions: 120, Deletions: 7, FirstReviewAt: at(2 * time.Hour),
 			FirstReviewer: "bo", FirstApprovalAt: at(3 * time.Hour), MergedAt: at(4 * time.Hour),
 			ClosedAt: at(4 * time.Hour), MergeCommitSHA: "abc123", URL: "https://example.test/pr/7",
-			Reverts:   []string{"acme/api#5", "0123456789abcdef0123456789abcdef01234567"},
-			UpdatedAt: upd,
+			Reverts:    []string{"acme/api#5", "0123456789abcdef0123456789abcdef01234567"},
+			TicketRefs: []string{"PAY-1", "acme/api#3"},
+			UpdatedAt:  upd,
 		}, {
 			Source: "gh", ID: "acme/api#8", Repo: "acme/api", Number: 8, Author: "bo",
 			CreatedAt: at(time.Minute), UpdatedAt: upd,
@@ -94,7 +95,8 @@ func fixture() *schema.Batch {
 			StartedAt: at(6 * time.Hour), UpdatedAt: upd,
 		}},
 		Incidents: []schema.Incident{{
-			Source: "pd", ID: "P123", Service: "api", Severity: "SEV2", Title: "Errors up",
+			Source: "pd", ID: "P123", Kind: schema.IncidentKindIncident, Service: "api", Severity: "SEV2",
+			Urgency: "high", Priority: "P1", Title: "Errors up",
 			Labels: []string{"customer-facing"}, OpenedAt: at(7 * time.Hour),
 			AcknowledgedAt: at(7*time.Hour + 5*time.Minute), ResolvedAt: at(8 * time.Hour),
 			CauseDeploymentID: "d-1", CauseCommitSHA: "abc123", CausePullRequest: "acme/api#7", URL: "https://example.test/i/P123", UpdatedAt: upd,
@@ -104,7 +106,8 @@ func fixture() *schema.Batch {
 		WorkItems: []schema.WorkItem{{
 			Source: "jira", ID: "PAY-1", Project: "PAY", IssueType: "Bug", Title: "Refund fails",
 			Labels: []string{"toil"}, Assignee: "cy", Priority: "High", Status: "Done",
-			StatusCategory: "Done", CreatedAt: at(-24 * time.Hour), ResolvedAt: at(10 * time.Hour),
+			StatusCategory: "Done", Resolution: "Done", Components: []string{"refunds", "api"},
+			CreatedAt: at(-24 * time.Hour), ResolvedAt: at(10 * time.Hour),
 			URL: "https://example.test/browse/PAY-1", UpdatedAt: upd,
 		}, {
 			Source: "jira", ID: "PAY-2", Project: "PAY", CreatedAt: at(-23 * time.Hour), UpdatedAt: upd,
@@ -154,6 +157,23 @@ func fixture() *schema.Batch {
 			ResolvedAt: at(8 * time.Hour), RestoreSeconds: 3600, Deployment: "d-1",
 			LinkReason: schema.ReasonIncidentNamed, UpdatedAt: upd,
 		}},
+		FlowItemFacts: []schema.FlowItemFact{{
+			Source: "jira", ID: "PAY-1", Team: "payments", Project: "PAY", IssueType: "Bug", FlowType: schema.FlowDefect,
+			Title: "Refund fails", Status: "Done", State: schema.FlowDone, CreatedAt: at(-24 * time.Hour),
+			CommittedAt: at(-20 * time.Hour), DoneAt: at(10 * time.Hour), FlowSeconds: 108000, ActiveSeconds: 72000,
+			WaitSeconds: 36000, Reopens: 1, TimePerStatus: []string{"In Progress=72000", "Blocked=36000"},
+			Unmapped: []string{"Blocked"}, Calendar: "payments", PullRequests: []string{"acme/api#7"},
+			DeliveredAt: at(11 * time.Hour), DeliveredBy: "d-1", DeliverySeconds: 111600, UpdatedAt: upd,
+		}, {
+			Source: "jira", ID: "PAY-2", Project: "PAY", FlowType: schema.FlowFeature, Status: "To Do", State: schema.FlowNew,
+			CreatedAt: at(-23 * time.Hour), FlowSeconds: schema.Unknown, ActiveSeconds: schema.Unknown,
+			WaitSeconds: schema.Unknown, DeliverySeconds: schema.Unknown, UpdatedAt: upd,
+		}},
+		ToilFacts: []schema.ToilFact{{
+			Source: "pd", ID: "incident:P123", Team: "payments", Category: "production_interrupts", Rule: "pages",
+			Kind: schema.ToilFromIncident, Record: "P123", Who: "cy", Title: "Errors up", StartedAt: at(7*time.Hour + 5*time.Minute),
+			Seconds: 3300, Basis: "acknowledged_to_resolved", UpdatedAt: upd,
+		}},
 	}
 }
 
@@ -171,6 +191,8 @@ func normalised(b *schema.Batch) *schema.Batch {
 		ChangeFacts:     normaliseAll(schema.ChangeFacts, b.ChangeFacts),
 		DeploymentFacts: normaliseAll(schema.DeploymentFacts, b.DeploymentFacts),
 		IncidentFacts:   normaliseAll(schema.IncidentFacts, b.IncidentFacts),
+		FlowItemFacts:   normaliseAll(schema.FlowItemFacts, b.FlowItemFacts),
+		ToilFacts:       normaliseAll(schema.ToilFacts, b.ToilFacts),
 	}
 	return out
 }
@@ -227,6 +249,8 @@ func readAll(t *testing.T, s store.Store, f store.Filter) *schema.Batch {
 		ChangeFacts:     collect(t, s.ChangeFacts(ctx, f)),
 		DeploymentFacts: collect(t, s.DeploymentFacts(ctx, f)),
 		IncidentFacts:   collect(t, s.IncidentFacts(ctx, f)),
+		FlowItemFacts:   collect(t, s.FlowItemFacts(ctx, f)),
+		ToilFacts:       collect(t, s.ToilFacts(ctx, f)),
 	}
 }
 
@@ -268,6 +292,7 @@ func testRoundTrip(t *testing.T, s store.Store) {
 			schema.KindPullRequest: 2, schema.KindDeployment: 2, schema.KindIncident: 2,
 			schema.KindWorkItem: 2, schema.KindStatusChange: 1, schema.KindWorklog: 1, schema.KindAncestry: 2,
 			schema.KindChangeFact: 2, schema.KindDeploymentFact: 2, schema.KindIncidentFact: 1,
+			schema.KindFlowItemFact: 2, schema.KindToilFact: 1,
 		}[k]
 		if n != want {
 			t.Errorf("Count(%s) = %d, want %d", k, n, want)
