@@ -37,6 +37,19 @@ type Facts struct {
 	Incidents   []schema.IncidentFact
 }
 
+// declaredIncidents leaves out alerts: a page nobody declared an incident is toil,
+// but neither fails a deployment nor counts in time to restore. The input's slice
+// is not changed.
+func declaredIncidents(all []schema.Incident) []schema.Incident {
+	out := make([]schema.Incident, 0, len(all))
+	for _, inc := range all {
+		if inc.Kind != schema.IncidentKindAlert {
+			out = append(out, inc)
+		}
+	}
+	return out
+}
+
 // deployment is a deployment with what derivation learns about it.
 type deployment struct {
 	rec        *schema.Deployment
@@ -80,6 +93,7 @@ func newDeployments(in Input, rules *Rules, now time.Time) ([]*deployment, map[s
 // Derive turns records into facts.
 func Derive(in Input, rules *Rules) Facts {
 	now := in.Now.UTC()
+	in.Incidents = declaredIncidents(in.Incidents)
 	deps, byID := newDeployments(in, rules, now)
 	groupRollouts(deps)
 	changes, byPR, byMerge := deriveChanges(in, rules, byRepo(deps), now)

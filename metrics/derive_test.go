@@ -457,6 +457,23 @@ func TestIncidentsAndDeployments(t *testing.T) {
 	}
 }
 
+// An alert (a page nobody declared an incident) after a deployment neither fails
+// it nor gets an incident fact; the same page declared an incident does both.
+func TestAlertsAreNoIncidents(t *testing.T) {
+	alert := incident("page", 1, 2)
+	alert.Kind = schema.IncidentKindAlert
+	_, deps, incs := derive(t, Input{Deployments: []schema.Deployment{prod("d1", 0, "s1")}, Incidents: []schema.Incident{alert}})
+	if deps["d1"].Failed || len(incs) != 0 {
+		t.Errorf("alert: deployment %+v, incident facts %+v; want not failed and no incident fact", deps["d1"], incs)
+	}
+	declared := incident("page", 1, 2)
+	declared.Kind = schema.IncidentKindIncident
+	_, deps, incs = derive(t, Input{Deployments: []schema.Deployment{prod("d1", 0, "s1")}, Incidents: []schema.Incident{declared}})
+	if !deps["d1"].Failed || incs["page"].RestoreSeconds != 3600 {
+		t.Errorf("incident: deployment %+v, incident fact %+v; want failed and 3600 s to restore", deps["d1"], incs["page"])
+	}
+}
+
 func TestAFailureForTwoReasonsCountsOnce(t *testing.T) {
 	// d1 at 0 h; an incident opens at 1 h (resolved at 4 h); d2 rolls d1 back to s0 at
 	// 2 h. Two reasons, one failure; recovery is the earlier: the rollback, 2 h.

@@ -225,6 +225,10 @@ func TestCollectScenario(t *testing.T) {
 				FirstReviewAt: on(3 * time.Hour), FirstReviewer: "bo", FirstApprovalAt: on(5 * time.Hour),
 				MergedAt: on(6 * time.Hour), ClosedAt: on(6 * time.Hour), MergeCommitSHA: squash.MergeCommitSHA,
 				URL: "https://github.com/acme/api/pull/1", UpdatedAt: squash.UpdatedAt,
+				// The fake names head branches "feature-N", which is shaped like a
+				// ticket key: the branch is read, and derivation keeps only the keys
+				// of tickets it knows.
+				TicketRefs: []string{"FEATURE-1"},
 			}
 			if squash.MergeCommitSHA == "" || !strings.HasSuffix(squash.URL, "/acme/api/pull/1") {
 				t.Fatalf("squash merge: sha %q url %q", squash.MergeCommitSHA, squash.URL)

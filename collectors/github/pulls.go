@@ -215,6 +215,7 @@ func (r *run) pullRequest(ctx context.Context, repo repository, listed *gh.PullR
 		rec.Labels = append(rec.Labels, l.GetName())
 	}
 	rec.Reverts = reverts(repo.fullName, pr.GetBody())
+	rec.TicketRefs = ticketRefs(repo.fullName, pr.GetTitle(), pr.GetHead().GetRef(), pr.GetBody())
 	timeline, err := r.timeline(ctx, repo, number)
 	if err != nil {
 		return schema.PullRequest{}, fmt.Errorf("timeline: %w", err)
@@ -244,6 +245,41 @@ func reverts(repo, body string) []string {
 		if !slices.Contains(out, ref) {
 			out = append(out, ref)
 		}
+	}
+	return out
+}
+
+// ticketKey matches what looks like a Jira issue key: a project key of 2 to 10
+// letters, digits or underscores starting with a letter, a dash, and a number.
+// Branches are often lower case ("pay-123-retries"), so case is ignored and the key
+// upper-cased; derivation keeps only the keys of tickets it knows, so a false match
+// such as "UTF-8" links nothing.
+var ticketKey = regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9_])([a-z][a-z0-9_]{1,9}-[1-9][0-9]{0,8})\b`)
+
+// closesIssue matches GitHub's closing keywords: "fixes #12", "closes acme/web#3".
+var closesIssue = regexp.MustCompile(`(?i)\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+([\w.-]+/[\w.-]+)?#([0-9]+)\b`)
+
+// ticketRefs lists the tickets a pull request names, in order and once each: keys
+// from its title, head branch and body, and "owner/repo#N" for each GitHub issue
+// its body says it closes.
+func ticketRefs(repo, title, branch, body string) []string {
+	var out []string
+	add := func(ref string) {
+		if !slices.Contains(out, ref) {
+			out = append(out, ref)
+		}
+	}
+	for _, text := range []string{title, branch, body} {
+		for _, m := range ticketKey.FindAllStringSubmatch(text, -1) {
+			add(strings.ToUpper(m[1]))
+		}
+	}
+	for _, m := range closesIssue.FindAllStringSubmatch(body, -1) {
+		target := m[1]
+		if target == "" || strings.EqualFold(target, repo) {
+			target = repo
+		}
+		add(target + "#" + m[2])
 	}
 	return out
 }

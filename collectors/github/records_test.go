@@ -169,3 +169,24 @@ func TestReverts(t *testing.T) {
 		})
 	}
 }
+
+func TestTicketRefs(t *testing.T) {
+	tests := []struct {
+		name                string
+		title, branch, body string
+		want                []string
+	}{
+		{"key in the title", "PAY-123: add retries", "main", "", []string{"PAY-123"}},
+		{"lower-case branch", "Add retries", "feature/pay-123-retries", "", []string{"PAY-123"}},
+		{"body, several, once each in order", "CHK-9 fix", "chk-9", "Also PAY-1 and CHK-9.\nSee OPS_2-44", []string{"CHK-9", "PAY-1", "OPS_2-44"}},
+		{"closing keywords", "Retry", "x", "Fixes #12, closes acme/web#3\nresolved: #4\nmentions #5", []string{"acme/api#12", "acme/web#3", "acme/api#4"}},
+		{"not keys", "a-1 x-0 PAY-0123 9AB-1 word-", "PAYMENTS_LONGKEY-1", "", nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ticketRefs("acme/api", tc.title, tc.branch, tc.body); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("ticketRefs = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

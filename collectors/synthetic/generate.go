@@ -3,6 +3,7 @@ package synthetic
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/flowmeter/flowmeter/schema"
@@ -36,6 +37,8 @@ type Summary struct {
 	CausedIncidents int
 	NamedIncidents  int
 	ToilItems       int
+	// LinkedPullRequests counts pull requests that name a ticket.
+	LinkedPullRequests int
 	// Batches is the number of times emit was called.
 	Batches int
 }
@@ -156,20 +159,25 @@ func Generate(ctx context.Context, o Options, emit func(*schema.Batch) error) (S
 	s := &sink{ctx: ctx, size: o.BatchSize, emit: emit, batch: &schema.Batch{}}
 	for i, team := range NewOrg(o).Teams {
 		prof := profileFor(i)
+		if err := ctx.Err(); err != nil {
+			return s.sum, fmt.Errorf("synthetic: %w", err)
+		}
+		// Tickets first, so that the team's pull requests can name the tickets in
+		// progress when they were opened.
+		tickets := newTicketGen(p, s, team, prof)
+		if err := tickets.run(); err != nil {
+			return s.sum, err
+		}
+		slices.SortFunc(tickets.spans, func(a, b ticketSpan) int { return a.from.Compare(b.from) })
 		for j := range team.Repositories {
 			if err := ctx.Err(); err != nil {
 				return s.sum, fmt.Errorf("synthetic: %w", err)
 			}
 			g := newRepoGen(p, s, team, prof, j)
+			g.tickets = tickets.spans
 			if err := g.run(); err != nil {
 				return s.sum, err
 			}
-		}
-		if err := ctx.Err(); err != nil {
-			return s.sum, fmt.Errorf("synthetic: %w", err)
-		}
-		if err := newTicketGen(p, s, team, prof).run(); err != nil {
-			return s.sum, err
 		}
 	}
 	if err := s.flush(); err != nil {

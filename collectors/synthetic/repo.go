@@ -3,6 +3,7 @@ package synthetic
 import (
 	"container/heap"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -94,13 +95,20 @@ type repoGen struct {
 	deployPending bool      // on-merge cadence: a deployment is already queued
 	badCredit     float64   // accumulated failure rate, see regularDeploy
 	badThreshold  float64
+
+	// tickets are the team's tickets' times in progress, sorted by start; links
+	// draws which of them a pull request names, apart from r so that linking
+	// leaves the rest of the organisation as it was.
+	tickets []ticketSpan
+	links   *rng
 }
 
 func newRepoGen(p period, s *sink, team Team, prof profile, j int) *repoGen {
 	g := &repoGen{
 		p: p, s: s, team: team, prof: prof,
 		repo: team.Repositories[j], service: team.Services[j],
-		r: newRNG(p.o.Seed, "repo", team.Repositories[j]),
+		r:     newRNG(p.o.Seed, "repo", team.Repositories[j]),
+		links: newRNG(p.o.Seed, "links", team.Repositories[j]),
 	}
 	g.badThreshold = 0.3 + 1.4*g.r.Float64()
 	return g
@@ -319,6 +327,12 @@ func (g *repoGen) humanPR(created time.Time) error {
 		pr.Labels = []string{"security"}
 	}
 
+	if key := g.ticketAt(created); key != "" {
+		pr.Title = key + ": " + pr.Title
+		pr.TicketRefs = []string{key}
+		g.s.sum.LinkedPullRequests++
+	}
+
 	tl := timeline{ready: created}
 	if r.chance(0.18) {
 		tl.ready = r.toWorkingHours(created.Add(r.logNormal(5*time.Hour, 1.2)))
@@ -361,6 +375,30 @@ func (g *repoGen) humanPR(created time.Time) error {
 		}
 	}
 	return g.finish(pr, tl)
+}
+
+// ticketAt picks, most of the time, a ticket of the team in progress at t for a
+// pull request opened then to name; "" when it names none.
+func (g *repoGen) ticketAt(t time.Time) string {
+	if !g.links.chance(0.85) {
+		return ""
+	}
+	end, _ := slices.BinarySearchFunc(g.tickets, t, func(s ticketSpan, t time.Time) int {
+		if s.from.After(t) {
+			return 1
+		}
+		return -1
+	})
+	var open []string
+	for i := end - 1; i >= max(0, end-200) && len(open) < 8; i-- {
+		if s := g.tickets[i]; s.to.After(t) {
+			open = append(open, s.key)
+		}
+	}
+	if len(open) == 0 {
+		return ""
+	}
+	return pick(g.links, open)
 }
 
 func (g *repoGen) botPR(created time.Time) error {
@@ -643,7 +681,7 @@ func (g *repoGen) planRecovery(id, commit, previous string, fin time.Time) error
 	inc.ResolvedAt = clip(resolved, g.p.now)
 	inc.URL = "https://acme.pagerduty.com/incidents/" + inc.ID
 	inc.UpdatedAt = latest(inc.OpenedAt, inc.AcknowledgedAt, inc.ResolvedAt)
-	return g.s.incident(inc)
+	return g.s.incident(withUrgency(inc))
 }
 
 // recoveryDeploy runs a planned rollback or hotfix deployment; neither waits for the
@@ -672,6 +710,19 @@ func (g *repoGen) recoveryDeploy(e event) error {
 	}
 	g.lastProdSHA, g.busyUntil = d.CommitSHA, fin
 	return nil
+}
+
+// withUrgency gives an incident the kind, urgency and priority an incident tool
+// would: SEV1 and SEV2 page at high urgency, and SEVn is priority Pn. They follow
+// from the severity, so the random stream, and with it the organisation, is the
+// same as without them.
+func withUrgency(inc schema.Incident) schema.Incident {
+	inc.Kind, inc.Urgency = schema.IncidentKindIncident, "low"
+	if inc.Severity == "SEV1" || inc.Severity == "SEV2" {
+		inc.Urgency = "high"
+	}
+	inc.Priority = "P" + strings.TrimPrefix(inc.Severity, "SEV")
+	return inc
 }
 
 // Unrelated incidents.
@@ -720,7 +771,7 @@ func (g *repoGen) unrelatedIncidents(day time.Time) error {
 			inc.ResolvedAt = clip(resolved, g.p.now)
 		}
 		inc.UpdatedAt = latest(inc.OpenedAt, inc.AcknowledgedAt, inc.ResolvedAt)
-		if err := g.s.incident(inc); err != nil {
+		if err := g.s.incident(withUrgency(inc)); err != nil {
 			return err
 		}
 	}

@@ -908,3 +908,53 @@ func TestOddSizes(t *testing.T) {
 		})
 	}
 }
+
+// Most human pull requests name a ticket of their own team that was in progress
+// when they were opened, so delivery can be traced from ticket to deployment.
+func TestPullRequestsNameTicketsInProgress(t *testing.T) {
+	res := defaultGenerated(t)
+	org := NewOrg(Options{Seed: 42, Now: testNow})
+	projectOfRepo := map[string]string{}
+	for _, team := range org.Teams {
+		for _, repo := range team.Repositories {
+			projectOfRepo[repo] = team.TicketProject
+		}
+	}
+	// When each ticket first went to In Progress and then to review's end.
+	inProgress := map[string][2]time.Time{}
+	for _, c := range res.all.StatusChanges {
+		span := inProgress[c.ItemID]
+		switch {
+		case c.To == stInProgress && span[0].IsZero():
+			span[0] = c.At
+		case (c.To == stWaitingDeploy || c.To == stDone) && span[1].IsZero() && !span[0].IsZero():
+			span[1] = c.At
+		}
+		inProgress[c.ItemID] = span
+	}
+	human, linked := 0, 0
+	for _, pr := range res.all.PullRequests {
+		if isBot(pr.Author) || len(pr.Labels) > 0 && slices.Contains(pr.Labels, "incident") {
+			continue
+		}
+		human++
+		if len(pr.TicketRefs) == 0 {
+			continue
+		}
+		linked++
+		key := pr.TicketRefs[0]
+		if len(pr.TicketRefs) != 1 || !strings.HasPrefix(key, projectOfRepo[pr.Repo]+"-") || !strings.HasPrefix(pr.Title, key+": ") {
+			t.Fatalf("%s names %q in %q; want one key of project %s, also in the title", pr.ID, pr.TicketRefs, pr.Title, projectOfRepo[pr.Repo])
+		}
+		span := inProgress[key]
+		if span[0].IsZero() || pr.CreatedAt.Before(span[0]) || !span[1].IsZero() && !pr.CreatedAt.Before(span[1]) {
+			t.Fatalf("%s opened %s names %s, in progress %v; want it opened while the ticket was in progress", pr.ID, pr.CreatedAt, key, span)
+		}
+	}
+	if share := float64(linked) / float64(human); share < 0.5 || share > 0.9 {
+		t.Errorf("%d of %d human pull requests name a ticket (%.0f%%); want most, not all", linked, human, 100*share)
+	}
+	if res.sum.LinkedPullRequests != linked {
+		t.Errorf("summary counts %d linked pull requests, the records %d", res.sum.LinkedPullRequests, linked)
+	}
+}

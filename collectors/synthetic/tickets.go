@@ -72,6 +72,17 @@ type ticketGen struct {
 	r    *rng
 	next int
 	day  []time.Time // reused buffer of one day's creation times
+	// spans are the planned tickets' times in progress, for the pull requests that
+	// name them.
+	spans []ticketSpan
+}
+
+// ticketSpan is when a ticket was being worked on: from its first move to In
+// Progress until it went to Waiting for Deploy or Done. A pull request opened in it
+// may name the ticket's key.
+type ticketSpan struct {
+	key      string
+	from, to time.Time
 }
 
 func newTicketGen(p period, s *sink, team Team, prof profile) *ticketGen {
@@ -202,7 +213,23 @@ func (g *ticketGen) ticket(created time.Time) error {
 			}
 		}
 	}
+	g.noteSpan(key, l.changes)
 	return g.emit(w, l.changes, worklogs, assignee)
+}
+
+// noteSpan records when a planned ticket was in progress.
+func (g *ticketGen) noteSpan(key string, changes []change) {
+	span := ticketSpan{key: key}
+	for _, c := range changes {
+		switch {
+		case c.to == stInProgress && span.from.IsZero():
+			span.from = c.at
+		case (c.to == stWaitingDeploy || c.to == stDone) && !span.from.IsZero():
+			span.to = c.at
+			g.spans = append(g.spans, span)
+			return
+		}
+	}
 }
 
 // describe fills issue type, title and labels of a planned (non-toil) ticket.
