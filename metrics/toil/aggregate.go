@@ -43,6 +43,8 @@ func Aggregate(facts []schema.ToilFact, teams []string, from, to, now time.Time)
 		}
 		if t, ok := listed[f.Team]; ok {
 			byTeam[t] = append(byTeam[t], f)
+		} else if t, ok := listed[""]; ok {
+			byTeam[t] = append(byTeam[t], f) // "" listed: it takes the unlisted teams' toil in its place
 		} else {
 			unlisted = append(unlisted, f)
 		}
