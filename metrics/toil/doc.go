@@ -12,20 +12,23 @@
 //
 //   - an incident or page (kind incident, or alert for an incident record of kind
 //     alert), once resolved: acknowledged → resolved when it was acknowledged
-//     (basis acknowledged_to_resolved), else opened → resolved (opened_to_resolved).
+//     (basis acknowledged_to_resolved), else opened → resolved
+//     (opened_to_resolved).
 //     An acknowledgement outside [opened, resolved] is taken for clock skew and
 //     ignored. StartedAt is the acknowledgement, else the opening. Team: the
 //     incident fact's team, else the team of its service by the config. Who is
 //     empty: incident records name no responder.
 //   - a ticket that carries one of toil.ticket_labels (ignoring case) or that a
-//     toil rule matches (kind ticket). Its duration is the sum of its worklogs when
-//     they log any time (basis worklogs; StartedAt is the earliest worklog's start;
+//     toil rule matches (kind ticket). Its duration is the sum of its worklogs
+//     when they log any time (basis worklogs; StartedAt is the earliest worklog's start;
 //     Who is the author who logged the most time, ties to the name first
-//     alphabetically), else its active time once finished, from its flow item fact (basis
-//     active_time; StartedAt is its commitment point; Who is its assignee). A
-//     ticket with neither, such as an unfinished one nobody logged time on, gives
-//     no entry yet. Team: the flow item fact's team, else the team listing its
-//     project, else the team listing Who as a member.
+//     alphabetically), else its active time once finished, from its flow item
+//     fact (basis active_time; StartedAt is its commitment point; Who is its
+//     assignee). A ticket with neither, such as an unfinished one nobody logged
+//     time on, gives no entry yet. A canceled ticket counts only its logged time; worklogs of a
+//     ticket not among the input's tickets are ignored (its labels are unknown).
+//     Team: the flow item fact's team, else the team listing its project, else
+//     the team listing Who as a member.
 //   - a manual deployment or a rollback (the record's mark or its deployment
 //     fact's), once finished (kind deployment, basis deployment): finished −
 //     started. Who is empty: deployment records name no person.
@@ -71,7 +74,9 @@
 // Aggregate counts the entries that started in [from, AsOf), AsOf being the
 // earlier of now and to (from when now is before from), per team in the order
 // given, then under the team "" the entries of no listed team, when there are
-// any. Every listed team is reported, with no categories when it had no toil.
+// any (when teams lists "", that team takes them in its place; a team listed
+// twice is reported once). Every listed team is reported, with no categories
+// when it had no toil.
 // Per category: the entries, their total and median seconds, the entries scaled
 // to a year (entries / days from from to AsOf × 365, undefined when no time has
 // passed), and the automation budget, 5 years × occurrences per year × the
