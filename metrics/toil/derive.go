@@ -1,6 +1,7 @@
 package toil
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/flowmeter/flowmeter/schema"
@@ -218,5 +219,32 @@ func deploymentEntry(d *schema.Deployment, f *schema.DeploymentFact, rules *Rule
 		team = rules.teams.TeamOfDeployment(d.Service, d.Repo)
 	}
 	s := subject{source: d.Source, kind: kind, service: d.Service}
-	return fact(&s, rules, d.ID, team, "", d.StartedAt, seconds(d.StartedAt, d.FinishedAt), basis, now), true
+	entry := fact(&s, rules, d.ID, team, "", d.StartedAt, seconds(d.StartedAt, d.FinishedAt), basis, now)
+	entry.Title = deploymentTitle(d, kind, f)
+	return entry, true
+}
+
+// deploymentTitle names a deployment entry for people reading a report, as a
+// deployment has no title of its own. Rules never see it: their title patterns
+// are matched against "" for deployments.
+func deploymentTitle(d *schema.Deployment, kind string, f *schema.DeploymentFact) string {
+	what := "manual deployment"
+	switch {
+	case kind == schema.ToilFromRerun:
+		what = fmt.Sprintf("re-run (attempt %d) of the deployment", d.Attempt)
+	case d.Rollback || f != nil && f.Rollback:
+		what = "rollback"
+	}
+	title := what + " of " + orUnknown(d.Service)
+	if d.Environment != "" {
+		title += " to " + d.Environment
+	}
+	return title
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(no service)"
+	}
+	return s
 }

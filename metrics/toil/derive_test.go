@@ -190,7 +190,7 @@ func TestDeriveEntrySources(t *testing.T) {
 			}}},
 			// 12.5 min = 750 s; no deployment fact, so the team of service pay.
 			want: []schema.ToilFact{want(schema.ToilFact{
-				Source: "gh", Kind: "deployment", Record: "d1", Team: "payments", Category: "release_shepherding",
+				Source: "gh", Kind: "deployment", Record: "d1", Title: "manual deployment of pay to production", Team: "payments", Category: "release_shepherding",
 				Rule: "release", StartedAt: m(0), Seconds: 750, Basis: "deployment",
 			})},
 		},
@@ -210,7 +210,7 @@ func TestDeriveEntrySources(t *testing.T) {
 			},
 			// 3 min = 180 s.
 			want: []schema.ToilFact{want(schema.ToilFact{
-				Source: "gh", Kind: "deployment", Record: "d3", Team: "web", Category: "release_shepherding",
+				Source: "gh", Kind: "deployment", Record: "d3", Title: "rollback of pay", Team: "web", Category: "release_shepherding",
 				Rule: "release", StartedAt: m(0), Seconds: 180, Basis: "deployment",
 			})},
 		},
@@ -221,7 +221,7 @@ func TestDeriveEntrySources(t *testing.T) {
 			}}},
 			// 1 min = 60 s.
 			want: []schema.ToilFact{want(schema.ToilFact{
-				Source: "argo", Kind: "deployment", Record: "d4", Team: "web", Category: "release_shepherding",
+				Source: "argo", Kind: "deployment", Record: "d4", Title: "rollback of web", Team: "web", Category: "release_shepherding",
 				Rule: "release", StartedAt: m(10), Seconds: 60, Basis: "deployment",
 			})},
 		},
@@ -239,7 +239,7 @@ func TestDeriveEntrySources(t *testing.T) {
 			}}},
 			// 8 min = 480 s.
 			want: []schema.ToilFact{want(schema.ToilFact{
-				Source: "gh", Kind: "rerun", Record: "run7-2", Team: "payments", Category: "release_shepherding",
+				Source: "gh", Kind: "rerun", Record: "run7-2", Title: "re-run (attempt 2) of the deployment of pay", Team: "payments", Category: "release_shepherding",
 				Rule: "release", StartedAt: m(20), Seconds: 480, Basis: "rerun",
 			})},
 		},
