@@ -198,25 +198,62 @@ func typeFigures(name string, s *typeSums, allFinished int, weeks float64) TypeF
 	return tf
 }
 
-// loadDaily samples the load at each 00:00 UTC in [from, asOf].
+// loadDaily samples the load at each 00:00 UTC in [from, asOf]. Each item is in
+// the load over [CommittedAt, its DoneAt or CanceledAt), so it adds one to a run
+// of samples: a difference array makes this O(items + days).
 func loadDaily(facts []*schema.FlowItemFact, from, asOf time.Time) []LoadSample {
-	var out []LoadSample
-	day := from.UTC().Truncate(24 * time.Hour)
-	if day.Before(from) {
-		day = day.Add(24 * time.Hour)
+	const day = 24 * time.Hour
+	first := from.UTC().Truncate(day)
+	if first.Before(from) {
+		first = first.Add(day)
 	}
-	for ; !day.After(asOf); day = day.Add(24 * time.Hour) {
-		s := LoadSample{At: day, ByType: make(map[string]int, len(schema.FlowTypes))}
-		for _, ft := range schema.FlowTypes {
-			s.ByType[ft] = 0
+	if first.After(asOf) {
+		return nil
+	}
+	n := int(asOf.Sub(first)/day) + 1
+	// sampleAtOrAfter is the index of the first sample at or after t.
+	sampleAtOrAfter := func(t time.Time) int {
+		d := t.Sub(first)
+		if d <= 0 {
+			return 0
 		}
-		for _, f := range facts {
-			if loaded(f, day) {
-				s.Total++
-				s.ByType[f.FlowType]++
+		return int(min((d+day-1)/day, time.Duration(n)))
+	}
+	total := make([]int, n+1)
+	byType := make([][]int, len(schema.FlowTypes))
+	for i := range byType {
+		byType[i] = make([]int, n+1)
+	}
+	for _, f := range facts {
+		if f.CommittedAt.IsZero() {
+			continue
+		}
+		lo, hi := sampleAtOrAfter(f.CommittedAt), n
+		for _, end := range []time.Time{f.DoneAt, f.CanceledAt} {
+			if !end.IsZero() {
+				hi = min(hi, sampleAtOrAfter(end)) // the samples before end
 			}
 		}
-		out = append(out, s)
+		if lo >= hi {
+			continue
+		}
+		total[lo]++
+		total[hi]--
+		if j := slices.Index(schema.FlowTypes, f.FlowType); j >= 0 {
+			byType[j][lo]++
+			byType[j][hi]--
+		}
+	}
+	out := make([]LoadSample, n)
+	run := make([]int, len(schema.FlowTypes)+1)
+	for k := range out {
+		run[0] += total[k]
+		s := LoadSample{At: first.Add(time.Duration(k) * day), Total: run[0], ByType: make(map[string]int, len(schema.FlowTypes))}
+		for j, ft := range schema.FlowTypes {
+			run[j+1] += byType[j][k]
+			s.ByType[ft] = run[j+1]
+		}
+		out[k] = s
 	}
 	return out
 }
