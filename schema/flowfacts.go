@@ -65,8 +65,9 @@ type FlowItemFact struct {
 	// Reopens counts the times it left done for another state.
 	Reopens int64
 	// TimePerStatus is the time spent in each status from the commitment point to
-	// DoneAt (to the derivation's now for unfinished items), as "status=seconds"
-	// in order of first entry; see FormatStatusTime.
+	// DoneAt (CanceledAt for canceled items; for unfinished ones, to their last
+	// status change, so the fact does not change with the clock), as
+	// "status=seconds" in order of first entry; see FormatStatusTime.
 	TimePerStatus []string
 	// Unmapped are the statuses it passed through that the project's mapping does
 	// not name: they were counted under their tracker category.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/config"
-	"github.com/flowmeter/flowmeter/metrics"
 	"github.com/flowmeter/flowmeter/metrics/refresh"
 	"github.com/flowmeter/flowmeter/store"
 )
@@ -53,7 +52,7 @@ func deriveFacts(ctx context.Context, cfg *config.Config, sources []collectors.I
 			resolvers[src.Name] = r
 		}
 	}
-	sum, err := refresh.Run(ctx, st, metrics.NewRules(cfg), refresh.Options{
+	sum, err := refresh.Run(ctx, st, cfg, refresh.Options{
 		Resolvers: resolvers, Full: full, Now: time.Now().UTC(), Logger: log,
 	})
 	if err != nil {
@@ -64,8 +63,8 @@ func deriveFacts(ctx context.Context, cfg *config.Config, sources []collectors.I
 
 // describeRefresh says what a refresh did, in one line.
 func describeRefresh(s refresh.Summary) string {
-	line := fmt.Sprintf("derived %d change, %d deployment and %d incident facts; wrote %d in %s",
-		s.Changes, s.Deployments, s.Incidents, s.Written(), s.Took.Round(10*time.Millisecond))
+	line := fmt.Sprintf("derived %d change, %d deployment, %d incident, %d flow item and %d toil facts; wrote %d in %s",
+		s.Changes, s.Deployments, s.Incidents, s.FlowItems, s.ToilEntries, s.Written(), s.Took.Round(10*time.Millisecond))
 	if s.AncestryAsked > 0 {
 		line += fmt.Sprintf(" (asked about %d commit pairs)", s.AncestryAsked)
 	}

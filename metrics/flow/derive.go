@@ -17,8 +17,7 @@ type Input struct {
 	Changes      []schema.StatusChange
 	PullRequests []schema.PullRequest
 	ChangeFacts  []schema.ChangeFact
-	// Now stamps the facts (their UpdatedAt) and ends the time per status of
-	// unfinished items.
+	// Now stamps the facts (their UpdatedAt); nothing else depends on it.
 	Now time.Time
 }
 
@@ -26,7 +25,7 @@ type Input struct {
 type recordKey struct{ source, id string }
 
 // segment is one stretch of an item's status history: from start to the next
-// segment's start (to now for the last).
+// segment's start; the last runs on.
 type segment struct {
 	status, category string
 	start            time.Time
@@ -212,22 +211,18 @@ func (d *deriver) item(it *schema.WorkItem, f *schema.FlowItemFact) {
 		for i := commit; i <= last; i++ {
 			segs[i].w = clk.at(segs[i].start)
 		}
-		// The stretch counted: to DoneAt when finished, to CanceledAt when
-		// canceled, else to now (never before the last stretch began).
-		n, endW := last+1, int64(0)
+		// The stretches counted: to DoneAt when finished, to CanceledAt when
+		// canceled, else up to the last change, leaving out the stretch still
+		// running, so that a fact changes only when its records do (its age says
+		// how long it has been open).
+		n := last
 		if done || canceled {
 			n = entry
-		} else {
-			endW = max(segs[last].w, clk.at(d.now))
 		}
 		statuses := d.statuses[:0]
 		var active int64
 		for i := commit; i < n; i++ {
-			next := endW
-			if i < last {
-				next = segs[i+1].w
-			}
-			secs := max(0, next-segs[i].w)
+			secs := max(0, segs[i+1].w-segs[i].w)
 			if segs[i].state == schema.FlowActive {
 				active += secs
 			}

@@ -217,24 +217,26 @@ func TestDerive(t *testing.T) {
 				DeliveredAt: berlin("2026-03-30 11:00"), DeliverySeconds: 4 * hour},
 		},
 		{
-			// Unfinished: time per status runs to now (1 April 00:00): In Progress
-			// 10:00–16:00, Blocked 16:00–24:00. Its shipped pull request is linked,
-			// but it is not done, so not delivered.
+			// Unfinished: time per status runs to its last change, not to now, so
+			// the fact stays the same as time passes: In Progress 10:00–16:00 (6 h),
+			// and Blocked, still running, is left out. Its shipped pull request is
+			// linked, but it is not done, so not delivered.
 			name: "unfinished", key: "PAY-6",
 			steps: []step{{utc("2026-03-31 09:00"), "To Do", todo}, {utc("2026-03-31 10:00"), "In Progress", progress},
 				{utc("2026-03-31 16:00"), "Blocked", progress}},
 			prs: []schema.PullRequest{pr("acme/pay#7", "PAY-6")},
 			cfs: []schema.ChangeFact{shipped("acme/pay#7", "dep-1", utc("2026-03-31 12:00"), utc("2026-03-31 13:00"))},
 			want: want{Team: "pay", FlowType: "feature", State: "wait", CommittedAt: utc("2026-03-31 10:00"),
-				Flow: unknown, Active: unknown, Wait: unknown, TimePerStatus: []string{"In Progress=21600", "Blocked=28800"},
+				Flow: unknown, Active: unknown, Wait: unknown, TimePerStatus: []string{"In Progress=21600"},
 				PRs: []string{"acme/pay#7"}, DeliverySeconds: unknown},
 		},
 		{
-			// Created in progress, never changed: committed at creation.
+			// Created in progress, never changed: committed at creation; its only
+			// stretch is still running, so no time per status yet.
 			name: "created in progress", key: "PAY-7",
 			steps: []step{{utc("2026-03-31 20:00"), "In Progress", progress}},
 			want: want{Team: "pay", FlowType: "feature", State: "active", CommittedAt: utc("2026-03-31 20:00"),
-				Flow: unknown, Active: unknown, Wait: unknown, TimePerStatus: []string{"In Progress=14400"}, DeliverySeconds: unknown},
+				Flow: unknown, Active: unknown, Wait: unknown, DeliverySeconds: unknown},
 		},
 		{
 			// Done with resolution Won't Do: canceled.

@@ -14,7 +14,10 @@ import (
 	"time"
 
 	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/config"
 	"github.com/flowmeter/flowmeter/metrics"
+	"github.com/flowmeter/flowmeter/metrics/flow"
+	"github.com/flowmeter/flowmeter/metrics/toil"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
 )
@@ -35,26 +38,35 @@ type Options struct {
 type Summary struct {
 	Changes, Deployments, Incidents                      int // facts derived
 	ChangesWritten, DeploymentsWritten, IncidentsWritten int
+	FlowItems, ToilEntries                               int
+	FlowItemsWritten, ToilEntriesWritten                 int
 	AncestryAsked                                        int // pairs sent to a resolver
 	Took                                                 time.Duration
-	// Facts are every fact as derived, stored or unchanged, for callers that go on
-	// to use them (the exporter) without reading them back.
-	Facts metrics.Facts
+	// Facts, FlowItems and ToilEntries are every fact as derived, stored or
+	// unchanged, for callers that go on to use them (the exporter) without reading
+	// them back.
+	Facts     metrics.Facts
+	FlowFacts []schema.FlowItemFact
+	ToilFacts []schema.ToilFact
 }
 
 // Written is the number of facts written.
-func (s Summary) Written() int { return s.ChangesWritten + s.DeploymentsWritten + s.IncidentsWritten }
+func (s Summary) Written() int {
+	return s.ChangesWritten + s.DeploymentsWritten + s.IncidentsWritten + s.FlowItemsWritten + s.ToilEntriesWritten
+}
 
 // writeBatch is how many facts are written at once.
 const writeBatch = 10_000
 
-// Run refreshes the facts.
-func Run(ctx context.Context, st store.Store, rules *metrics.Rules, opts Options) (Summary, error) {
+// Run refreshes the facts: DORA's first, then flow (which needs the change facts
+// for delivery), then toil (which needs the others for teams and active time).
+func Run(ctx context.Context, st store.Store, cfg *config.Config, opts Options) (Summary, error) {
 	started := time.Now()
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	rules := metrics.NewRules(cfg)
 	var sum Summary
 	in := metrics.Input{Now: opts.Now, Ancestry: map[schema.CommitPair]bool{}}
 	var err error
@@ -93,8 +105,37 @@ func Run(ctx context.Context, st store.Store, rules *metrics.Rules, opts Options
 		func(b *schema.Batch, f []schema.IncidentFact) { b.IncidentFacts = f }); err != nil {
 		return sum, err
 	}
+
+	fin := flow.Input{PullRequests: in.PullRequests, ChangeFacts: facts.Changes, Now: opts.Now}
+	if fin.Items, err = store.All(st.WorkItems(ctx, store.Filter{})); err != nil {
+		return sum, err
+	}
+	if fin.Changes, err = store.All(st.StatusChanges(ctx, store.Filter{})); err != nil {
+		return sum, err
+	}
+	sum.FlowFacts = flow.Derive(fin, flow.NewRules(cfg))
+	sum.FlowItems = len(sum.FlowFacts)
+	if sum.FlowItemsWritten, err = writeChanged(ctx, st, st.FlowItemFacts(ctx, store.Filter{}), sum.FlowFacts, schema.FlowItemFacts, changed,
+		func(b *schema.Batch, f []schema.FlowItemFact) { b.FlowItemFacts = f }); err != nil {
+		return sum, err
+	}
+
+	tin := toil.Input{
+		Incidents: in.Incidents, IncidentFacts: facts.Incidents, Items: fin.Items, FlowFacts: sum.FlowFacts,
+		Deployments: in.Deployments, DeploymentFacts: facts.Deployments, Now: opts.Now,
+	}
+	if tin.Worklogs, err = store.All(st.Worklogs(ctx, store.Filter{})); err != nil {
+		return sum, err
+	}
+	sum.ToilFacts = toil.Derive(tin, toil.NewRules(cfg))
+	sum.ToilEntries = len(sum.ToilFacts)
+	if sum.ToilEntriesWritten, err = writeChanged(ctx, st, st.ToilFacts(ctx, store.Filter{}), sum.ToilFacts, schema.ToilFacts, changed,
+		func(b *schema.Batch, f []schema.ToilFact) { b.ToilFacts = f }); err != nil {
+		return sum, err
+	}
 	sum.Took = time.Since(started)
 	log.Info("derived", "change_facts", sum.Changes, "deployment_facts", sum.Deployments, "incident_facts", sum.Incidents,
+		"flow_item_facts", sum.FlowItems, "toil_facts", sum.ToilEntries,
 		"written", sum.Written(), "ancestry_asked", sum.AncestryAsked, "took", sum.Took.Round(time.Millisecond))
 	return sum, nil
 }

@@ -135,7 +135,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				if err := st.Write(ctx, before(all, at)); err != nil {
 					t.Fatal(err)
 				}
-				if _, err := refresh.Run(ctx, st, metrics.NewRules(cfg), refresh.Options{Now: at}); err != nil {
+				if _, err := refresh.Run(ctx, st, cfg, refresh.Options{Now: at}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -176,7 +176,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				}
 			}
 			// Nothing new: nothing written.
-			sum, err := refresh.Run(ctx, st, metrics.NewRules(cfg), refresh.Options{Now: now.Add(time.Hour)})
+			sum, err := refresh.Run(ctx, st, cfg, refresh.Options{Now: now.Add(time.Hour)})
 			if err != nil || sum.Written() != 0 || sum.Changes == 0 {
 				t.Fatalf("refresh with nothing new: %+v, %v; want nothing written", sum, err)
 			}
@@ -184,7 +184,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			renamed := *cfg
 			renamed.Teams = append([]config.Team(nil), cfg.Teams...)
 			renamed.Teams[0].Name = "payments-renamed"
-			sum, err = refresh.Run(ctx, st, metrics.NewRules(&renamed), refresh.Options{Now: now.Add(2 * time.Hour)})
+			sum, err = refresh.Run(ctx, st, &renamed, refresh.Options{Now: now.Add(2 * time.Hour)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -241,7 +241,7 @@ func TestAncestryIsAskedThenCached(t *testing.T) {
 	}}
 	cfg := &config.Config{Teams: []config.Team{{Name: "payments", Repositories: []string{"acme/pay"}}}}
 	opts := refresh.Options{Now: now, Resolvers: map[string]collectors.AncestryResolver{"gh": resolver}}
-	sum, err := refresh.Run(ctx, st, metrics.NewRules(cfg), opts)
+	sum, err := refresh.Run(ctx, st, cfg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +255,7 @@ func TestAncestryIsAskedThenCached(t *testing.T) {
 	if c := facts.Changes[0]; c.ShippedBy != "main" || c.Attribution != schema.ByAncestry {
 		t.Fatalf("change: shipped by %q (%s), want main by ancestry", c.ShippedBy, c.Attribution)
 	}
-	if _, err := refresh.Run(ctx, st, metrics.NewRules(cfg), opts); err != nil {
+	if _, err := refresh.Run(ctx, st, cfg, opts); err != nil {
 		t.Fatal(err)
 	}
 	if resolver.asked != 4 {
@@ -292,7 +292,7 @@ func TestAWalkIsDecidedWhole(t *testing.T) {
 	cfg := &config.Config{Teams: []config.Team{{Name: "payments", Repositories: []string{"acme/pay"}}}}
 	opts := refresh.Options{Now: now, Resolvers: map[string]collectors.AncestryResolver{"gh": resolver}}
 	for run := 1; run <= 2; run++ {
-		if _, err := refresh.Run(ctx, st, metrics.NewRules(cfg), opts); err != nil {
+		if _, err := refresh.Run(ctx, st, cfg, opts); err != nil {
 			t.Fatal(err)
 		}
 		if c := storedFacts(t, st).Changes[0]; c.State != schema.ChangeUndeployed || c.ShippedBy != "" {
@@ -362,7 +362,7 @@ func TestRevisedRulesOnBothStores(t *testing.T) {
 			if err := st.Write(ctx, b); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := refresh.Run(ctx, st, metrics.NewRules(cfg), refresh.Options{Now: now}); err != nil {
+			if _, err := refresh.Run(ctx, st, cfg, refresh.Options{Now: now}); err != nil {
 				t.Fatal(err)
 			}
 			facts := storedFacts(t, st)
