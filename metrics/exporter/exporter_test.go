@@ -375,16 +375,16 @@ func TestNothingBeforeFirstRefresh(t *testing.T) {
 
 func TestScrapesNeverReadTheStore(t *testing.T) {
 	e, st := fixtureExporter(t)
-	if st.reads != 3 {
-		t.Fatalf("refresh read %d fact kinds, want 3", st.reads)
+	if st.reads != 5 {
+		t.Fatalf("refresh read %d fact kinds, want 5", st.reads)
 	}
 	for range 5 {
 		if n := testutil.CollectAndCount(e); n == 0 {
 			t.Fatal("no metrics")
 		}
 	}
-	if st.reads != 3 {
-		t.Errorf("scrapes read the store: %d reads after 5 scrapes, want 3", st.reads)
+	if st.reads != 5 {
+		t.Errorf("scrapes read the store: %d reads after 5 scrapes, want 5", st.reads)
 	}
 }
 
@@ -664,7 +664,7 @@ func TestUpdateFromMemoryEqualsRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	fromMemory := New()
-	all := metrics.Facts{Changes: f.changes, Deployments: f.deployments, Incidents: f.incidents}
+	all := Facts{DORA: metrics.Facts{Changes: f.changes, Deployments: f.deployments, Incidents: f.incidents}, FlowItems: f.flowItems, Toil: f.toil}
 	if err := fromMemory.Update(context.Background(), all, teams, "", fixtureNow); err != nil {
 		t.Fatal(err)
 	}
