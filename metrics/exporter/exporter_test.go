@@ -53,6 +53,9 @@ func fixtureExporter(t testing.TB) (*Exporter, *factStore) {
 	clock := &fixedClock{t: fixtureNow.Add(5 * time.Minute)}
 	e := New()
 	e.clock = clock.now
+	// The fixture holds DORA facts only, and these tests check the DORA families
+	// alone (flow_test.go tests the flow and toil ones).
+	e.agg = aggregators{}
 	st := &factStore{f: fixtureFacts()}
 	if err := e.Refresh(context.Background(), st, fixtureTeams, "2023", fixtureNow); err != nil {
 		t.Fatal(err)
@@ -444,6 +447,7 @@ func TestLabelScheme(t *testing.T) {
 	otherEnv.Environment, otherEnv.Production = "other", false
 	f.deployments = append(f.deployments, otherEnv)
 	e := New()
+	e.agg = aggregators{} // the DORA families' label scheme; flow_test.go has the flow and toil ones
 	if err := e.Refresh(context.Background(), &factStore{f: f}, []string{"alpha", "idle"}, "", fixtureNow); err != nil {
 		t.Fatal(err)
 	}
