@@ -42,7 +42,7 @@ var (
 		[]string{"flow_type", "team", "window"}, nil)
 	flowLoadDesc = prometheus.NewDesc(
 		"flowmeter_flow_load_items",
-		`Flow load: the team's items in a wait or active state at the last refresh (committed, neither done nor canceled).`+flowTypeHelp,
+		`Flow load: the team's items in a wait or active state at the last refresh.`+flowTypeHelp,
 		[]string{"flow_type", "team"}, nil)
 	flowVelocityDesc = prometheus.NewDesc(
 		"flowmeter_flow_velocity_items_per_week",

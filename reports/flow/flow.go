@@ -204,10 +204,11 @@ func WriteJSON(w io.Writer, r flow.Report) error {
 
 // row is what one CSV row shows: a team's figures with those of all its flow types
 // (level team, flow_type all), or one flow type's (level flow_type), whose
-// team-only cells are empty.
+// team-only cells are empty; every row says how its team counts durations.
 type row struct {
-	team  *flow.Team // nil on a flow type's row
-	types flow.TypeFigures
+	team   *flow.Team
+	isTeam bool
+	types  flow.TypeFigures
 }
 
 type csvColumn struct {
@@ -217,7 +218,7 @@ type csvColumn struct {
 
 func teamOnly(get func(t *flow.Team) string) func(r row) string {
 	return func(r row) string {
-		if r.team == nil {
+		if !r.isTeam {
 			return ""
 		}
 		return get(r.team)
@@ -247,7 +248,7 @@ func quantileColumns(prefix string, q func(r row) (aggregate.Quantiles, bool)) [
 
 func teamQuantiles(q func(t *flow.Team) aggregate.Quantiles) func(r row) (aggregate.Quantiles, bool) {
 	return func(r row) (aggregate.Quantiles, bool) {
-		if r.team == nil {
+		if !r.isTeam {
 			return aggregate.Quantiles{}, false
 		}
 		return q(r.team), true
@@ -258,13 +259,13 @@ func teamQuantiles(q func(t *flow.Team) aggregate.Quantiles) func(r row) (aggreg
 // named by its JSON path.
 var csvColumns = concat(
 	[]csvColumn{
-		{"calendar", teamOnly(func(t *flow.Team) string { return t.Calendar })},
-		{"durations", teamOnly(func(t *flow.Team) string { return Durations(*t) })},
+		{"calendar", func(r row) string { return r.team.Calendar }},
+		{"durations", func(r row) string { return Durations(*r.team) }},
 		{"finished", func(r row) string { return strconv.Itoa(r.types.Finished) }},
 		{"canceled", teamOnly(func(t *flow.Team) string { return strconv.Itoa(t.Canceled) })},
 		{"reopened", teamOnly(func(t *flow.Team) string { return strconv.Itoa(t.Reopened) })},
 		{"efficiency", func(r row) string {
-			if r.team != nil {
+			if r.isTeam {
 				return r.team.Efficiency.String()
 			}
 			return r.types.Efficiency.String()
@@ -312,7 +313,8 @@ func CSVHeader() []string {
 
 // WriteCSV writes, per team, a row of the team's figures over all flow types (level
 // team, flow_type all), then one row per flow type (level flow_type) with the
-// figures each flow type has and the team's own cells empty. Undefined figures are
+// figures each flow type has and the team's own cells empty; calendar and durations
+// are on every row. Undefined figures are
 // empty cells; unmapped statuses are joined by ";". The daily load samples and the
 // waits are in the JSON only.
 func WriteCSV(w io.Writer, r flow.Report) error {
@@ -332,11 +334,11 @@ func WriteCSV(w io.Writer, r flow.Report) error {
 		t := &r.Teams[i]
 		all := t.All
 		all.FlowType = orAll(all.FlowType)
-		if err := write("team", t.Name, row{team: t, types: all}); err != nil {
+		if err := write("team", t.Name, row{team: t, isTeam: true, types: all}); err != nil {
 			return err
 		}
 		for _, f := range t.ByType {
-			if err := write("flow_type", t.Name, row{types: f}); err != nil {
+			if err := write("flow_type", t.Name, row{team: t, types: f}); err != nil {
 				return err
 			}
 		}

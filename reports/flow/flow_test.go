@@ -267,7 +267,7 @@ func TestCSVHeader(t *testing.T) {
 	}{
 		{alpha, "level", "team"}, {alpha, "flow_type", "all"}, {alpha, "durations", "working hours of alpha's calendar"},
 		{alpha, "efficiency", "0.25"}, {alpha, "flow_time_seconds.p85", "345600"}, {alpha, "unmapped", "In QA;Parked"},
-		{defect, "level", "flow_type"}, {defect, "flow_type", "defect"}, {defect, "efficiency", "1"}, {defect, "canceled", ""},
+		{defect, "level", "flow_type"}, {defect, "flow_type", "defect"}, {defect, "efficiency", "1"}, {defect, "canceled", ""}, {defect, "durations", "working hours of alpha's calendar"},
 		{beta, "durations", "wall-clock"}, {beta, "efficiency", ""}, {beta, "age_seconds.p50", ""}, {beta, "age_seconds.count", "0"},
 	} {
 		if got := c.row[col[c.name]]; got != c.want {
