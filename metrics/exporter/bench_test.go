@@ -82,7 +82,7 @@ func BenchmarkScrape(b *testing.B) {
 	f, teams := benchFacts(200, 20, now)
 	e := New()
 	started := time.Now()
-	e.swap(build(f, teams, newBounds(DefaultLimits()), "", now))
+	e.swap(build(f, teams, newBounds(DefaultLimits()), "", now, aggregators{}))
 	refresh := time.Since(started)
 	s := NewSelf()
 	observeSome(s)

@@ -26,6 +26,10 @@ const (
 	// DefaultTopEnvironments is how many of a team's environments
 	// flowmeter_deployments_total publishes by name, unless SetLimits says otherwise.
 	DefaultTopEnvironments = 10
+	// DefaultTopToilCategories is how many of a team's toil categories besides
+	// those the config's toil rules name are published by name, unless SetLimits
+	// says otherwise.
+	DefaultTopToilCategories = 10
 	// MaxLabelBytes is the longest service or environment label value published: a
 	// longer name is read on no dashboard, and a sender can make one as long as a
 	// request body, so it is counted under Other.
@@ -38,6 +42,7 @@ const (
 	renamedAll              = "(service) all"
 	renamedOtherService     = "(service) other"
 	renamedOtherEnvironment = "(environment) other"
+	renamedOtherCategory    = "(category) other"
 )
 
 const noEnvironment = "(no environment)"
@@ -57,12 +62,23 @@ type Limits struct {
 	// flowmeter_deployments_total publishes by name: those with the most
 	// deployments it counts, ties broken by name.
 	TopEnvironments int
+	// ToilCategories are the toil categories the config's rules name (see
+	// ConfiguredToilCategories); they and "unclassified" are published by name for
+	// every team, unless longer than MaxLabelBytes.
+	ToilCategories []string
+	// TopToilCategories is how many of each team's other toil categories (from
+	// facts derived under earlier rules) are published by name: those with the most
+	// entries started in the 90d window, ties broken by name.
+	TopToilCategories int
 }
 
 // DefaultLimits are the limits of an Exporter no one set any on: no configured
 // services, DefaultTopServices and DefaultTopEnvironments.
 func DefaultLimits() Limits {
-	return Limits{TopServices: DefaultTopServices, TopEnvironments: DefaultTopEnvironments}
+	return Limits{
+		TopServices: DefaultTopServices, TopEnvironments: DefaultTopEnvironments,
+		TopToilCategories: DefaultTopToilCategories,
+	}
 }
 
 // LimitsFor are the default limits with the services a config's teams name: what
@@ -96,17 +112,35 @@ func ConfiguredServices(teams []config.Team) map[string][]string {
 	return out
 }
 
+// ConfiguredToilCategories are the categories of the config's toil rules, for
+// Limits.ToilCategories.
+func ConfiguredToilCategories(t config.Toil) []string {
+	var names []string
+	for _, r := range t.Rules {
+		names = append(names, r.Category)
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
 // bounds are Limits as a refresh applies them.
 type bounds struct {
 	configured                   map[string]map[string]bool // team → service
 	topServices, topEnvironments int
+	toilCategories               map[string]bool
+	topToilCategories            int
 }
 
 func newBounds(l Limits) *bounds {
 	b := &bounds{
-		configured:      make(map[string]map[string]bool, len(l.Services)),
-		topServices:     max(l.TopServices, 0),
-		topEnvironments: max(l.TopEnvironments, 0),
+		configured:        make(map[string]map[string]bool, len(l.Services)),
+		topServices:       max(l.TopServices, 0),
+		topEnvironments:   max(l.TopEnvironments, 0),
+		toilCategories:    map[string]bool{schema.ToilUnclassified: true},
+		topToilCategories: max(l.TopToilCategories, 0),
+	}
+	for _, c := range l.ToilCategories {
+		b.toilCategories[c] = true
 	}
 	for team, services := range l.Services {
 		set := make(map[string]bool, len(services))
@@ -125,6 +159,7 @@ type labels struct {
 	listed       map[string]bool
 	services     map[string]map[string]string
 	environments map[string]map[string]string
+	toil         map[string]map[string]string // team → toil category → label
 }
 
 // labels chooses the services and environments of each team published by name.
@@ -169,7 +204,29 @@ func (b *bounds) labels(f facts, teams []string, now time.Time) *labels {
 	for team, n := range environments {
 		l.environments[team] = keep(n, nil, b.topEnvironments, environmentLabel)
 	}
+
+	// Toil categories rank by their entries started in the 90d window.
+	categories := counts{}
+	for _, t := range f.toil {
+		n := 0
+		if !t.StartedAt.Before(from) && t.StartedAt.Before(now) {
+			n = 1
+		}
+		categories.add(l.team(t.Team), orNone(t.Category, schema.ToilUnclassified), n)
+	}
+	l.toil = make(map[string]map[string]string, len(categories))
+	for team, n := range categories {
+		l.toil[team] = keep(n, b.toilCategories, b.topToilCategories, categoryLabel)
+	}
 	return l
+}
+
+// toilCategory is the label a toil category of team is published under.
+func (l *labels) toilCategory(team, name string) string {
+	if v, ok := l.toil[team][name]; ok {
+		return v
+	}
+	return Other
 }
 
 // team is the team a fact is published under, as the aggregation maps it.
@@ -245,6 +302,15 @@ func serviceLabel(name string) string {
 		return renamedAll
 	case Other:
 		return renamedOtherService
+	}
+	return name
+}
+
+// categoryLabel keeps a toil category really called "other" apart from the
+// categories summed under Other.
+func categoryLabel(name string) string {
+	if name = clean(name); name == Other {
+		return renamedOtherCategory
 	}
 	return name
 }

@@ -1,5 +1,5 @@
-// Package exporter publishes flowmeter's DORA figures and its own health as
-// Prometheus metrics.
+// Package exporter publishes flowmeter's DORA, flow and toil figures and its own
+// health as Prometheus metrics.
 //
 // The DORA figures come from the stored facts through metrics/aggregate, the same
 // code the reports use, so a dashboard and a report never disagree. Reading every
@@ -140,6 +140,8 @@ type Exporter struct {
 	clock func() time.Time
 	// bounds are the limits refreshes apply, guarded by refreshing.
 	bounds *bounds
+	// agg computes the flow and toil reports.
+	agg aggregators
 }
 
 // cache is one refresh's metrics; it is never modified once built, so a scrape can
@@ -152,7 +154,7 @@ type cache struct {
 // New returns an Exporter with an empty cache: it publishes nothing until
 // the first Refresh.
 func New() *Exporter {
-	return &Exporter{clock: time.Now, bounds: newBounds(DefaultLimits())}
+	return &Exporter{clock: time.Now, bounds: newBounds(DefaultLimits()), agg: defaultAggregators}
 }
 
 // SetLimits sets the limits of the refreshes that start after it returns; set them
@@ -172,6 +174,9 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	} {
 		ch <- d
 	}
+	for _, d := range flowToilDescs {
+		ch <- d
+	}
 }
 
 // Collect sends the cached metrics and the cache's age; it never reads the store.
@@ -188,7 +193,8 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(cacheAgeDesc, prometheus.GaugeValue, max(e.now().Sub(c.builtAt).Seconds(), 0))
 }
 
-// Refresh reads every change, deployment and incident fact of the store, computes
+// Refresh reads every change, deployment, incident, flow item and toil fact of the
+// store, computes
 // the figures of the windows ending at now within the limits last set (SetLimits),
 // and swaps them in as the new cache. teams are the config's teams (facts of other
 // teams are published as "(no team)"); table is the DORA tier table ("" for the
@@ -207,22 +213,39 @@ func (e *Exporter) Refresh(ctx context.Context, st store.Store, teams []string, 
 	if f.incidents, err = store.All(st.IncidentFacts(ctx, store.Filter{})); err != nil {
 		return fmt.Errorf("exporter: reading incident facts: %w", err)
 	}
+	if f.flowItems, err = store.All(st.FlowItemFacts(ctx, store.Filter{})); err != nil {
+		return fmt.Errorf("exporter: reading flow item facts: %w", err)
+	}
+	if f.toil, err = store.All(st.ToilFacts(ctx, store.Filter{})); err != nil {
+		return fmt.Errorf("exporter: reading toil facts: %w", err)
+	}
 	return e.update(ctx, f, teams, table, now)
+}
+
+// Facts are every fact Update publishes figures of: the DORA facts, and the flow
+// item and toil facts.
+type Facts struct {
+	DORA      metrics.Facts
+	FlowItems []schema.FlowItemFact
+	Toil      []schema.ToilFact
 }
 
 // Update builds the cache from facts already in memory, every fact there is, as a
 // derivation just produced them, so the daemon need not read back what it derived.
-func (e *Exporter) Update(ctx context.Context, all metrics.Facts, teams []string, table string, now time.Time) error {
+func (e *Exporter) Update(ctx context.Context, all Facts, teams []string, table string, now time.Time) error {
 	e.refreshing.Lock()
 	defer e.refreshing.Unlock()
-	return e.update(ctx, facts{changes: all.Changes, deployments: all.Deployments, incidents: all.Incidents}, teams, table, now)
+	return e.update(ctx, facts{
+		changes: all.DORA.Changes, deployments: all.DORA.Deployments, incidents: all.DORA.Incidents,
+		flowItems: all.FlowItems, toil: all.Toil,
+	}, teams, table, now)
 }
 
 func (e *Exporter) update(ctx context.Context, f facts, teams []string, table string, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("exporter: %w", err)
 	}
-	e.swap(build(f, teams, e.bounds, table, now))
+	e.swap(build(f, teams, e.bounds, table, now, e.agg))
 	return nil
 }
 
@@ -246,11 +269,13 @@ type facts struct {
 	changes     []schema.ChangeFact
 	deployments []schema.DeploymentFact
 	incidents   []schema.IncidentFact
+	flowItems   []schema.FlowItemFact
+	toil        []schema.ToilFact
 }
 
-// build computes every published metric from the facts, within bounds. It is pure,
-// like the aggregation it calls.
-func build(f facts, teams []string, bounds *bounds, table string, now time.Time) []prometheus.Metric {
+// build computes every published metric from the facts, within bounds, the flow
+// and toil figures with agg. It is pure, like the aggregation it calls.
+func build(f facts, teams []string, bounds *bounds, table string, now time.Time, agg aggregators) []prometheus.Metric {
 	now = now.UTC()
 	l := bounds.labels(f, teams, now)
 	b := &builder{family: map[*prometheus.Desc]int{}}
@@ -275,6 +300,7 @@ func build(f facts, teams []string, bounds *bounds, table string, now time.Time)
 			}
 		}
 	}
+	buildFlowToil(b, f, teams, l, now, agg)
 	return b.metrics()
 }
 

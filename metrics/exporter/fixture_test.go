@@ -180,6 +180,16 @@ func (s *factStore) IncidentFacts(context.Context, store.Filter) iter.Seq2[schem
 	return seq(s.f.incidents, nil)
 }
 
+func (s *factStore) FlowItemFacts(context.Context, store.Filter) iter.Seq2[schema.FlowItemFact, error] {
+	s.reads++
+	return seq(s.f.flowItems, nil)
+}
+
+func (s *factStore) ToilFacts(context.Context, store.Filter) iter.Seq2[schema.ToilFact, error] {
+	s.reads++
+	return seq(s.f.toil, nil)
+}
+
 func seq[T any](values []T, err error) iter.Seq2[T, error] {
 	return func(yield func(T, error) bool) {
 		for _, v := range values {
