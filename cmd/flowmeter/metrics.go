@@ -34,7 +34,7 @@ func runMetricsAt(ctx context.Context, env *environment, args []string, now time
 
 	teams := cfg.TeamNames()
 	e := exporter.New()
-	e.SetLimits(exporter.LimitsFor(cfg.Teams))
+	e.SetLimits(exporter.LimitsFor(cfg))
 	if err := e.Refresh(ctx, s, teams, cfg.Rules.DORATable, now); err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}

@@ -78,7 +78,7 @@ func serve(ctx context.Context, env *environment, configPath string, opts serveO
 		maxSpoolAge: cfg.Server.MaxSpoolAge.Duration,
 		exporter:    exporter.New(), self: exporter.NewSelf(),
 	}
-	d.exporter.SetLimits(exporter.LimitsFor(cfg.Teams))
+	d.exporter.SetLimits(exporter.LimitsFor(cfg))
 	if d.open == nil {
 		d.open = openMigrated
 	}
@@ -404,7 +404,7 @@ func (d *daemon) reload(ctx context.Context) {
 		d.log.Warn("store, server and log.format settings take effect at the next start; the rest is applied now")
 	}
 	d.level.Set(d.logs.levelOf(cfg.Log, slog.LevelInfo))
-	d.exporter.SetLimits(exporter.LimitsFor(cfg.Teams)) // the teams may name other services
+	d.exporter.SetLimits(exporter.LimitsFor(cfg)) // the teams may name other services
 	d.stop()
 	d.start(ctx, cfg, sources)
 	d.requestDerive() // teams and rules may have changed
@@ -421,7 +421,8 @@ func (d *daemon) derive(ctx context.Context, cfg *config.Config, sources []colle
 	if err != nil {
 		return err
 	}
-	return d.exporter.Update(ctx, sum.Facts, cfg.TeamNames(), cfg.Rules.DORATable, time.Now())
+	return d.exporter.Update(ctx, exporter.Facts{DORA: sum.Facts, FlowItems: sum.FlowFacts, Toil: sum.ToilFacts},
+		cfg.TeamNames(), cfg.Rules.DORATable, time.Now())
 }
 
 // readiness says why the daemon should not be sent traffic, in words fit for

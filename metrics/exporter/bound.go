@@ -81,11 +81,12 @@ func DefaultLimits() Limits {
 	}
 }
 
-// LimitsFor are the default limits with the services a config's teams name: what
-// flowmeter run and flowmeter metrics publish.
-func LimitsFor(teams []config.Team) Limits {
+// LimitsFor are the default limits with the services a config's teams name and the
+// toil categories its rules name: what flowmeter run and flowmeter metrics publish.
+func LimitsFor(cfg *config.Config) Limits {
 	l := DefaultLimits()
-	l.Services = ConfiguredServices(teams)
+	l.Services = ConfiguredServices(cfg.Teams)
+	l.ToilCategories = ConfiguredToilCategories(cfg.Toil)
 	return l
 }
 

@@ -154,7 +154,7 @@ type cache struct {
 // New returns an Exporter with an empty cache: it publishes nothing until
 // the first Refresh.
 func New() *Exporter {
-	return &Exporter{clock: time.Now, bounds: newBounds(DefaultLimits()), agg: defaultAggregators}
+	return &Exporter{clock: time.Now, bounds: newBounds(DefaultLimits()), agg: defaultAggregators()}
 }
 
 // SetLimits sets the limits of the refreshes that start after it returns; set them

@@ -14,16 +14,24 @@ import (
 const AllFlowTypes = "all"
 
 // aggregators compute the flow and toil reports a refresh publishes; the Exporter
-// uses metrics/flow's and metrics/toil's Aggregate (defaultAggregators), tests
+// uses metrics/flow's and metrics/toil's Aggregate (defaultAggregators); tests use
 // hand-built reports. A nil function publishes no family of its kind.
 type aggregators struct {
 	flow func(facts []schema.FlowItemFact, teams []string, from, to, now time.Time) flow.Report
 	toil func(facts []schema.ToilFact, teams []string, from, to, now time.Time) toil.Report
 }
 
-// defaultAggregators are the aggregators of every Exporter New makes; see
-// flowtoil_default.go.
-var defaultAggregators aggregators
+// defaultAggregators are the aggregators of every Exporter New makes: the ones the
+// reports use, so /metrics and a report never disagree. The exporter publishes
+// neither waits nor ages, the two figures that need the flow rules, so it passes none.
+func defaultAggregators() aggregators {
+	return aggregators{
+		flow: func(facts []schema.FlowItemFact, teams []string, from, to, now time.Time) flow.Report {
+			return flow.Aggregate(facts, teams, from, to, now, nil)
+		},
+		toil: toil.Aggregate,
+	}
+}
 
 const flowTypeHelp = ` flow_type is feature, defect, risk or debt (the flow type the project's issue-type mapping gives each item), or "all" for every flow type together (computed from the items, not from the flow types' series).`
 
