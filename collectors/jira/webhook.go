@@ -87,10 +87,12 @@ func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, 
 	if ev.Changelog == nil || ev.Changelog.ID == "" {
 		return b, false, nil
 	}
-	// The event's time is the history's creation time a collection reads; the
-	// issue's update time is the same moment and is used when the event has none.
+	// Jira stamps the issue's update time and the history's creation time with the
+	// same moment in the update that makes the event, so the issue's updated is the
+	// history time a collection reads; the event's timestamp (when it was sent) is
+	// the fallback.
 	created := ev.Issue.Fields.Updated
-	if ev.Timestamp > 0 {
+	if created == "" && ev.Timestamp > 0 {
 		created = time.UnixMilli(ev.Timestamp).UTC().Format(jiraTime)
 	}
 	s.mu.Lock()

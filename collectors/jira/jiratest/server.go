@@ -835,8 +835,8 @@ func (s *Server) changelog(w http.ResponseWriter, r *http.Request) {
 
 // WebhookPayload is the body Jira posts for event ("jira:issue_updated") on an
 // issue: the issue with every field and, when historyID is not empty, that history
-// as the event's changelog, with the history's author as the user and its time as
-// the timestamp.
+// as the event's changelog, with the history's author as the user and a timestamp a
+// moment after the history's time, as a delivery is sent after the change.
 func (s *Server) WebhookPayload(event, key, historyID string) []byte {
 	s.mu.Lock()
 	is := s.issue(key)
@@ -846,7 +846,8 @@ func (s *Server) WebhookPayload(event, key, historyID string) []byte {
 			hj := s.historyJSON(h, "")
 			body["changelog"] = map[string]any{"id": h.ID, "items": hj["items"]}
 			body["user"] = user(h.Author)
-			body["timestamp"] = h.Created.UnixMilli()
+			// Sent a moment after the change it reports.
+			body["timestamp"] = h.Created.Add(1500 * time.Millisecond).UnixMilli()
 		}
 	}
 	s.mu.Unlock()
