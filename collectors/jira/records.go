@@ -7,18 +7,16 @@ import (
 	"github.com/flowmeter/flowmeter/schema"
 )
 
-// The status category names flowmeter stores, by Jira's category key; the key is
-// stable where the name is translated into the site's language.
-var categoryNames = map[string]string{
-	"new":           "To Do",
-	"indeterminate": "In Progress",
-	"done":          "Done",
-}
-
-// categoryName is the stored name of a status category.
+// categoryName is the stored name of a status category, by Jira's category key:
+// the key is stable where the name is translated into the site's language.
 func categoryName(c apiStatusCategory) string {
-	if n, ok := categoryNames[c.Key]; ok {
-		return n
+	switch c.Key {
+	case "new":
+		return "To Do"
+	case "indeterminate":
+		return "In Progress"
+	case "done":
+		return "Done"
 	}
 	return c.Name
 }

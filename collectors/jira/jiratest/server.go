@@ -58,14 +58,13 @@ type Status struct {
 	ID, Name, CategoryKey string
 }
 
-// DefaultStatuses are a simple workflow's statuses.
-var DefaultStatuses = []Status{
-	{"1", "To Do", "new"}, {"3", "In Progress", "indeterminate"},
-	{"10001", "In Review", "indeterminate"}, {"10002", "Done", "done"},
-}
-
-var categories = map[string][2]string{
-	"new": {"2", "To Do"}, "indeterminate": {"4", "In Progress"}, "done": {"3", "Done"},
+// DefaultStatuses are a simple workflow's statuses, the fake's: To Do, In Progress,
+// In Review and Done.
+func DefaultStatuses() []Status {
+	return []Status{
+		{"1", "To Do", "new"}, {"3", "In Progress", "indeterminate"},
+		{"10001", "In Review", "indeterminate"}, {"10002", "Done", "done"},
+	}
 }
 
 // Issue is one issue as the fake holds it.
@@ -170,7 +169,7 @@ func WithLimits(l Limits) Option { return func(s *Server) { s.limits = l } }
 func New(t testing.TB, opts ...Option) *Server {
 	s := &Server{
 		t: t, email: "ana@example.com", token: "test-token", tz: time.UTC, now: time.Now,
-		issues: map[string]*Issue{}, statuses: append([]Status(nil), DefaultStatuses...),
+		issues: map[string]*Issue{}, statuses: DefaultStatuses(),
 		tokens: map[string]pageToken{}, counts: map[string]int{}, nextID: 10000,
 	}
 	for _, o := range opts {
@@ -479,10 +478,16 @@ func (s *Server) statusList(w http.ResponseWriter) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// categoryJSON is a status category as Jira gives it, with Jira's ids and English
+// names of the three categories.
 func categoryJSON(key string) map[string]any {
-	c := categories[key]
-	id, _ := strconv.Atoi(c[0])
-	return map[string]any{"id": id, "key": key, "name": c[1], "colorName": "blue-gray"}
+	switch key {
+	case "new":
+		return map[string]any{"id": 2, "key": key, "name": "To Do", "colorName": "blue-gray"}
+	case "indeterminate":
+		return map[string]any{"id": 4, "key": key, "name": "In Progress", "colorName": "yellow"}
+	}
+	return map[string]any{"id": 3, "key": key, "name": "Done", "colorName": "green"}
 }
 
 // sorted are the issues matching q, by update time then key, as ORDER BY updated
