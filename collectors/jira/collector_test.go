@@ -609,6 +609,21 @@ func TestDataCenter(t *testing.T) {
 	if wi.URL != f.srv.URL()+"/browse/PAY-96" || wi.Status != cycle[49%len(cycle)] || wi.StatusCategory != "In Progress" {
 		t.Errorf("PAY-96: %+v", wi)
 	}
+
+	// A version without /issue/{key}/changelog (404): the whole changelog comes from
+	// the issue itself, in one request.
+	f.srv.Transition(long, "Done", "Cy", now.Add(-time.Minute))
+	f.srv.Fail("changelog", 1, http.StatusNotFound)
+	f.srv.ResetCounts()
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshot(t, st); len(got.changes) != 95*2+51 || got.items["PAY-96"].Status != "Done" {
+		t.Errorf("after the fallback: %d changes, PAY-96 %s", len(got.changes), got.items["PAY-96"].Status)
+	}
+	if f.srv.Count("changelog") != 1 || f.srv.Count("issue") != 1 {
+		t.Errorf("changelog %d, issue %d requests; want 1 and 1", f.srv.Count("changelog"), f.srv.Count("issue"))
+	}
 }
 
 // TestBackfillRequestCost counts the requests of a backfill of 1,000 issues with 10

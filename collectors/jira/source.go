@@ -387,18 +387,11 @@ func (r *run) fullChangelogs(ctx context.Context, issues []apiIssue) (map[string
 	}
 	if r.set.datacenter {
 		for _, key := range keys {
-			for startAt := 0; ; {
-				var p changelogPage
-				q := url.Values{"startAt": {strconv.Itoa(startAt)}, "maxResults": {strconv.Itoa(changelogPageSize)}}
-				if err := r.do(ctx, http.MethodGet, "/rest/api/2/issue/"+url.PathEscape(key)+"/changelog", q, nil, &p); err != nil {
-					return nil, fmt.Errorf("%s: %w", key, err)
-				}
-				out[key] = append(out[key], p.Values...)
-				startAt += len(p.Values)
-				if p.IsLast || len(p.Values) == 0 || startAt >= p.Total {
-					break
-				}
+			hs, err := r.issueChangelog(ctx, key)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
 			}
+			out[key] = hs
 		}
 		return out, nil
 	}
@@ -424,6 +417,37 @@ func (r *run) fullChangelogs(ctx context.Context, issues []apiIssue) (map[string
 		}
 	}
 	return out, nil
+}
+
+// issueChangelog is one issue's whole changelog on Data Center: paged by startAt
+// where the version serves /issue/{key}/changelog, else (404) in one piece from the
+// issue itself with expand=changelog, which a version without it does not cut short.
+func (r *run) issueChangelog(ctx context.Context, key string) ([]apiHistory, error) {
+	var out []apiHistory
+	for startAt := 0; ; {
+		var p changelogPage
+		q := url.Values{"startAt": {strconv.Itoa(startAt)}, "maxResults": {strconv.Itoa(changelogPageSize)}}
+		err := r.do(ctx, http.MethodGet, "/rest/api/2/issue/"+url.PathEscape(key)+"/changelog", q, nil, &p)
+		if statusOf(err) == http.StatusNotFound && startAt == 0 {
+			var is apiIssue
+			q := url.Values{"fields": {"updated"}, "expand": {"changelog"}}
+			if err := r.do(ctx, http.MethodGet, "/rest/api/2/issue/"+url.PathEscape(key), q, nil, &is); err != nil {
+				return nil, err
+			}
+			if is.Changelog == nil {
+				return nil, nil
+			}
+			return is.Changelog.Histories, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p.Values...)
+		startAt += len(p.Values)
+		if p.IsLast || len(p.Values) == 0 || startAt >= p.Total {
+			return out, nil
+		}
+	}
 }
 
 // worklogs are an issue's worklogs: those the search inlined, or every page of the

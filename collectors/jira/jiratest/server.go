@@ -333,7 +333,7 @@ func (s *Server) OnRequest(f func(*http.Request)) {
 }
 
 // Count is how many requests a route received: "myself", "status", "search",
-// "bulkfetch", "changelog", "worklog".
+// "bulkfetch", "changelog", "worklog", "issue".
 func (s *Server) Count(route string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -380,6 +380,8 @@ func (s *Server) route(r *http.Request) string {
 		return "worklog"
 	case r.Method == http.MethodGet && s.mode == DataCenter && strings.HasPrefix(p, api+"/issue/") && strings.HasSuffix(p, "/changelog"):
 		return "changelog"
+	case r.Method == http.MethodGet && strings.HasPrefix(p, api+"/issue/") && !strings.Contains(strings.TrimPrefix(p, api+"/issue/"), "/"):
+		return "issue"
 	}
 	return ""
 }
@@ -435,6 +437,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		s.worklogs(w, r)
 	case "changelog":
 		s.changelog(w, r)
+	case "issue":
+		s.getIssue(w, r)
 	default:
 		writeJSON(w, http.StatusNotFound, errorBody("null for uri: "+r.URL.String()))
 	}
@@ -814,6 +818,28 @@ func (s *Server) worklogs(w http.ResponseWriter, r *http.Request) {
 		wls = append(wls, s.worklogJSON(is, wl))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"startAt": startAt, "maxResults": maxResults, "total": len(is.Worklogs), "worklogs": wls})
+}
+
+// getIssue serves GET /issue/{key}: with expand=changelog the whole changelog, as
+// the single-issue endpoint gives it.
+func (s *Server) getIssue(w http.ResponseWriter, r *http.Request) {
+	fields := map[string]bool{}
+	for _, f := range strings.Split(r.URL.Query().Get("fields"), ",") {
+		if f != "" {
+			fields[f] = true
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	is := s.issueFromPath(w, r)
+	if is == nil {
+		return
+	}
+	inline := s.limits.ChangelogInline
+	s.limits.ChangelogInline = len(is.Histories)
+	out := s.issueJSON(is, fields, strings.Contains(r.URL.Query().Get("expand"), "changelog"))
+	s.limits.ChangelogInline = inline
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) changelog(w http.ResponseWriter, r *http.Request) {
