@@ -207,7 +207,9 @@ func printDemoSummary(ctx context.Context, env *environment, cfg *config.Config,
 		fmt.Fprintf(w, "%s\t%d\t\n", strings.ReplaceAll(string(k), "_", " "), n)
 	}
 	w.Flush()
-	fmt.Fprintf(env.stdout, "\nstore   %s\nconfig  %s\n\nNext:\n  flowmeter report dora --config %s\n",
-		describeStore(cfg), configPath, configPath)
+	fmt.Fprintf(env.stdout, "\nstore   %s\nconfig  %s\n\nNext:\n", describeStore(cfg), configPath)
+	for _, kind := range []string{"dora", "flow", "toil"} {
+		fmt.Fprintf(env.stdout, "  flowmeter report %s --config %s\n", kind, configPath)
+	}
 	return nil
 }

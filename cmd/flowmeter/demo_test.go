@@ -1,10 +1,12 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,5 +158,101 @@ func TestDemoLeavesOtherDirectoriesAlone(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDemoFlowAndToil: the demo's tickets, incidents and deployments give every
+// team flow figures, with items traced to the pull requests that delivered them,
+// and toil in the default categories.
+func TestDemoFlowAndToil(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runInProcess(t, "demo", "--dir", dir, "--seed", "3", "--end", "2026-06-30", "--no-serve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"flow item facts", "toil facts", "flowmeter report flow --config", "flowmeter report toil --config"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, out)
+		}
+	}
+	configPath := filepath.Join(dir, "flowmeter.yaml")
+	args := []string{"--config", configPath, "--from", "2026-04-01", "--to", "2026-07-01", "--format", "json"}
+
+	out, err = runInProcess(t, append([]string{"report", "flow"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flowRep struct {
+		Teams []struct {
+			Team       string   `json:"team"`
+			Finished   int      `json:"finished"`
+			Efficiency *float64 `json:"efficiency"`
+			Delivered  int      `json:"delivered"`
+			Waits      []struct {
+				Status string `json:"status"`
+			} `json:"waits"`
+			FlowTypes []struct {
+				FlowType string `json:"flow_type"`
+				Finished int    `json:"finished"`
+			} `json:"flow_types"`
+		} `json:"teams"`
+	}
+	if err := json.Unmarshal([]byte(out), &flowRep); err != nil {
+		t.Fatalf("report flow json: %v\n%s", err, out)
+	}
+	if len(flowRep.Teams) != 4 {
+		t.Fatalf("flow report has %d teams, want the demo's 4", len(flowRep.Teams))
+	}
+	for _, team := range flowRep.Teams {
+		if team.Finished < 20 || team.Efficiency == nil || *team.Efficiency <= 0 || *team.Efficiency >= 1 || team.Delivered == 0 {
+			t.Errorf("%s: %d finished, efficiency %v, %d delivered; want a quarter's work, an efficiency strictly between 0 and 1, deliveries", team.Team, team.Finished, team.Efficiency, team.Delivered)
+		}
+		// The generated workflow waits in Ready for Dev before anyone starts.
+		if len(team.Waits) == 0 || !slices.ContainsFunc(team.Waits, func(w struct {
+			Status string `json:"status"`
+		}) bool {
+			return w.Status == "Ready for Dev"
+		}) {
+			t.Errorf("%s: waits %+v; want Ready for Dev among them", team.Team, team.Waits)
+		}
+		defects := 0
+		for _, ft := range team.FlowTypes {
+			if ft.FlowType == "defect" {
+				defects = ft.Finished
+			}
+		}
+		if defects == 0 {
+			t.Errorf("%s: no finished defects among %+v", team.Team, team.FlowTypes)
+		}
+	}
+
+	out, err = runInProcess(t, append([]string{"report", "toil"}, args...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var toilRep struct {
+		Teams []struct {
+			Team       string `json:"team"`
+			Categories []struct {
+				Category string `json:"category"`
+				Entries  int    `json:"entries"`
+			} `json:"categories"`
+		} `json:"teams"`
+	}
+	if err := json.Unmarshal([]byte(out), &toilRep); err != nil {
+		t.Fatalf("report toil json: %v\n%s", err, out)
+	}
+	seen := map[string]bool{}
+	for _, team := range toilRep.Teams {
+		for _, c := range team.Categories {
+			if c.Entries > 0 {
+				seen[c.Category] = true
+			}
+		}
+	}
+	for _, want := range []string{"production_interrupts", "release_shepherding", "business_processes", "migrations", "cost_capacity", "troubleshooting", "unclassified"} {
+		if !seen[want] {
+			t.Errorf("no team has toil in %s; categories seen: %v", want, seen)
+		}
 	}
 }

@@ -41,7 +41,7 @@ func commands() map[string]command {
 		"run":     {"run as a daemon: scheduled collection, /metrics, webhooks, health", runRun},
 		"spool":   {"'spool list', 'retry' or 'drop': webhook events waiting for the store, and dead letters", runSpool},
 		"config":  {"'config check': validate a config file and the sources it names", runConfig},
-		"report":  {"'report dora': DORA metrics per team and service", runReport},
+		"report":  {"'report dora|flow|toil': DORA, flow and toil figures per team", runReport},
 		"version": {"print the version", runVersion},
 	}
 }

@@ -15,7 +15,11 @@ import (
 
 	"github.com/flowmeter/flowmeter/config"
 	"github.com/flowmeter/flowmeter/metrics/aggregate"
+	"github.com/flowmeter/flowmeter/metrics/flow"
+	"github.com/flowmeter/flowmeter/metrics/toil"
 	dorareport "github.com/flowmeter/flowmeter/reports/dora"
+	flowreport "github.com/flowmeter/flowmeter/reports/flow"
+	toilreport "github.com/flowmeter/flowmeter/reports/toil"
 	"github.com/flowmeter/flowmeter/store"
 )
 
@@ -23,54 +27,108 @@ import (
 // quarter, ending with today.
 const defaultReportDays = 90
 
+// reportKinds are the reports `flowmeter report` writes, by the word that names each.
+var reportKinds = map[string]func(ctx context.Context, env *environment, args []string, now time.Time) error{
+	"dora": runReportDORA,
+	"flow": runReportFlow,
+	"toil": runReportToil,
+}
+
 func runReport(ctx context.Context, env *environment, args []string) error {
 	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
 		return runReportDORA(ctx, env, []string{"-h"}, time.Now())
 	}
-	if len(args) == 0 || args[0] != "dora" {
-		return fmt.Errorf("report: expected 'report dora' (run 'flowmeter report dora -h')")
+	if len(args) > 0 {
+		if run, ok := reportKinds[args[0]]; ok {
+			return run(ctx, env, args[1:], time.Now())
+		}
 	}
-	return runReportDORA(ctx, env, args[1:], time.Now())
+	return fmt.Errorf("report: expected 'report dora', 'report flow' or 'report toil' (run 'flowmeter report dora -h')")
+}
+
+// reportFlags are the flags every report takes: the config, the team, the window,
+// the format and where to write.
+type reportFlags struct {
+	name                        string // "report dora"
+	config, team, from, to, qtr *string
+	format, out                 *string
+	window                      struct{ from, to time.Time }
+	cfg                         *config.Config
+	formatted                   dorareport.Format
+}
+
+const reportUsage = " [--config FILE] [--team T] [--from YYYY-MM-DD --to YYYY-MM-DD | --quarter 2026Q3] [--format md|json|csv] [--out FILE]"
+
+// newReportFlags registers the shared flags of one report command.
+func newReportFlags(fs *flagSet, name string) *reportFlags {
+	return &reportFlags{
+		name:   name,
+		config: fs.String("config", "flowmeter.yaml", "config file"),
+		team:   fs.String("team", "", "report only this team (default: every team)"),
+		from:   fs.String("from", "", "first day of the window, UTC (default: 90 days before --to)"),
+		to:     fs.String("to", "", "day after the window, UTC: the window is [from, to) (default: tomorrow)"),
+		qtr:    fs.String("quarter", "", "a calendar quarter such as 2026Q3, instead of --from and --to"),
+		format: fs.String("format", "md", "output format: md, json or csv"),
+		out:    fs.String("out", "", "write the report to this file instead of standard output"),
+	}
+}
+
+// resolve checks the flags, loads the config and opens the store, which the caller
+// closes.
+func (r *reportFlags) resolve(ctx context.Context, now time.Time) (store.Store, error) {
+	var err error
+	if r.formatted, err = dorareport.ParseFormat(*r.format); err != nil {
+		return nil, fmt.Errorf("%s: --format: %w", r.name, err)
+	}
+	if r.window.from, r.window.to, err = reportWindow(now, *r.from, *r.to, *r.qtr); err != nil {
+		return nil, fmt.Errorf("%s: %w", r.name, err)
+	}
+	if r.cfg, _, err = loadConfig(*r.config); err != nil {
+		return nil, err
+	}
+	if err := checkTeam(r.cfg, *r.team, *r.config, r.name); err != nil {
+		return nil, err
+	}
+	return openMigrated(ctx, r.cfg)
+}
+
+// teams are the teams to report in config order, or the one --team names.
+func (r *reportFlags) teams() []string {
+	if *r.team != "" {
+		return []string{*r.team}
+	}
+	return r.cfg.TeamNames()
+}
+
+// emit writes a rendered report to standard output or, atomically, to --out.
+func (r *reportFlags) emit(env *environment, data []byte) error {
+	if *r.out == "" {
+		_, err := env.stdout.Write(data)
+		return err
+	}
+	if err := writeAtomically(*r.out, data); err != nil {
+		return fmt.Errorf("%s: %w", r.name, err)
+	}
+	fmt.Fprintf(env.stdout, "wrote %s\n", *r.out)
+	return nil
 }
 
 func runReportDORA(ctx context.Context, env *environment, args []string, now time.Time) error {
-	fs := newFlags(env, "report dora", "report dora [--config FILE] [--team T] "+
-		"[--from YYYY-MM-DD --to YYYY-MM-DD | --quarter 2026Q3] [--format md|json|csv] [--out FILE] [--explain]")
-	configPath := fs.String("config", "flowmeter.yaml", "config file")
-	team := fs.String("team", "", "report only this team (default: every team)")
-	from := fs.String("from", "", "first day of the window, UTC (default: 90 days before --to)")
-	to := fs.String("to", "", "day after the window, UTC: the window is [from, to) (default: tomorrow)")
-	quarter := fs.String("quarter", "", "a calendar quarter such as 2026Q3, instead of --from and --to")
-	format := fs.String("format", "md", "output format: md, json or csv")
-	out := fs.String("out", "", "write the report to this file instead of standard output")
+	fs := newFlags(env, "report dora", "report dora"+reportUsage+" [--explain]")
+	rf := newReportFlags(fs, "report dora")
 	explain := fs.Bool("explain", false, "explain every figure: the facts behind it, and their values once (in CSV, instead of the figures)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	f, err := dorareport.ParseFormat(*format)
-	if err != nil {
-		return fmt.Errorf("report dora: --format: %w", err)
-	}
-	winFrom, winTo, err := reportWindow(now, *from, *to, *quarter)
-	if err != nil {
-		return fmt.Errorf("report dora: %w", err)
-	}
-	cfg, _, err := loadConfig(*configPath)
-	if err != nil {
-		return err
-	}
-	if err := checkTeam(cfg, *team, *configPath); err != nil {
-		return err
-	}
-	s, err := openMigrated(ctx, cfg)
+	s, err := rf.resolve(ctx, now)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
 
 	in := aggregate.Input{
-		From: winFrom, To: winTo, Now: now.UTC().Truncate(time.Second), Table: cfg.Rules.DORATable,
-		Team: *team, Explain: *explain, Teams: cfg.TeamNames(),
+		From: rf.window.from, To: rf.window.to, Now: now.UTC().Truncate(time.Second), Table: rf.cfg.Rules.DORATable,
+		Team: *rf.team, Explain: *explain, Teams: rf.cfg.TeamNames(),
 	}
 	if in.Changes, err = store.All(s.ChangeFacts(ctx, store.Filter{})); err != nil {
 		return fmt.Errorf("report dora: %w", err)
@@ -81,24 +139,82 @@ func runReportDORA(ctx context.Context, env *environment, args []string, now tim
 	if in.Incidents, err = store.All(s.IncidentFacts(ctx, store.Filter{})); err != nil {
 		return fmt.Errorf("report dora: %w", err)
 	}
-
 	var buf bytes.Buffer
-	if err := dorareport.Render(&buf, aggregate.DORA(in), f); err != nil {
+	if err := dorareport.Render(&buf, aggregate.DORA(in), rf.formatted); err != nil {
 		return fmt.Errorf("report dora: %w", err)
 	}
-	if *out == "" {
-		_, err := env.stdout.Write(buf.Bytes())
+	return rf.emit(env, buf.Bytes())
+}
+
+// runReportFlow writes the flow figures of the window per team.
+func runReportFlow(ctx context.Context, env *environment, args []string, now time.Time) error {
+	fs := newFlags(env, "report flow", "report flow"+reportUsage)
+	rf := newReportFlags(fs, "report flow")
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if err := writeAtomically(*out, buf.Bytes()); err != nil {
-		return fmt.Errorf("report dora: %w", err)
+	s, err := rf.resolve(ctx, now)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(env.stdout, "wrote %s\n", *out)
-	return nil
+	defer s.Close()
+	facts, err := store.All(s.FlowItemFacts(ctx, store.Filter{}))
+	if err != nil {
+		return fmt.Errorf("report flow: %w", err)
+	}
+	rep := flow.Aggregate(facts, rf.teams(), rf.window.from, rf.window.to, now.UTC().Truncate(time.Second), flow.NewRules(rf.cfg))
+	var buf bytes.Buffer
+	if err := flowreport.Render(&buf, onlyTeam(rep, *rf.team, func(r *flow.Report) *[]flow.Team { return &r.Teams },
+		func(t flow.Team) string { return t.Name }), rf.formatted); err != nil {
+		return fmt.Errorf("report flow: %w", err)
+	}
+	return rf.emit(env, buf.Bytes())
+}
+
+// runReportToil writes the toil of the window per team and category.
+func runReportToil(ctx context.Context, env *environment, args []string, now time.Time) error {
+	fs := newFlags(env, "report toil", "report toil"+reportUsage)
+	rf := newReportFlags(fs, "report toil")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	s, err := rf.resolve(ctx, now)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	facts, err := store.All(s.ToilFacts(ctx, store.Filter{}))
+	if err != nil {
+		return fmt.Errorf("report toil: %w", err)
+	}
+	rep := toil.Aggregate(facts, rf.teams(), rf.window.from, rf.window.to, now.UTC().Truncate(time.Second))
+	var buf bytes.Buffer
+	if err := toilreport.Render(&buf, onlyTeam(rep, *rf.team, func(r *toil.Report) *[]toil.Team { return &r.Teams },
+		func(t toil.Team) string { return t.Name }), rf.formatted); err != nil {
+		return fmt.Errorf("report toil: %w", err)
+	}
+	return rf.emit(env, buf.Bytes())
+}
+
+// onlyTeam keeps the one team --team names: aggregating for one team puts every
+// other team's facts under the team "", which is not what was asked for.
+func onlyTeam[R any, T any](rep R, team string, teams func(*R) *[]T, name func(T) string) R {
+	if team == "" {
+		return rep
+	}
+	list := teams(&rep)
+	kept := (*list)[:0:0]
+	for _, t := range *list {
+		if name(t) == team {
+			kept = append(kept, t)
+		}
+	}
+	*list = kept
+	return rep
 }
 
 // checkTeam refuses a --team the config does not define, naming the ones it does.
-func checkTeam(cfg *config.Config, team, configPath string) error {
+func checkTeam(cfg *config.Config, team, configPath, command string) error {
 	if team == "" || team == aggregate.NoTeam {
 		return nil
 	}
@@ -106,14 +222,14 @@ func checkTeam(cfg *config.Config, team, configPath string) error {
 		return nil
 	}
 	if len(cfg.Teams) == 0 {
-		return fmt.Errorf("report dora: no team %q: %s defines no teams (only %q can be reported)", team, configPath, aggregate.NoTeam)
+		return fmt.Errorf("%s: no team %q: %s defines no teams (only %q can be reported)", command, team, configPath, aggregate.NoTeam)
 	}
 	names := make([]string, 0, len(cfg.Teams)+1)
 	for _, t := range cfg.Teams {
 		names = append(names, t.Name)
 	}
 	names = append(names, aggregate.NoTeam)
-	return fmt.Errorf("report dora: no team %q in %s (teams: %s)", team, configPath, strings.Join(names, ", "))
+	return fmt.Errorf("%s: no team %q in %s (teams: %s)", command, team, configPath, strings.Join(names, ", "))
 }
 
 var quarterPattern = regexp.MustCompile(`^(\d{4})[Qq]([1-4])$`)

@@ -311,7 +311,9 @@ func TestReportDORAErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"report"}, "expected 'report dora'"},
-		{[]string{"report", "toil"}, "expected 'report dora'"},
+		{[]string{"report", "snake"}, "expected 'report dora', 'report flow' or 'report toil'"},
+		{[]string{"report", "toil", "--config", cfg, "--team", "nosuch"}, `report toil: no team "nosuch" in `},
+		{[]string{"report", "flow", "--config", cfg, "--format", "pdf"}, `report flow: --format: unknown format "pdf"`},
 		{[]string{"report", "dora", "--config", cfg, "--team", "nosuch"},
 			`report dora: no team "nosuch" in ` + cfg + ` (teams: payments, search, idle, (no team))`},
 		{[]string{"report", "dora", "--config", cfg, "--quarter", "2026Q3", "--from", "2026-07-01"}, "--quarter and --from/--to both name the window"},

@@ -5,6 +5,7 @@ package builtin
 import (
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/collectors/github"
+	"github.com/flowmeter/flowmeter/collectors/jira"
 	"github.com/flowmeter/flowmeter/collectors/synthetic"
 	"github.com/flowmeter/flowmeter/collectors/webhook"
 )
@@ -13,6 +14,7 @@ import (
 func Registry() collectors.Registry {
 	return collectors.Registry{
 		"github":    github.NewSource,
+		"jira":      jira.NewSource,
 		"synthetic": synthetic.NewSource,
 		"webhook":   webhook.NewSource,
 	}
