@@ -426,7 +426,7 @@ func alertJSON(a *Alert) map[string]any {
 		"count": 1, "lastOccurredAt": ts(a.CreatedAt), "createdAt": ts(a.CreatedAt), "updatedAt": ts(a.UpdatedAt),
 		"source": "fake", "owner": a.Owner, "priority": a.Priority, "teams": []any{}, "responders": []any{},
 		"integration": map[string]any{"id": "4513b7ea-3b91-438f-b7e4-e3e54af9147c", "name": "API", "type": "API"},
-		"report": report, "ownerTeamId": "",
+		"report":      report, "ownerTeamId": "",
 	}
 }
 
