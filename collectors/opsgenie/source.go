@@ -43,6 +43,8 @@ type Source struct {
 	name   string
 	set    *resolved
 	client *client
+	// ceiling is offsetCeiling; tests lower it, with the fake's, to reach it cheaply.
+	ceiling int
 }
 
 // NewSource is the Opsgenie source's collectors.Factory: the registry builds the
@@ -60,7 +62,7 @@ func NewSource(name string, s collectors.Settings) (collectors.Source, error) {
 }
 
 func newSource(name string, r *resolved, rt http.RoundTripper) *Source {
-	return &Source{name: name, set: r, client: newClient(r.baseURL, r.key, rt)}
+	return &Source{name: name, set: r, client: newClient(r.baseURL, r.key, rt), ceiling: offsetCeiling}
 }
 
 // run is the state of one collection.
@@ -135,11 +137,17 @@ type page struct {
 	RequestID string            `json:"requestId"`
 }
 
-// position is a stream's cursor: every alert (or incident) created before From
-// was read, and none of them was still open when it was read. The next run lists
-// from From, so the ones still open are read again until they close.
+// position is a stream's cursor. A collection is a pass over createdAt from
+// From to the time it starts. Between passes, every alert (or incident) created
+// before From was read, and none of them was still open when it was read: the
+// next pass starts at From, so the ones still open are read again until they
+// close. During a pass (At set), everything from From to At was read in it, and
+// Open is the oldest createdAt among those still open (0 for none): an
+// interrupted pass resumes at At instead of starting again.
 type position struct {
-	From int64 `json:"from"` // epoch milliseconds
+	From int64 `json:"from"`           // epoch milliseconds
+	At   int64 `json:"at,omitempty"`   // epoch milliseconds; 0 between passes
+	Open int64 `json:"open,omitempty"` // epoch milliseconds; 0 for none
 }
 
 // stream collects one stream: windows of createdAt in [lo, hi), sorted ascending,
@@ -149,21 +157,28 @@ func (r *run) stream(ctx context.Context, stream, path, extra string, parse func
 	if err := r.loadCursor(ctx, stream, &cur); err != nil {
 		return err
 	}
-	lo := r.floor.UnixMilli()
-	if cur.From > lo && r.opts.Since.IsZero() {
-		lo = cur.From
+	floor := r.floor.UnixMilli()
+	lo, passStart, oldestOpen := floor, floor, int64(-1)
+	if r.opts.Since.IsZero() {
+		passStart = max(floor, cur.From)
+		lo = passStart
+		if cur.At > 0 {
+			lo = max(floor, cur.At)
+			if cur.Open >= floor && cur.Open > 0 {
+				oldestOpen = cur.Open
+			}
+		}
 	}
 	hi := r.now.UnixMilli()
 	limit := r.set.pageSize
 	seen := map[string]bool{}
-	oldestOpen := int64(-1)
 	offset, done, last := 0, 0, int64(-1)
 	for {
-		if offset+limit > offsetCeiling {
+		if offset+limit > r.ceiling {
 			// Split the window at the last createdAt read: the alerts of that
 			// millisecond are listed again (and skipped), none is lost.
 			if last <= lo {
-				return fmt.Errorf("more than %d created within one millisecond (%s): Opsgenie cannot list them", offsetCeiling, time.UnixMilli(lo).UTC().Format(time.RFC3339Nano))
+				return fmt.Errorf("more than %d created within one millisecond (%s): Opsgenie cannot list them", r.ceiling, time.UnixMilli(lo).UTC().Format(time.RFC3339Nano))
 			}
 			r.log.Info("offset ceiling reached; splitting the window", "stream", stream,
 				"from", time.UnixMilli(last).UTC().Format(time.RFC3339Nano), "read", done)
@@ -198,14 +213,16 @@ func (r *run) stream(ctx context.Context, stream, path, extra string, parse func
 			b.Incidents = append(b.Incidents, it.rec)
 		}
 		full := len(items) >= limit
-		pos := max(lo, hi-overlap.Milliseconds())
+		var pos position
 		if full {
-			pos = last
+			pos = position{From: passStart, At: last, Open: max(oldestOpen, 0)}
+		} else {
+			pos.From = max(lo, hi-overlap.Milliseconds())
+			if oldestOpen >= 0 && oldestOpen < pos.From {
+				pos.From = oldestOpen
+			}
 		}
-		if oldestOpen >= 0 && oldestOpen < pos {
-			pos = oldestOpen
-		}
-		b.Cursors = []schema.Cursor{r.cursor(stream, position{From: pos})}
+		b.Cursors = []schema.Cursor{r.cursor(stream, pos)}
 		if err := r.w.Write(ctx, b); err != nil {
 			return fmt.Errorf("writing %s: %w", stream, err)
 		}
@@ -400,7 +417,8 @@ func (r *run) loadServices(ctx context.Context) error {
 			} `json:"data"`
 			TotalCount int `json:"totalCount"`
 		}
-		params := map[string]string{"offset": strconv.Itoa(offset), "limit": strconv.Itoa(maxPageSize)}
+		limit := r.set.pageSize
+		params := map[string]string{"offset": strconv.Itoa(offset), "limit": strconv.Itoa(limit)}
 		if err := r.client.get(ctx, "/v1/services", params, &p); err != nil {
 			return fmt.Errorf("listing services: %w", err)
 		}
@@ -408,7 +426,7 @@ func (r *run) loadServices(ctx context.Context) error {
 			r.services[s.ID] = s.Name
 		}
 		offset += len(p.Data)
-		if len(p.Data) < maxPageSize || offset+maxPageSize > offsetCeiling {
+		if len(p.Data) < limit || offset+limit > r.ceiling {
 			return nil
 		}
 	}

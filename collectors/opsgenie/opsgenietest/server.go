@@ -87,11 +87,12 @@ type Server struct {
 	period    int   // X-RateLimit-Period-In-Sec of those answers
 	onRequest func(*http.Request)
 	seq       int
+	ceiling   int // the largest offset + limit
 }
 
 // New starts a fake that accepts "Authorization: GenieKey <key>".
 func New(t testing.TB, key string) *Server {
-	s := &Server{t: t, key: key, alerts: map[string]*Alert{}, incidents: map[string]*Incident{}}
+	s := &Server{t: t, key: key, alerts: map[string]*Alert{}, incidents: map[string]*Incident{}, ceiling: OffsetCeiling}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	t.Cleanup(s.srv.Close)
 	return s
@@ -172,6 +173,14 @@ func (s *Server) AddService(sv Service) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.services = append(s.services, sv)
+}
+
+// SetOffsetCeiling lowers the ceiling on offset + limit, so that tests reach it
+// with a few alerts.
+func (s *Server) SetOffsetCeiling(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ceiling = n
 }
 
 // Fail makes the next n requests answer status.
@@ -314,8 +323,11 @@ func (s *Server) answer(r *http.Request, rt string) (int, any, map[string]string
 		}
 		limit = n
 	}
-	if offset+limit > OffsetCeiling {
-		return failure(http.StatusUnprocessableEntity, fmt.Sprintf("offset + limit must not exceed %d", OffsetCeiling))
+	s.mu.Lock()
+	ceiling := s.ceiling
+	s.mu.Unlock()
+	if offset+limit > ceiling {
+		return failure(http.StatusUnprocessableEntity, fmt.Sprintf("offset + limit must not exceed %d", ceiling))
 	}
 	if rt == "services.list" {
 		s.mu.Lock()
@@ -344,25 +356,26 @@ func (s *Server) answer(r *http.Request, rt string) (int, any, map[string]string
 	type row struct {
 		created time.Time
 		id      string
-		json    map[string]any
+		alert   *Alert
+		inc     *Incident
 	}
 	var rows []row
 	base := "http://" + r.Host + r.URL.Path
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if rt == "alerts.list" {
 		for _, a := range s.alerts {
 			if match(fields{created: a.CreatedAt, status: a.Status, priority: a.Priority, tags: a.Tags}) {
-				rows = append(rows, row{a.CreatedAt, a.ID, alertJSON(a)})
+				rows = append(rows, row{created: a.CreatedAt, id: a.ID, alert: a})
 			}
 		}
 	} else {
 		for _, in := range s.incidents {
 			if match(fields{created: in.CreatedAt, status: in.Status, priority: in.Priority, tags: in.Tags}) {
-				rows = append(rows, row{in.CreatedAt, in.ID, incidentJSON(in, "http://"+r.Host)})
+				rows = append(rows, row{created: in.CreatedAt, id: in.ID, inc: in})
 			}
 		}
 	}
-	s.mu.Unlock()
 	sort.Slice(rows, func(i, j int) bool {
 		a, b := rows[i], rows[j]
 		if !a.created.Equal(b.created) {
@@ -375,7 +388,11 @@ func (s *Server) answer(r *http.Request, rt string) (int, any, map[string]string
 	})
 	var data []map[string]any
 	for _, rw := range window(rows, offset, limit) {
-		data = append(data, rw.json)
+		if rw.alert != nil {
+			data = append(data, alertJSON(rw.alert))
+		} else {
+			data = append(data, incidentJSON(rw.inc, "http://"+r.Host))
+		}
 	}
 	link := func(off int) string {
 		v := q
