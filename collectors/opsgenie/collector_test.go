@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -126,6 +127,18 @@ func (r *recorder) Write(ctx context.Context, b *schema.Batch) error {
 	return r.Store.Write(ctx, b)
 }
 
+// progress keeps the reports a collection sends.
+type progress struct {
+	mu      sync.Mutex
+	reports []collectors.Report
+}
+
+func (p *progress) Report(r collectors.Report) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reports = append(p.reports, r)
+}
+
 // scenario adds the hand-checked alerts, incidents and services.
 func scenario(srv *opsgenietest.Server) {
 	srv.AddService(opsgenietest.Service{ID: "svc-1", Name: "payments-api"})
@@ -152,8 +165,16 @@ func TestRecords(t *testing.T) {
 	scenario(f.srv)
 	f.connect(func(r *resolved) { r.webURL = "https://acme.app.opsgenie.com" })
 	st := sqliteStore(t)
-	if err := f.collect(context.Background(), st); err != nil {
+	var prog progress
+	if err := f.source.Collect(context.Background(), st, collectors.CollectOptions{Now: f.clock.Now, Progress: &prog}); err != nil {
 		t.Fatal(err)
+	}
+	wantReports := []collectors.Report{
+		{Source: "og", Unit: "og", Stream: "alerts", Done: 2, Requests: 1, RateRemaining: -1, Finished: true},
+		{Source: "og", Unit: "og", Stream: "incidents", Done: 2, Requests: 3, RateRemaining: -1, Finished: true},
+	}
+	if !reflect.DeepEqual(prog.reports, wantReports) {
+		t.Errorf("progress reports %+v, want %+v", prog.reports, wantReports)
 	}
 	got := incidentsByID(t, st)
 	web := f.srv.URL() + "/incident/detail/"
