@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -92,12 +94,14 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 	start := s.client.stats()
 	log.Info("collecting", "alerts", s.set.alerts, "incidents", s.set.incidents, "since", r.floor.Format(time.DateOnly))
 	if s.set.alerts {
-		if err := r.stream(ctx, streamAlerts, "/v2/alerts", s.set.query, r.alertItems); err != nil {
+		api := streamAPI{name: streamAlerts, list: "/v2/alerts", get: "/v2/alerts/", extra: s.set.query, parse: r.alertItems}
+		if err := r.stream(ctx, api); err != nil {
 			return r.fail(ctx, "alerts", err)
 		}
 	}
 	if s.set.incidents {
-		if err := r.stream(ctx, streamIncidents, "/v1/incidents", "", r.incidentItems); err != nil {
+		api := streamAPI{name: streamIncidents, list: "/v1/incidents", get: "/v1/incidents/", parse: r.incidentItems}
+		if err := r.stream(ctx, api); err != nil {
 			return r.fail(ctx, "incidents", err)
 		}
 	}
@@ -126,8 +130,9 @@ func (r *run) fail(ctx context.Context, what string, err error) error {
 // cursor needs to know of it.
 type item struct {
 	rec     schema.Incident
-	created int64 // createdAt, epoch milliseconds
-	open    bool  // may still change: read again next run
+	id      string // Opsgenie's id
+	created int64  // createdAt, epoch milliseconds
+	open    bool   // may still change: read again next run
 }
 
 // page is Opsgenie's list envelope.
@@ -137,37 +142,69 @@ type page struct {
 	RequestID string            `json:"requestId"`
 }
 
-// position is a stream's cursor. A collection is a pass over createdAt from
-// From to the time it starts. Between passes, every alert (or incident) created
-// before From was read, and none of them was still open when it was read: the
-// next pass starts at From, so the ones still open are read again until they
-// close. During a pass (At set), everything from From to At was read in it, and
-// Open is the oldest createdAt among those still open (0 for none): an
-// interrupted pass resumes at At instead of starting again.
-type position struct {
-	From int64 `json:"from"`           // epoch milliseconds
-	At   int64 `json:"at,omitempty"`   // epoch milliseconds; 0 between passes
-	Open int64 `json:"open,omitempty"` // epoch milliseconds; 0 for none
+// one is Opsgenie's envelope of a single alert or incident.
+type one struct {
+	Data json.RawMessage `json:"data"`
 }
 
-// stream collects one stream: windows of createdAt in [lo, hi), sorted ascending,
-// paged by offset. Each page is written with the cursor that covers it.
-func (r *run) stream(ctx context.Context, stream, path, extra string, parse func(context.Context, []json.RawMessage) ([]item, error)) error {
+// maxOpen bounds how many open alerts (or incidents) a cursor follows, so that it
+// stays well within a cursor's size limit; the newest are kept.
+const maxOpen = 10000
+
+// position is a stream's cursor. A collection is a pass over createdAt up to the
+// time it starts. Between passes (At zero), everything created before From was
+// read, and Open holds, by id, the createdAt of those that were still open when
+// read: the next pass lists them again with the new ones
+// ("createdAt>=… AND (status:open OR createdAt>=From)"), and fetches one by one
+// those no longer listed as open, which closed since. During a pass, At is where
+// it got to: the ids of Open created before At were read in this pass, those from
+// At on are still to be confirmed, and an interrupted pass resumes at At.
+type position struct {
+	From int64            `json:"from"`           // epoch milliseconds
+	At   int64            `json:"at,omitempty"`   // epoch milliseconds; 0 between passes
+	Open map[string]int64 `json:"open,omitempty"` // id → createdAt, epoch milliseconds
+}
+
+// streamAPI is what differs between the alerts and incidents streams.
+type streamAPI struct {
+	name  string // the stream, and its cursor's name
+	list  string // the list path
+	get   string // the path of one, before its id
+	extra string // a query ANDed in
+	parse func(context.Context, []json.RawMessage) ([]item, error)
+}
+
+// stream collects one stream in one pass: windows of createdAt in [lo, hi),
+// sorted ascending, paged by offset, each page written with the cursor that
+// covers it.
+func (r *run) stream(ctx context.Context, api streamAPI) error {
 	var cur position
-	if err := r.loadCursor(ctx, stream, &cur); err != nil {
+	if err := r.loadCursor(ctx, api.name, &cur); err != nil {
 		return err
 	}
 	floor := r.floor.UnixMilli()
-	lo, passStart, oldestOpen := floor, floor, int64(-1)
-	if r.opts.Since.IsZero() {
-		passStart = max(floor, cur.From)
-		lo = passStart
-		if cur.At > 0 {
-			lo = max(floor, cur.At)
-			if cur.Open >= floor && cur.Open > 0 {
-				oldestOpen = cur.Open
-			}
+	if !r.opts.Since.IsZero() {
+		cur = position{}
+	}
+	from := max(floor, cur.From)
+	// open: every id being followed, with its createdAt. pending: those of them
+	// this pass has still to see listed.
+	open, pending := map[string]int64{}, map[string]int64{}
+	for id, ms := range cur.Open {
+		if ms < floor {
+			continue // open for longer than the backfill reaches: no longer followed
 		}
+		open[id] = ms
+		if ms >= cur.At {
+			pending[id] = ms
+		}
+	}
+	lo := from
+	if cur.At > 0 {
+		lo = max(floor, cur.At)
+	}
+	for _, ms := range pending {
+		lo = min(lo, ms)
 	}
 	hi := r.now.UnixMilli()
 	limit := r.set.pageSize
@@ -175,65 +212,129 @@ func (r *run) stream(ctx context.Context, stream, path, extra string, parse func
 	offset, done, last := 0, 0, int64(-1)
 	for {
 		if offset+limit > r.ceiling {
-			// Split the window at the last createdAt read: the alerts of that
+			// Split the window at the last createdAt read: the records of that
 			// millisecond are listed again (and skipped), none is lost.
 			if last <= lo {
 				return fmt.Errorf("more than %d created within one millisecond (%s): Opsgenie cannot list them", r.ceiling, time.UnixMilli(lo).UTC().Format(time.RFC3339Nano))
 			}
-			r.log.Info("offset ceiling reached; splitting the window", "stream", stream,
+			r.log.Info("offset ceiling reached; splitting the window", "stream", api.name,
 				"from", time.UnixMilli(last).UTC().Format(time.RFC3339Nano), "read", done)
 			lo, offset = last, 0
 		}
 		q := fmt.Sprintf("createdAt>=%d AND createdAt<%d", lo, hi)
-		if extra != "" {
-			q += " AND (" + extra + ")"
+		if lo < from {
+			q += fmt.Sprintf(" AND (status:open OR createdAt>=%d)", from)
+		}
+		if api.extra != "" {
+			q += " AND (" + api.extra + ")"
 		}
 		var p page
 		params := map[string]string{"query": q, "offset": strconv.Itoa(offset), "limit": strconv.Itoa(limit), "sort": "createdAt", "order": "asc"}
-		if err := r.client.get(ctx, path, params, &p); err != nil {
+		if err := r.client.get(ctx, api.list, params, &p); err != nil {
 			return err
 		}
-		items, err := parse(ctx, p.Data)
+		items, err := api.parse(ctx, p.Data)
 		if err != nil {
 			return err
 		}
+		full := len(items) >= limit
 		b := &schema.Batch{}
+		keep := func(it item) {
+			delete(pending, it.id)
+			if it.open {
+				open[it.id] = it.created
+			} else {
+				delete(open, it.id)
+			}
+			if !seen[it.id] {
+				seen[it.id] = true
+				b.Incidents = append(b.Incidents, it.rec)
+			}
+		}
 		for _, it := range items {
 			if it.created < lo || it.created >= hi {
 				return fmt.Errorf("listing createdAt in [%d, %d) gave %s created at %d", lo, hi, it.rec.ID, it.created)
 			}
 			last = it.created
-			if it.open && (oldestOpen < 0 || it.created < oldestOpen) {
-				oldestOpen = it.created
-			}
-			if seen[it.rec.ID] {
+			keep(it)
+		}
+		// Those followed as open and created before this page's end that were
+		// not listed as open any more have closed since: read them one by one.
+		for id, ms := range pending {
+			if full && ms >= last {
 				continue
 			}
-			seen[it.rec.ID] = true
-			b.Incidents = append(b.Incidents, it.rec)
+			it, found, err := r.one(ctx, api, id)
+			if err != nil {
+				return err
+			}
+			if !found {
+				delete(pending, id)
+				delete(open, id)
+				continue
+			}
+			keep(it)
 		}
-		full := len(items) >= limit
 		var pos position
 		if full {
-			pos = position{From: passStart, At: last, Open: max(oldestOpen, 0)}
+			pos = position{From: from, At: last, Open: open}
 		} else {
-			pos.From = max(lo, hi-overlap.Milliseconds())
-			if oldestOpen >= 0 && oldestOpen < pos.From {
-				pos.From = oldestOpen
-			}
+			pos = position{From: max(lo, hi-overlap.Milliseconds()), Open: open}
 		}
-		b.Cursors = []schema.Cursor{r.cursor(stream, pos)}
+		if len(open) > maxOpen {
+			r.log.Warn("too many open to follow; following the newest", "stream", api.name, "open", len(open), "followed", maxOpen)
+			pos.Open = newest(open, maxOpen)
+		}
+		b.Cursors = []schema.Cursor{r.cursor(api.name, pos)}
 		if err := r.w.Write(ctx, b); err != nil {
-			return fmt.Errorf("writing %s: %w", stream, err)
+			return fmt.Errorf("writing %s: %w", api.name, err)
 		}
 		done += len(b.Incidents)
-		r.report(stream, done, !full)
+		r.report(api.name, done, !full)
 		if !full {
-			r.log.Info("stream collected", "stream", stream, "records", done)
+			r.log.Info("stream collected", "stream", api.name, "records", done, "open", len(pos.Open))
 			return nil
 		}
 		offset += len(items)
 	}
+}
+
+// one reads a single alert or incident by id; found is false when Opsgenie no
+// longer has it.
+func (r *run) one(ctx context.Context, api streamAPI, id string) (item, bool, error) {
+	var o one
+	if err := r.client.get(ctx, api.get+url.PathEscape(id), nil, &o); err != nil {
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+			r.log.Info("a followed record is gone", "stream", api.name, "id", id)
+			return item{}, false, nil
+		}
+		return item{}, false, err
+	}
+	items, err := api.parse(ctx, []json.RawMessage{o.Data})
+	if err != nil {
+		return item{}, false, err
+	}
+	return items[0], true, nil
+}
+
+// newest keeps the n ids created last.
+func newest(open map[string]int64, n int) map[string]int64 {
+	ids := make([]string, 0, len(open))
+	for id := range open {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool {
+		if open[ids[i]] != open[ids[j]] {
+			return open[ids[i]] > open[ids[j]]
+		}
+		return ids[i] < ids[j]
+	})
+	out := make(map[string]int64, n)
+	for _, id := range ids[:n] {
+		out[id] = open[id]
+	}
+	return out
 }
 
 // report sends a progress report for a stream.
@@ -323,7 +424,7 @@ func (r *run) alertItems(_ context.Context, data []json.RawMessage) ([]item, err
 		if r.set.webURL != "" {
 			rec.URL = r.set.webURL + "/alert/detail/" + a.ID + "/details"
 		}
-		out = append(out, item{rec: rec, created: created.UnixMilli(), open: !closed})
+		out = append(out, item{rec: rec, id: a.ID, created: created.UnixMilli(), open: !closed})
 	}
 	return out, nil
 }
@@ -401,7 +502,7 @@ func (r *run) incidentItems(ctx context.Context, data []json.RawMessage) ([]item
 		if rec.UpdatedAt.IsZero() {
 			rec.UpdatedAt = rec.OpenedAt
 		}
-		out = append(out, item{rec: rec, created: created.UnixMilli(), open: in.Status == "open"})
+		out = append(out, item{rec: rec, id: in.ID, created: created.UnixMilli(), open: in.Status == "open"})
 	}
 	return out, nil
 }

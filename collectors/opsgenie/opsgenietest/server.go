@@ -7,14 +7,18 @@
 //
 // # Endpoints (GET only)
 //
-//	/v2/alerts       query, offset, limit (1–100), sort=createdAt, order=asc|desc
-//	/v1/incidents    the same
-//	/v1/services     offset, limit
+//	/v2/alerts        query, offset, limit (1–100), sort=createdAt, order=asc|desc
+//	/v2/alerts/{id}   one alert (identifierType id, the default)
+//	/v1/incidents     as /v2/alerts
+//	/v1/incidents/{id} one incident
+//	/v1/services      offset, limit
 //
 // The query language is the subset the collector sends: terms joined by " AND ",
 // each createdAt with >=, >, <, <= and epoch milliseconds, or field:value for
-// status, priority and tag, or a parenthesised group of those. Anything else
-// answers 422 as Opsgenie does for a query it cannot parse.
+// status, priority and tag, or a parenthesised group of those joined by " OR "
+// or " AND ". Anything else answers 422 as Opsgenie does for a query it cannot
+// parse. Every request is counted by route: "alerts.list", "alerts.get",
+// "incidents.list", "incidents.get", "services.list".
 package opsgenietest
 
 import (
@@ -250,6 +254,12 @@ func route(path string) string {
 	case "/v1/services":
 		return "services.list"
 	}
+	if id, ok := strings.CutPrefix(path, "/v2/alerts/"); ok && id != "" && !strings.Contains(id, "/") {
+		return "alerts.get"
+	}
+	if id, ok := strings.CutPrefix(path, "/v1/incidents/"); ok && id != "" && !strings.Contains(id, "/") {
+		return "incidents.get"
+	}
 	return "unknown"
 }
 
@@ -306,6 +316,10 @@ func (s *Server) answer(r *http.Request, rt string) (int, any, map[string]string
 	}
 	if r.Method != http.MethodGet || rt == "unknown" {
 		return failure(http.StatusNotFound, "Not Found")
+	}
+	switch rt {
+	case "alerts.get", "incidents.get":
+		return s.getOne(r, rt)
 	}
 	q := r.URL.Query()
 	offset, limit := 0, 20
@@ -407,6 +421,40 @@ func (s *Server) answer(r *http.Request, rt string) (int, any, map[string]string
 	return http.StatusOK, map[string]any{"data": orEmpty(data), "paging": paging, "took": 0.05, "requestId": requestID(2)}, nil
 }
 
+// getOne answers GET /v2/alerts/{id} (identifierType id, the default) and GET
+// /v1/incidents/{id}: {"data": {...}, "took", "requestId"}, or 404.
+func (s *Server) getOne(r *http.Request, rt string) (int, any, map[string]string) {
+	if t := r.URL.Query().Get("identifierType"); t != "" && t != "id" {
+		return failure(http.StatusUnprocessableEntity, "identifierType not supported by the fake: "+t)
+	}
+	id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var data map[string]any
+	if rt == "alerts.get" {
+		if a, ok := s.alerts[id]; ok {
+			data = alertJSON(a)
+		}
+	} else if in, ok := s.incidents[id]; ok {
+		data = incidentJSON(in, "http://"+r.Host)
+	}
+	if data == nil {
+		kind := "Alert"
+		if rt == "incidents.get" {
+			kind = "Incident"
+		}
+		return failure(http.StatusNotFound, fmt.Sprintf("%s with id [%s] does not exist", kind, id))
+	}
+	return http.StatusOK, map[string]any{"data": data, "took": 0.01, "requestId": requestID(3)}, nil
+}
+
+// DeleteAlert removes an alert, as deleting it in Opsgenie does.
+func (s *Server) DeleteAlert(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.alerts, id)
+}
+
 func orEmpty(d []map[string]any) []map[string]any {
 	if d == nil {
 		return []map[string]any{}
@@ -476,41 +524,52 @@ type fields struct {
 	tags     []string
 }
 
-// parseQuery parses the subset of Opsgenie's search syntax the collector sends.
+// parseQuery parses the subset of Opsgenie's search syntax the collector sends:
+// terms joined by " OR " or " AND " (AND binding tighter), and parenthesised
+// groups.
 func parseQuery(q string) (func(fields) bool, error) {
 	q = strings.TrimSpace(q)
 	if q == "" {
 		return func(fields) bool { return true }, nil
 	}
-	var preds []func(fields) bool
-	for _, term := range splitAnd(q) {
-		term = strings.TrimSpace(term)
-		if strings.HasPrefix(term, "(") && strings.HasSuffix(term, ")") {
-			p, err := parseQuery(term[1 : len(term)-1])
+	var alts []func(fields) bool
+	for _, alt := range splitTop(q, " OR ") {
+		var preds []func(fields) bool
+		for _, term := range splitTop(alt, " AND ") {
+			term = strings.TrimSpace(term)
+			var p func(fields) bool
+			var err error
+			if strings.HasPrefix(term, "(") && strings.HasSuffix(term, ")") {
+				p, err = parseQuery(term[1 : len(term)-1])
+			} else {
+				p, err = parseTerm(term)
+			}
 			if err != nil {
 				return nil, err
 			}
 			preds = append(preds, p)
-			continue
 		}
-		p, err := parseTerm(term)
-		if err != nil {
-			return nil, err
-		}
-		preds = append(preds, p)
+		alts = append(alts, func(f fields) bool {
+			for _, p := range preds {
+				if !p(f) {
+					return false
+				}
+			}
+			return true
+		})
 	}
 	return func(f fields) bool {
-		for _, p := range preds {
-			if !p(f) {
-				return false
+		for _, a := range alts {
+			if a(f) {
+				return true
 			}
 		}
-		return true
+		return false
 	}, nil
 }
 
-// splitAnd splits on " AND " outside parentheses.
-func splitAnd(q string) []string {
+// splitTop splits on sep outside parentheses.
+func splitTop(q, sep string) []string {
 	var out []string
 	depth, start := 0, 0
 	for i := 0; i < len(q); i++ {
@@ -520,9 +579,9 @@ func splitAnd(q string) []string {
 		case ')':
 			depth--
 		}
-		if depth == 0 && strings.HasPrefix(q[i:], " AND ") {
+		if depth == 0 && strings.HasPrefix(q[i:], sep) {
 			out = append(out, q[start:i])
-			i += len(" AND ") - 1
+			i += len(sep) - 1
 			start = i + 1
 		}
 	}
