@@ -525,14 +525,24 @@ func TestRateLimitsAndFaults(t *testing.T) {
 			}
 		}
 	})
-	t.Run("a lasting 5xx gives up", func(t *testing.T) {
+	t.Run("a lasting 5xx gives up on the stream, the other is collected", func(t *testing.T) {
 		f := newFixture(t, testKey)
 		scenario(f.srv)
 		f.connect(nil)
-		f.srv.Fail(10, http.StatusBadGateway)
-		err := f.collect(context.Background(), sqliteStore(t))
-		if err == nil || !strings.Contains(err.Error(), "502") || f.srv.Total() != 6 {
-			t.Fatalf("err %v after %d requests, want a 502 error after 6", err, f.srv.Total())
+		f.srv.Fail(6, http.StatusBadGateway)
+		st := sqliteStore(t)
+		err := f.collect(context.Background(), st)
+		if err == nil || !strings.Contains(err.Error(), "opsgenie og: alerts: GET /v2/alerts: 502") {
+			t.Fatalf("err %v, want the alerts stream's 502", err)
+		}
+		// Six attempts at the alerts (the first and five retries), then the
+		// incidents: one listing and the service names.
+		if n := f.srv.Total(); n != 8 {
+			t.Errorf("%d requests, want 8", n)
+		}
+		got := incidentsByID(t, st)
+		if _, ok := got["incident:i1"]; !ok || len(got) != 2 {
+			t.Errorf("collected %d records, want the 2 incidents", len(got))
 		}
 	})
 	t.Run("401 names the setting and stops at once", func(t *testing.T) {

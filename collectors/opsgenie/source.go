@@ -79,41 +79,54 @@ type run struct {
 	// incident names a service not known yet.
 	services       map[string]string
 	servicesLoaded bool
+	// requests0 is the client's request count when the run began.
+	requests0 int
 }
 
-// Collect collects the alerts and incidents streams the settings choose. A refused
-// key stops the collection at once with an error naming the setting to check.
+// Collect collects the alerts and incidents streams the settings choose. A stream
+// that fails is reported and the other still collected; a refused key (401) stops
+// the collection at once with an error naming the setting to check.
 func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collectors.CollectOptions) error {
 	log := opts.Log().With("source", s.name)
 	s.client.log = log
-	r := &run{Source: s, w: w, opts: opts, log: log, now: opts.Clock()().UTC(), services: map[string]string{}}
+	r := &run{Source: s, w: w, opts: opts, log: log, now: opts.Clock()().UTC(), services: map[string]string{}, requests0: s.client.stats()}
 	r.floor = s.set.backfillStart(r.now)
 	if !opts.Since.IsZero() {
 		r.floor = opts.Since
 	}
-	start := s.client.stats()
 	log.Info("collecting", "alerts", s.set.alerts, "incidents", s.set.incidents, "since", r.floor.Format(time.DateOnly))
+	var apis []streamAPI
 	if s.set.alerts {
-		api := streamAPI{name: streamAlerts, list: "/v2/alerts", get: "/v2/alerts/", extra: s.set.query, parse: r.alertItems}
-		if err := r.stream(ctx, api); err != nil {
-			return r.fail(ctx, "alerts", err)
-		}
+		apis = append(apis, streamAPI{name: streamAlerts, list: "/v2/alerts", get: "/v2/alerts/", extra: s.set.query, parse: r.alertItems})
 	}
 	if s.set.incidents {
-		api := streamAPI{name: streamIncidents, list: "/v1/incidents", get: "/v1/incidents/", parse: r.incidentItems}
-		if err := r.stream(ctx, api); err != nil {
-			return r.fail(ctx, "incidents", err)
-		}
+		apis = append(apis, streamAPI{name: streamIncidents, list: "/v1/incidents", get: "/v1/incidents/", parse: r.incidentItems})
 	}
-	log.Info("collected", "requests", s.client.stats()-start)
-	return nil
+	var failed []error
+	for _, api := range apis {
+		err := r.stream(ctx, api)
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+			return err
+		}
+		var ae *apiError
+		if errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+			return r.fail(api.name, err)
+		}
+		log.Error("stream failed", "stream", api.name, "err", err)
+		failed = append(failed, r.fail(api.name, err))
+	}
+	log.Info("collected", "requests", r.requests(), "failed_streams", len(failed))
+	return errors.Join(failed...)
 }
 
+// requests is how many requests this run has sent.
+func (r *run) requests() int { return r.client.stats() - r.requests0 }
+
 // fail turns a stream's error into one the user can act on.
-func (r *run) fail(ctx context.Context, what string, err error) error {
-	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
-		return err
-	}
+func (r *run) fail(what string, err error) error {
 	var ae *apiError
 	if errors.As(err, &ae) {
 		switch ae.Status {
@@ -341,7 +354,7 @@ func newest(open map[string]int64, n int) map[string]int64 {
 func (r *run) report(stream string, done int, finished bool) {
 	r.opts.Report(collectors.Report{
 		Source: r.name, Unit: r.name, Stream: stream, Done: done,
-		Requests: r.client.stats(), RateRemaining: -1, Finished: finished,
+		Requests: r.requests(), RateRemaining: -1, Finished: finished,
 	})
 }
 
