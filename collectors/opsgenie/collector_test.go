@@ -554,6 +554,20 @@ func TestRateLimitsAndFaults(t *testing.T) {
 			t.Fatalf("err %v after %d requests, want a 401 naming api_key_env/api_key_file after one", err, f.srv.Total())
 		}
 	})
+	t.Run("403 names the setting, the other stream goes on", func(t *testing.T) {
+		f := newFixture(t, testKey)
+		scenario(f.srv)
+		f.connect(nil)
+		f.srv.Fail(1, http.StatusForbidden)
+		st := sqliteStore(t)
+		err := f.collect(context.Background(), st)
+		if err == nil || !strings.Contains(err.Error(), "alerts: the API key may not read them (403") || !strings.Contains(err.Error(), "api_key_env/api_key_file") {
+			t.Fatalf("err %v, want a 403 on alerts naming api_key_env/api_key_file", err)
+		}
+		if n := len(incidentsByID(t, st)); n != 2 {
+			t.Errorf("collected %d records, want the 2 incidents", n)
+		}
+	})
 	t.Run("a query Opsgenie refuses", func(t *testing.T) {
 		f := newFixture(t, testKey)
 		scenario(f.srv)
@@ -601,5 +615,30 @@ func TestFollowedAlertDeleted(t *testing.T) {
 	c, err := st.Cursor(ctx, "og", "alerts")
 	if err != nil || strings.Contains(c.Value, "gone") {
 		t.Fatalf("cursor %q (err %v): want the deleted alert no longer followed", c.Value, err)
+	}
+}
+
+func TestFullIgnoresTheCursor(t *testing.T) {
+	f := newFixture(t, testKey)
+	scenario(f.srv)
+	f.connect(nil)
+	st := sqliteStore(t)
+	ctx := context.Background()
+	if err := f.collect(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	f.srv.ResetCounts()
+	if err := f.source.Collect(ctx, st, collectors.CollectOptions{Now: f.clock.Now, Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	floor := now.Add(time.Hour - defaultSince).UnixMilli()
+	for _, r := range f.srv.Requests() {
+		if r.Route != "services.list" && !strings.HasPrefix(r.Query, fmt.Sprintf("createdAt>=%d AND", floor)) {
+			t.Errorf("--full listed %q: want it to start at the backfill start, %d", r.Query, floor)
+		}
+	}
+	if n := f.srv.Count("alerts.get") + f.srv.Count("incidents.get"); n != 0 {
+		t.Errorf("--full read %d records one by one, want none", n)
 	}
 }
