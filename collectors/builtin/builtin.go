@@ -6,6 +6,7 @@ import (
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/collectors/github"
 	"github.com/flowmeter/flowmeter/collectors/jira"
+	"github.com/flowmeter/flowmeter/collectors/opsgenie"
 	"github.com/flowmeter/flowmeter/collectors/synthetic"
 	"github.com/flowmeter/flowmeter/collectors/webhook"
 )
@@ -15,6 +16,7 @@ func Registry() collectors.Registry {
 	return collectors.Registry{
 		"github":    github.NewSource,
 		"jira":      jira.NewSource,
+		"opsgenie":  opsgenie.NewSource,
 		"synthetic": synthetic.NewSource,
 		"webhook":   webhook.NewSource,
 	}
