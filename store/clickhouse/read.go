@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"iter"
 	"math"
+	"net"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -86,7 +89,9 @@ func (s *Store) Count(ctx context.Context, kind schema.Kind, f store.Filter) (in
 	}
 	where, args := filterSQL(timeColumn, f)
 	var n uint64
-	err := s.conn.QueryRow(ctx, "SELECT count() FROM "+s.table(string(kind))+" FINAL"+where, args...).Scan(&n)
+	err := retryBroken(ctx, func() error {
+		return s.conn.QueryRow(ctx, "SELECT count() FROM "+s.table(string(kind))+" FINAL"+where, args...).Scan(&n)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: counting %s: %w", kind, oneLine(err))
 	}
@@ -100,8 +105,10 @@ func (s *Store) Cursor(ctx context.Context, source, stream string) (schema.Curso
 		value   string
 		version uint64
 	)
-	err := s.conn.QueryRow(ctx, "SELECT value, version FROM "+s.table(cursors.Name())+
-		" FINAL WHERE source = ? AND stream = ? ORDER BY version DESC LIMIT 1", source, stream).Scan(&value, &version)
+	err := retryBroken(ctx, func() error {
+		return s.conn.QueryRow(ctx, "SELECT value, version FROM "+s.table(cursors.Name())+
+			" FINAL WHERE source = ? AND stream = ? ORDER BY version DESC LIMIT 1", source, stream).Scan(&value, &version)
+	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return schema.Cursor{}, fmt.Errorf("cursor %s/%s: %w", source, stream, store.ErrNotFound)
@@ -178,27 +185,63 @@ func read[R any](ctx context.Context, s *Store, t *schema.Table[R], f store.Filt
 		where, args := filterSQL(t.TimeColumn, f)
 		query := "SELECT " + strings.Join(cols, ", ") + " FROM " + s.table(t.Name()) + " FINAL" + where +
 			" ORDER BY " + t.TimeColumn + ", source, id"
-		rows, err := s.conn.Query(ctx, query, args...)
-		if err != nil {
+		sc := newScanner(t)
+		yielded := false
+		for attempt := 0; ; attempt++ {
+			err := func() error {
+				rows, err := s.conn.Query(ctx, query, args...)
+				if err != nil {
+					return err
+				}
+				defer rows.Close()
+				for rows.Next() {
+					r, err := sc.scan(rows)
+					if err != nil {
+						return err
+					}
+					yielded = true
+					if !yield(r, nil) {
+						return errStopped
+					}
+				}
+				return rows.Err()
+			}()
+			switch {
+			case err == nil || errors.Is(err, errStopped):
+				return
+			case !yielded && attempt == 0 && brokenConnection(ctx, err):
+				continue // once, on another connection: see brokenConnection
+			}
 			yield(zero, fmt.Errorf("clickhouse: reading %s: %w", t.Name(), oneLine(err)))
 			return
 		}
-		defer rows.Close()
-		sc := newScanner(t)
-		for rows.Next() {
-			r, err := sc.scan(rows)
-			if err != nil {
-				yield(zero, fmt.Errorf("clickhouse: reading %s: %w", t.Name(), err))
-				return
-			}
-			if !yield(r, nil) {
-				return
-			}
-		}
-		if err := rows.Err(); err != nil {
-			yield(zero, fmt.Errorf("clickhouse: reading %s: %w", t.Name(), oneLine(err)))
-		}
 	}
+}
+
+// retryBroken runs a one-row query again, once, when its connection was broken.
+func retryBroken(ctx context.Context, query func() error) error {
+	err := query()
+	if err != nil && brokenConnection(ctx, err) {
+		err = query()
+	}
+	return err
+}
+
+// errStopped ends a read whose caller stopped iterating.
+var errStopped = errors.New("iteration stopped")
+
+// brokenConnection says whether err is a connection the pool handed out broken,
+// rather than anything about the query: the driver may return a connection to its
+// pool after a canceled query or a failed write has closed it, and the next query
+// on it fails at once with "use of closed network connection" or a reset. Such a
+// read is retried once, on another connection, before anything was yielded.
+func brokenConnection(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return false
+	}
+	var opErr *net.OpError
+	return errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.As(err, &opErr)
 }
 
 // scanner turns one result row into a record: most columns scan straight into the
