@@ -39,7 +39,8 @@
 //     counted as finished by Aggregate.
 //   - Time per status. Within [commitment, DoneAt] for a done item, within
 //     [commitment, CanceledAt] for a canceled one (the time it then sits canceled
-//     is no flow), within [commitment, now] otherwise. Statuses are grouped
+//     is no flow), otherwise up to the last status change: the stretch still
+//     running is left out, so a fact changes only when its records do. Statuses are grouped
 //     ignoring case under their first spelling, in order of first entry.
 //   - Calendars. A team calendar counts, on each working day (a working weekday in
 //     the calendar's zone that is no holiday), the time between the working
