@@ -148,7 +148,16 @@ func want(id, service, severity, urgency, priority, title string, opened, acked,
 }
 
 func TestCollectScenario(t *testing.T) {
-	f := newFixture(t)
+	for name, opts := range map[string][]pagerdutytest.Option{
+		"log entries newest first": nil,
+		"log entries oldest first": {pagerdutytest.WithOldestLogEntriesFirst()},
+	} {
+		t.Run(name, func(t *testing.T) { testCollectScenario(t, opts) })
+	}
+}
+
+func testCollectScenario(t *testing.T, opts []pagerdutytest.Option) {
+	f := newFixture(t, opts...)
 	ids := scenario(f.srv)
 	f.connect(func(r *resolved) { r.pageSize = 2 })
 	st := sqliteStore(t)
@@ -175,8 +184,8 @@ func TestCollectScenario(t *testing.T) {
 			t.Errorf("incident %s\n got  %+v\n want %+v", w.ID, g, w)
 		}
 	}
-	// 6 incidents at 2 a page: 3 pages. 13 log entries (6 triggers, 4
-	// acknowledgements, 4 resolutions… minus none): 7 pages.
+	// 6 incidents at 2 a page: 3 pages. 14 log entries (6 triggers, 4
+	// acknowledgements, 4 resolutions): 7 pages.
 	if n := f.srv.Count("incidents"); n != 3 {
 		t.Errorf("%d incident requests, want 3", n)
 	}

@@ -40,6 +40,7 @@ type Server struct {
 	nextEntry int64
 	noTotals  bool
 	unsorted  bool // entries or incidents were added out of time order
+	ascending bool // log entries are listed oldest first
 
 	rateLimited int // the next rateLimited requests answer 429
 	rateReset   int // their ratelimit-reset, in seconds
@@ -92,6 +93,10 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 // WithoutTotals makes the server answer total: null even when asked for it, so a
 // client meets the paging ceiling only by its error.
 func WithoutTotals() Option { return func(s *Server) { s.noTotals = true } }
+
+// WithOldestLogEntriesFirst lists log entries oldest first instead of newest first,
+// for clients that must not depend on the order.
+func WithOldestLogEntriesFirst() Option { return func(s *Server) { s.ascending = true } }
 
 // New starts a fake server, closed when the test ends.
 func New(t testing.TB, opts ...Option) *Server {
@@ -479,6 +484,9 @@ func (s *Server) listLogEntries(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		items = append(items, e)
+	}
+	if s.ascending {
+		slices.Reverse(items)
 	}
 	s.pageOf(w, r, "log_entries", len(items), func(i int) any {
 		e := items[i]
