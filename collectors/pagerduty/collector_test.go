@@ -161,8 +161,19 @@ func testCollectScenario(t *testing.T, opts []pagerdutytest.Option) {
 	ids := scenario(f.srv)
 	f.connect(func(r *resolved) { r.pageSize = 2 })
 	st := sqliteStore(t)
-	if err := f.collect(context.Background(), st); err != nil {
+	progress := &reports{}
+	if err := f.source.Collect(context.Background(), st, collectors.CollectOptions{Now: f.clock.Now, Progress: progress}); err != nil {
 		t.Fatal(err)
+	}
+	last := map[string]collectors.Report{}
+	for _, p := range progress.got {
+		last[p.Stream] = p
+	}
+	if p := last[streamIncidents]; !p.Finished || p.Done != 6 || p.Source != "pd" || p.RateRemaining != 900 {
+		t.Errorf("last incidents report %+v, want finished with 6 done", p)
+	}
+	if p := last[streamLogEntries]; !p.Finished || p.Done != 14 || p.Requests != 10 {
+		t.Errorf("last log_entries report %+v, want finished with 14 done after 10 requests", p)
 	}
 	got := incidentsByID(t, st)
 	var zero time.Time
@@ -241,6 +252,14 @@ func TestIncrementalRuns(t *testing.T) {
 			}
 			if again := incidentsByID(t, st); !reflect.DeepEqual(again, got) {
 				t.Errorf("a re-run with nothing new changed the records")
+			}
+			// At the very second of the last run: nothing to ask.
+			before = f.srv.Counts()
+			if err := f.collect(context.Background(), st); err != nil {
+				t.Fatal(err)
+			}
+			if f.srv.Total() != sum(before) {
+				t.Errorf("a re-run at the same second made %d requests, want none", f.srv.Total()-sum(before))
 			}
 		})
 	}
@@ -506,4 +525,38 @@ func keys(m map[string]schema.Incident) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+func TestSinceEarlierCollectsTheGap(t *testing.T) {
+	f := newFixture(t)
+	ids := scenario(f.srv)
+	// The first collection starts after A and B opened.
+	f.connect(func(r *resolved) { r.sinceAge = now.Sub(on(40 * time.Hour)) })
+	st := sqliteStore(t)
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if got := incidentsByID(t, st); len(got) != 4 || got[ids["A"]].ID != "" {
+		t.Fatalf("since 40 h after the start: %v, want C, D, E, G", keys(got))
+	}
+	f.clock.Advance(time.Minute)
+	err := f.source.Collect(context.Background(), st, collectors.CollectOptions{Now: f.clock.Now, Since: day.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := incidentsByID(t, st)
+	if len(got) != 6 || !got[ids["A"]].AcknowledgedAt.Equal(on(5*time.Minute)) {
+		t.Fatalf("after --since before A: %d incidents, A %+v", len(got), got[ids["A"]])
+	}
+}
+
+type reports struct {
+	mu  sync.Mutex
+	got []collectors.Report
+}
+
+func (r *reports) Report(p collectors.Report) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.got = append(r.got, p)
 }

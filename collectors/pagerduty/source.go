@@ -124,10 +124,11 @@ type listMeta struct {
 	Total  *int `json:"total"`
 }
 
-// position is where a stream stands: everything created before Done is read; when
-// Until is set, the window [Done, Until) is being read and its first Offset items
-// are written.
+// position is where a stream stands: everything created from From and before Done
+// is read; when Until is set, the window [Done, Until) is being read and its first
+// Offset items are written.
 type position struct {
+	From   time.Time `json:"from"`
 	Done   time.Time `json:"done"`
 	Until  time.Time `json:"until,omitzero"`
 	Offset int       `json:"offset,omitempty"`
@@ -211,11 +212,13 @@ func (r *run) collect(ctx context.Context) error {
 	if err := r.loadCursor(ctx, streamLogEntries, &lc); err != nil {
 		return err
 	}
-	if inc.Done.IsZero() {
-		inc = position{Done: r.floor}
+	// A stream never read, or asked to start earlier than it did (--since, or an
+	// earlier since setting), is read afresh from the backfill start.
+	if inc.Done.IsZero() || r.floor.Before(inc.From) {
+		inc = position{From: r.floor, Done: r.floor}
 	}
-	if lc.Done.IsZero() {
-		lc.position = position{Done: r.floor}
+	if lc.Done.IsZero() || r.floor.Before(lc.From) {
+		lc.position = position{From: r.floor, Done: r.floor}
 	}
 	for id, at := range lc.Acks {
 		r.acks[id], r.persisted[id] = at, at
@@ -365,15 +368,15 @@ func (r *run) walk(ctx context.Context, stream string, pos position, fetch func(
 				}
 				r.log.Info("window past PagerDuty's paging ceiling; splitting it", "stream", stream,
 					"since", w.since.Format(time.RFC3339), "until", w.until.Format(time.RFC3339), "total", page.total)
-				size, pos = half, position{Done: w.since}
+				size, pos = half, position{From: pos.From, Done: w.since}
 				break
 			}
 			if err != nil {
 				return err
 			}
-			next := position{Done: w.until}
+			next := position{From: pos.From, Done: w.until}
 			if page.more && page.n > 0 {
-				next = position{Done: w.since, Until: w.until, Offset: offset + page.n}
+				next = position{From: pos.From, Done: w.since, Until: w.until, Offset: offset + page.n}
 			}
 			if err := page.commit(ctx, next); err != nil {
 				return err
