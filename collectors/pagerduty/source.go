@@ -162,6 +162,9 @@ type run struct {
 	acks      map[string]time.Time
 	persisted map[string]time.Time
 	resolved  map[string]bool
+	// before is the client's request count when the run started: the source
+	// outlives its runs under `flowmeter run`, and reports count this run's.
+	before int
 }
 
 // Collect lists the incidents created since the last run, then reads the log entries
@@ -178,6 +181,7 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 	if !opts.Since.IsZero() {
 		r.floor = opts.Since.UTC().Truncate(time.Second)
 	}
+	r.before, _ = s.client.stats()
 	if err := r.collect(ctx); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -185,7 +189,7 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 		return fmt.Errorf("pagerduty %s: %w", s.name, explain(err))
 	}
 	requests, remaining := s.client.stats()
-	log.Info("collected", "requests", requests, "rate_limit_remaining", remaining)
+	log.Info("collected", "requests", requests-r.before, "rate_limit_remaining", remaining)
 	return nil
 }
 
@@ -540,7 +544,7 @@ func (r *run) report(stream string, done, total int, finished bool) {
 	}
 	r.opts.Report(collectors.Report{
 		Source: r.name, Unit: "account", Stream: stream, Done: done, Total: total,
-		Requests: requests, RateRemaining: remaining, Finished: finished,
+		Requests: requests - r.before, RateRemaining: remaining, Finished: finished,
 	})
 }
 
