@@ -7,6 +7,7 @@ import (
 	"github.com/flowmeter/flowmeter/collectors/github"
 	"github.com/flowmeter/flowmeter/collectors/jira"
 	"github.com/flowmeter/flowmeter/collectors/opsgenie"
+	"github.com/flowmeter/flowmeter/collectors/pagerduty"
 	"github.com/flowmeter/flowmeter/collectors/synthetic"
 	"github.com/flowmeter/flowmeter/collectors/webhook"
 )
@@ -17,6 +18,7 @@ func Registry() collectors.Registry {
 		"github":    github.NewSource,
 		"jira":      jira.NewSource,
 		"opsgenie":  opsgenie.NewSource,
+		"pagerduty": pagerduty.NewSource,
 		"synthetic": synthetic.NewSource,
 		"webhook":   webhook.NewSource,
 	}

@@ -9,7 +9,6 @@ import (
 
 	gh "github.com/google/go-github/v57/github"
 
-	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/schema"
 )
 
@@ -85,7 +84,7 @@ func (h *handler) github(w http.ResponseWriter, r *http.Request) {
 			h.src.deliveries.remove(delivery)
 		}
 	}()
-	eh, err := h.eventHandler()
+	eh, err := h.eventHandlerOf(h.src.githubSource, "github_source")
 	if err != nil {
 		h.log.Error("github event cannot be handled", "err", err)
 		reply(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
@@ -120,23 +119,6 @@ func (h *handler) github(w http.ResponseWriter, r *http.Request) {
 type configError string
 
 func (e configError) Error() string { return string(e) }
-
-// eventHandler finds the configured GitHub source.
-func (h *handler) eventHandler() (collectors.EventHandler, error) {
-	name := h.src.githubSource
-	if h.env.Source == nil {
-		return nil, configError("no sources to hand GitHub events to")
-	}
-	src, ok := h.env.Source(name)
-	if !ok {
-		return nil, configError("github_source " + name + " is not a configured source")
-	}
-	eh, ok := src.(collectors.EventHandler)
-	if !ok {
-		return nil, configError("github_source " + name + " does not handle GitHub events")
-	}
-	return eh, nil
-}
 
 // recentSet remembers the last n keys added, forgetting the oldest first; it is how
 // replayed GitHub deliveries are recognised without unbounded memory.

@@ -21,6 +21,10 @@ const (
 	PathIncident = "/webhooks/incident"
 	PathFlux     = "/webhooks/flux"
 	PathGitHub   = "/webhooks/github"
+	// PathJira and PathPagerDuty take the tools' own webhooks, signed with the
+	// secret the webhook is configured with.
+	PathJira      = "/webhooks/jira"
+	PathPagerDuty = "/webhooks/pagerduty"
 )
 
 // MaxBody is the largest request body accepted (1 MiB); GitHub caps its payloads at
@@ -52,6 +56,16 @@ type Settings struct {
 	// FluxEnvironment is the environment of deployments Flux reports; default
 	// production.
 	FluxEnvironment string `yaml:"flux_environment"`
+	// JiraSecretEnv / JiraSecretFile hold the Jira webhook's secret; with JiraSource
+	// (the jira source whose records its events update) they enable /webhooks/jira.
+	JiraSecretEnv  string `yaml:"jira_secret_env"`
+	JiraSecretFile string `yaml:"jira_secret_file"`
+	JiraSource     string `yaml:"jira_source"`
+	// PagerDutySecretEnv / PagerDutySecretFile hold the secret of a PagerDuty v3
+	// webhook subscription; with PagerDutySource they enable /webhooks/pagerduty.
+	PagerDutySecretEnv  string `yaml:"pagerduty_secret_env"`
+	PagerDutySecretFile string `yaml:"pagerduty_secret_file"`
+	PagerDutySource     string `yaml:"pagerduty_source"`
 }
 
 // Source receives pushed events; its Collect does nothing.
@@ -62,7 +76,9 @@ type Source struct {
 	githubSecret []byte // empty: /webhooks/github not mounted
 	githubSource string
 	fluxEnv      string
-	deliveries   *recentSet // GitHub deliveries already handled
+	deliveries   *recentSet // GitHub, Jira and PagerDuty deliveries already handled
+	// tools are the Jira and PagerDuty webhooks that are enabled.
+	tools []*toolHook
 	// settings locate github_source in the config for CheckSources's errors.
 	settings collectors.Settings
 }
@@ -123,39 +139,83 @@ func NewSource(name string, s collectors.Settings) (collectors.Source, error) {
 	case src.githubSource == name:
 		return nil, s.Invalid("github_source", "must name a github source, not this webhook source")
 	}
-	if !src.generic() && githubSecret == "" {
-		return nil, s.Invalid("token_env", "nothing to serve: set token_env/token_file or hmac_secret_env/hmac_secret_file for /webhooks/deploy, /incident and /flux, and/or github_secret_env with github_source for /webhooks/github")
+	for _, t := range toolHooks() {
+		var env, file, source string
+		switch t.tool {
+		case "jira":
+			env, file, source = set.JiraSecretEnv, set.JiraSecretFile, set.JiraSource
+		case "pagerduty":
+			env, file, source = set.PagerDutySecretEnv, set.PagerDutySecretFile, set.PagerDutySource
+		}
+		secret, err := secret(env, file, t.tool+"_secret_env", t.tool+"_secret_file")
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case secret == "" && source == "":
+			continue
+		case source == "":
+			return nil, s.Invalid(t.field, "name the %s source whose records its events update (%s_secret is set)", t.sourceType, t.tool)
+		case secret == "":
+			return nil, s.Invalid(t.field, "set %s_secret_env or %s_secret_file too: %s events are only accepted signed", t.tool, t.tool, t.tool)
+		case source == name:
+			return nil, s.Invalid(t.field, "must name a %s source, not this webhook source", t.sourceType)
+		}
+		t.secret, t.source = []byte(secret), source
+		src.tools = append(src.tools, t)
+	}
+	if !src.generic() && githubSecret == "" && len(src.tools) == 0 {
+		return nil, s.Invalid("token_env", "nothing to serve: set token_env/token_file or hmac_secret_env/hmac_secret_file for /webhooks/deploy, /incident and /flux, "+
+			"github_secret_env with github_source for /webhooks/github, jira_secret_env with jira_source for /webhooks/jira, "+
+			"and/or pagerduty_secret_env with pagerduty_source for /webhooks/pagerduty")
 	}
 	return src, nil
 }
 
-// CheckSources refuses a github_source that names no source of sources, or one that
-// does not take GitHub's events: the sources it may name are built after it, and
-// without this check GitHub's ping would succeed and every real event fail.
+// CheckSources refuses a github_source, jira_source or pagerduty_source that names
+// no source of sources, or one of another type: the sources it may name are built
+// after it, and without this check the tool's test delivery would succeed and every
+// real event fail.
 func (s *Source) CheckSources(sources []collectors.Instance) error {
-	if s.githubSource == "" {
-		return nil
+	links := []struct{ field, name, sourceType string }{}
+	if s.githubSource != "" {
+		links = append(links, struct{ field, name, sourceType string }{"github_source", s.githubSource, "github"})
 	}
+	for _, t := range s.tools {
+		links = append(links, struct{ field, name, sourceType string }{t.field, t.source, t.sourceType})
+	}
+	for _, l := range links {
+		if err := s.checkSource(sources, l.field, l.name, l.sourceType); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// toolNames are the tools' names as people write them.
+var toolNames = map[string]string{"github": "GitHub", "jira": "Jira", "pagerduty": "PagerDuty"}
+
+func (s *Source) checkSource(sources []collectors.Instance, field, name, sourceType string) error {
 	var candidates []string
 	for _, other := range sources {
 		_, handles := other.Source.(collectors.EventHandler)
-		if other.Name == s.githubSource {
-			if !handles {
-				return s.settings.Invalid("github_source", "source %q is a %s source, which does not take GitHub's events: name a github source", other.Name, other.Type)
+		if other.Name == name {
+			if !handles || other.Type != sourceType {
+				return s.settings.Invalid(field, "source %q is a %s source, which does not take %s's events: name a %s source", other.Name, other.Type, toolNames[sourceType], sourceType)
 			}
 			return nil
 		}
-		if handles {
+		if handles && other.Type == sourceType {
 			candidates = append(candidates, other.Name)
 		}
 	}
 	if len(candidates) == 0 {
-		return s.settings.Invalid("github_source", "no source is named %q, and the config has no github source to name", s.githubSource)
+		return s.settings.Invalid(field, "no source is named %q, and the config has no %s source to name", name, sourceType)
 	}
-	if guess := config.Suggest(s.githubSource, candidates); guess != "" {
-		return s.settings.Invalid("github_source", "no source is named %q (did you mean %q?)", s.githubSource, guess)
+	if guess := config.Suggest(name, candidates); guess != "" {
+		return s.settings.Invalid(field, "no source is named %q (did you mean %q?)", name, guess)
 	}
-	return s.settings.Invalid("github_source", "no source is named %q (github sources: %s)", s.githubSource, strings.Join(candidates, ", "))
+	return s.settings.Invalid(field, "no source is named %q (%s sources: %s)", name, sourceType, strings.Join(candidates, ", "))
 }
 
 // generic says whether the deploy, incident and flux endpoints are mounted: only
@@ -178,15 +238,21 @@ func (s *Source) Routes(env collectors.ReceiverEnv) map[string]http.Handler {
 	}
 	if len(s.githubSecret) > 0 {
 		routes[PathGitHub] = http.HandlerFunc(h.github)
-		if env.Source != nil {
-			if src, ok := env.Source(s.githubSource); !ok {
-				h.log.Error("webhook source names a github source that is not configured; /webhooks/github will answer 500",
-					"github_source", s.githubSource)
-			} else if _, ok := src.(collectors.EventHandler); !ok {
-				h.log.Error("webhook source's github_source does not handle GitHub events; /webhooks/github will answer 500",
-					"github_source", s.githubSource)
-			}
-		}
+		h.checkHandler(PathGitHub, "github_source", s.githubSource)
+	}
+	for _, t := range s.tools {
+		routes[t.path] = h.serveTool(t)
+		h.checkHandler(t.path, t.field, t.source)
 	}
 	return routes
+}
+
+// checkHandler logs, at mount time, a path whose events no source will take.
+func (h *handler) checkHandler(path, field, name string) {
+	if h.env.Source == nil {
+		return
+	}
+	if _, err := h.eventHandlerOf(name, field); err != nil {
+		h.log.Error("webhook source names a source that cannot take its events; "+path+" will answer 500", field, name, "err", err)
+	}
 }
