@@ -1022,4 +1022,11 @@ func TestExampleLoads(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("example rules %+v differ from the defaults %+v", got, want)
 	}
+	// So do its flow types and toil rules.
+	for i := range c.Toil.Rules {
+		c.Toil.Rules[i].title = nil
+	}
+	if !reflect.DeepEqual(c.Toil, defaults.Toil) || !reflect.DeepEqual(c.Flow.Types, defaults.Flow.Types) {
+		t.Errorf("example toil %+v and flow types %+v differ from the defaults %+v and %+v", c.Toil, c.Flow.Types, defaults.Toil, defaults.Flow.Types)
+	}
 }

@@ -145,6 +145,9 @@ func TestExampleConfigChecks(t *testing.T) {
 	t.Setenv("GITHUB_TOKEN", "example")
 	t.Setenv("FLOWMETER_WEBHOOK_TOKEN", "example")
 	t.Setenv("GITHUB_WEBHOOK_SECRET", "example")
+	for _, env := range []string{"JIRA_EMAIL", "JIRA_API_TOKEN", "PAGERDUTY_TOKEN", "JIRA_WEBHOOK_SECRET", "PAGERDUTY_WEBHOOK_SECRET"} {
+		t.Setenv(env, "example")
+	}
 	out, err := runInProcess(t, "config", "check", "--config", filepath.Join("..", "..", "examples", "flowmeter.yaml"))
 	if err != nil {
 		t.Fatalf("config check of examples/flowmeter.yaml: %v", err)
