@@ -337,15 +337,51 @@ func TestIncremental(t *testing.T) {
 	if wi := got.items["OPS-1"]; wi.UpdatedAt != later {
 		t.Errorf("OPS-1 updated %v, want %v", wi.UpdatedAt, later)
 	}
-	// Nothing new: myself, one search per project, and the status list for the
+	// Nothing new, in the same process: one search per project; the account's
+	// time zone and status list read an hour ago are kept.
+	f.srv.ResetCounts()
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if f.srv.Count("search") != 2 || f.srv.Total() != 2 {
+		t.Errorf("a re-run with nothing new: %d requests (search %d, myself %d, status %d), want 2 searches only",
+			f.srv.Total(), f.srv.Count("search"), f.srv.Count("myself"), f.srv.Count("status"))
+	}
+	// An hour later they are read again: myself, and the status list for the
 	// transitions of the issues re-read within the overlap.
+	f.clock.Advance(time.Hour)
 	f.srv.ResetCounts()
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
 	if f.srv.Count("search") != 2 || f.srv.Count("myself") != 1 || f.srv.Count("status") != 1 || f.srv.Total() != 4 {
-		t.Errorf("a re-run with nothing new: %d requests (search %d, myself %d, status %d), want 4 (2, 1, 1)",
+		t.Errorf("a re-run after an hour: %d requests (search %d, myself %d, status %d), want 4 (2, 1, 1)",
 			f.srv.Total(), f.srv.Count("search"), f.srv.Count("myself"), f.srv.Count("status"))
+	}
+}
+
+// A status created after the kept status list was read is looked up at once.
+func TestNewStatusRereadsTheList(t *testing.T) {
+	f := newFixture(t)
+	key := f.srv.AddIssue(jiratest.Issue{Key: "PAY-1", Created: on(0)})
+	f.srv.Transition(key, "In Progress", "Bo", on(time.Hour))
+	f.connect(t, func(r *resolved) { r.projects = []string{"PAY"} })
+	st := sqliteStore(t)
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(10 * time.Minute)
+	f.srv.AddStatus("Waiting for Legal", "indeterminate")
+	h := f.srv.Transition(key, "Waiting for Legal", "Bo", now.Add(-time.Minute))
+	f.srv.ResetCounts()
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if f.srv.Count("status") != 1 {
+		t.Errorf("status list read %d times, want once for the new status", f.srv.Count("status"))
+	}
+	if sc := snapshot(t, st).changes[key+"/"+h+"/0"]; sc.ToCategory != "In Progress" {
+		t.Errorf("the transition to the new status: %+v, want category In Progress", sc)
 	}
 }
 

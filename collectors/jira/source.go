@@ -53,10 +53,21 @@ type Source struct {
 	now      func() time.Time
 
 	// categories maps status ids and names to their category name ("To Do", "In
-	// Progress", "Done"), from the last status list read; webhook events use it too.
-	mu         sync.Mutex
-	categories map[string]string
+	// Progress", "Done"), from the last status list read at categoriesAt; webhook
+	// events use it too.
+	mu           sync.Mutex
+	categories   map[string]string
+	categoriesAt time.Time
+	// tz is the account's time zone as read at tzAt. Both it and the status list
+	// are kept for accountInfoTTL, so that the runs of a long-lived process cost one
+	// search per stream when nothing changed.
+	tz   *time.Location
+	tzAt time.Time
 }
+
+// accountInfoTTL is how long the account's time zone and status list are reused
+// before they are read again; a status the kept list lacks is read at once.
+const accountInfoTTL = time.Hour
 
 var (
 	_ collectors.Source       = (*Source)(nil)
@@ -109,8 +120,10 @@ type run struct {
 	opts  collectors.CollectOptions
 	floor time.Time
 	tz    *time.Location
-	// statuses is the run's status list, read when the first status change needs it.
+	// statuses is the run's status list, read when the first status change needs
+	// it (or kept from an earlier run); fresh says it was read in this run.
 	statuses map[string]string
+	fresh    bool
 }
 
 // cursorValue is what a stream's cursor holds.
@@ -131,10 +144,14 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 	if !opts.Since.IsZero() {
 		r.floor = opts.Since.UTC()
 	}
-	tz, err := r.timeZone(ctx)
-	if err != nil {
-		return s.fail(err)
+	if s.tz == nil || s.now().Sub(s.tzAt) >= accountInfoTTL {
+		tz, err := r.timeZone(ctx)
+		if err != nil {
+			return s.fail(err)
+		}
+		s.tz, s.tzAt = tz, s.now()
 	}
+	tz := s.tz
 	r.tz = tz
 	s.log.Info("collecting", "streams", len(s.streams()), "since", r.floor.Format(time.DateOnly), "time_zone", tz.String())
 	for _, st := range s.streams() {
@@ -482,19 +499,31 @@ func (r *run) category(ctx context.Context, id, name string) (string, error) {
 		return "", nil
 	}
 	if r.statuses == nil {
-		var list []apiStatus
-		if err := r.do(ctx, http.MethodGet, r.set.apiPath()+"/status", nil, nil, &list); err != nil {
-			return "", fmt.Errorf("reading the status list: %w", err)
-		}
-		r.statuses = categoryMap(list)
 		r.mu.Lock()
-		r.categories = r.statuses
+		if r.categories != nil && r.now().Sub(r.categoriesAt) < accountInfoTTL {
+			r.statuses = r.categories
+		}
 		r.mu.Unlock()
 	}
-	if c, ok := r.statuses["id:"+id]; ok && id != "" {
-		return c, nil
+	for {
+		if r.statuses == nil {
+			var list []apiStatus
+			if err := r.do(ctx, http.MethodGet, r.set.apiPath()+"/status", nil, nil, &list); err != nil {
+				return "", fmt.Errorf("reading the status list: %w", err)
+			}
+			r.statuses, r.fresh = categoryMap(list), true
+			r.mu.Lock()
+			r.categories, r.categoriesAt = r.statuses, r.now()
+			r.mu.Unlock()
+		}
+		if c, ok := r.statuses["id:"+id]; ok && id != "" {
+			return c, nil
+		}
+		if c, ok := r.statuses["name:"+strings.ToLower(name)]; ok || r.fresh {
+			return c, nil
+		}
+		r.statuses = nil // a status created since the kept list was read
 	}
-	return r.statuses["name:"+strings.ToLower(name)], nil
 }
 
 // categoryMap indexes a status list by id and by lower-case name.

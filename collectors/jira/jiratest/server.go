@@ -233,6 +233,14 @@ func (s *Server) AddIssue(is Issue) string {
 	return is.Key
 }
 
+// AddStatus adds a workflow status, as a Jira admin does, with its category key
+// (new, indeterminate, done).
+func (s *Server) AddStatus(name, categoryKey string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.statuses = append(s.statuses, Status{ID: strconv.Itoa(20000 + len(s.statuses)), Name: name, CategoryKey: categoryKey})
+}
+
 func (s *Server) status(name string) Status {
 	for _, st := range s.statuses {
 		if st.Name == name {
