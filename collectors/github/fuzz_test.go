@@ -349,3 +349,36 @@ func FuzzCompare(f *testing.F) {
 		}
 	})
 }
+
+var (
+	fuzzTicketKey = regexp.MustCompile(`^[A-Z][A-Z0-9_]{1,9}-[1-9][0-9]{0,8}$`)
+	fuzzIssueRef  = regexp.MustCompile(`^[\w.-]+/[\w.-]+#[0-9]+$`)
+)
+
+// FuzzTicketRefs reads arbitrary titles, branches and bodies for the tickets they
+// name: each result is an upper-case key found (ignoring case) in one of them, or
+// "owner/repo#N" of an issue the body closes, listed once.
+func FuzzTicketRefs(f *testing.F) {
+	f.Add("acme/api", "PAY-12: retries", "feature/pay-12-retries", "Fixes #3, closes acme/web#4")
+	f.Fuzz(func(t *testing.T, repo, title, branch, body string) {
+		got := ticketRefs(repo, title, branch, body)
+		all := strings.ToUpper(title + "\n" + branch + "\n" + body)
+		for i, ref := range got {
+			if slices.Contains(got[:i], ref) {
+				t.Errorf("%q listed twice in %q", ref, got)
+			}
+			switch {
+			case fuzzTicketKey.MatchString(ref):
+				if !strings.Contains(all, ref) {
+					t.Errorf("key %q is in none of the texts", ref)
+				}
+			case strings.HasPrefix(ref, repo+"#") || fuzzIssueRef.MatchString(ref):
+				if !strings.Contains(body, "#"+ref[strings.LastIndexByte(ref, '#')+1:]) {
+					t.Errorf("issue %q is not in the body", ref)
+				}
+			default:
+				t.Errorf("%q is neither a ticket key nor an issue", ref)
+			}
+		}
+	})
+}

@@ -251,10 +251,10 @@ func reverts(repo, body string) []string {
 
 // ticketKey matches what looks like a Jira issue key: a project key of 2 to 10
 // letters, digits or underscores starting with a letter, a dash, and a number.
-// Branches are often lower case ("pay-123-retries"), so case is ignored and the key
-// upper-cased; derivation keeps only the keys of tickets it knows, so a false match
+// Branches are often lower case ("pay-123-retries"), so ASCII case is ignored and
+// the key upper-cased; derivation keeps only the keys of tickets it knows, so a false match
 // such as "UTF-8" links nothing.
-var ticketKey = regexp.MustCompile(`(?i)(?:^|[^A-Za-z0-9_])([a-z][a-z0-9_]{1,9}-[1-9][0-9]{0,8})\b`)
+var ticketKey = regexp.MustCompile(`(?:^|[^A-Za-z0-9_])([A-Za-z][A-Za-z0-9_]{1,9}-[1-9][0-9]{0,8})\b`)
 
 // closesIssue matches GitHub's closing keywords: "fixes #12", "closes acme/web#3".
 var closesIssue = regexp.MustCompile(`(?i)\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+([\w.-]+/[\w.-]+)?#([0-9]+)\b`)
