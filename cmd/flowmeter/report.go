@@ -19,6 +19,7 @@ import (
 	"github.com/flowmeter/flowmeter/metrics/toil"
 	dorareport "github.com/flowmeter/flowmeter/reports/dora"
 	flowreport "github.com/flowmeter/flowmeter/reports/flow"
+	"github.com/flowmeter/flowmeter/reports/render"
 	toilreport "github.com/flowmeter/flowmeter/reports/toil"
 	"github.com/flowmeter/flowmeter/store"
 )
@@ -54,7 +55,7 @@ type reportFlags struct {
 	format, out                 *string
 	window                      struct{ from, to time.Time }
 	cfg                         *config.Config
-	formatted                   dorareport.Format
+	formatted                   render.Format
 }
 
 const reportUsage = " [--config FILE] [--team T] [--from YYYY-MM-DD --to YYYY-MM-DD | --quarter 2026Q3] [--format md|json|csv] [--out FILE]"
@@ -77,7 +78,7 @@ func newReportFlags(fs *flagSet, name string) *reportFlags {
 // closes.
 func (r *reportFlags) resolve(ctx context.Context, now time.Time) (store.Store, error) {
 	var err error
-	if r.formatted, err = dorareport.ParseFormat(*r.format); err != nil {
+	if r.formatted, err = render.ParseFormat(*r.format); err != nil {
 		return nil, fmt.Errorf("%s: --format: %w", r.name, err)
 	}
 	if r.window.from, r.window.to, err = reportWindow(now, *r.from, *r.to, *r.qtr); err != nil {

@@ -18,28 +18,23 @@ import (
 
 	"github.com/flowmeter/flowmeter/metrics/aggregate"
 	tiers "github.com/flowmeter/flowmeter/metrics/dora"
+	"github.com/flowmeter/flowmeter/reports/render"
 	"github.com/flowmeter/flowmeter/schema"
 )
 
 // Format is an output format of the report.
-type Format string
+type Format = render.Format
 
 // The formats.
 const (
-	Markdown Format = "md"
-	JSON     Format = "json"
-	CSV      Format = "csv"
+	Markdown = render.Markdown
+	JSON     = render.JSON
+	CSV      = render.CSV
 )
 
 // ParseFormat checks a format named on the command line, so a typo is an error
 // rather than a default.
-func ParseFormat(s string) (Format, error) {
-	switch f := Format(s); f {
-	case Markdown, JSON, CSV:
-		return f, nil
-	}
-	return "", fmt.Errorf("unknown format %q (want md, json or csv)", s)
-}
+func ParseFormat(s string) (Format, error) { return render.ParseFormat(s) }
 
 // Render writes the report in the format; a report built with Explain is written
 // with its explanation (in CSV, as the explanation's rows instead of the figures').
@@ -322,39 +317,37 @@ func WriteCSV(w io.Writer, r aggregate.Report) error {
 
 // --- Markdown ---
 
-const dash = "—"
-
 // mdColumns are the Markdown table's columns after the team or service name.
 var mdColumns = []struct {
 	head string
 	get  func(f aggregate.Figures) string
 }{
 	{"deploys", func(f aggregate.Figures) string { return strconv.Itoa(f.Deployments) }},
-	{"deploys/day", func(f aggregate.Figures) string { return number(f.DeploymentFrequencyPerDay, 2) }},
-	{"deploy days/week (median)", func(f aggregate.Figures) string { return number(f.DeployDaysPerWeekMedian, 1) }},
-	{"deploy days/month (median)", func(f aggregate.Figures) string { return number(f.DeployDaysPerMonthMedian, 1) }},
-	{"deploys/deploy day (median)", func(f aggregate.Figures) string { return number(f.DeploymentsPerDeployDayMedian, 1) }},
+	{"deploys/day", func(f aggregate.Figures) string { return render.Number(f.DeploymentFrequencyPerDay, 2) }},
+	{"deploy days/week (median)", func(f aggregate.Figures) string { return render.Number(f.DeployDaysPerWeekMedian, 1) }},
+	{"deploy days/month (median)", func(f aggregate.Figures) string { return render.Number(f.DeployDaysPerMonthMedian, 1) }},
+	{"deploys/deploy day (median)", func(f aggregate.Figures) string { return render.Number(f.DeploymentsPerDeployDayMedian, 1) }},
 	{"shipped", func(f aggregate.Figures) string { return strconv.Itoa(f.ChangesShipped) }},
 	{"untracked", func(f aggregate.Figures) string { return strconv.Itoa(f.Untracked) }},
 	{"undeployed", func(f aggregate.Figures) string { return strconv.Itoa(f.Undeployed) }},
-	{"undeployed age (median)", func(f aggregate.Figures) string { return Duration(f.UndeployedAgeSeconds) }},
-	{"lead time p50", func(f aggregate.Figures) string { return Duration(f.LeadTimeSeconds.P50) }},
-	{"lead time p85", func(f aggregate.Figures) string { return Duration(f.LeadTimeSeconds.P85) }},
-	{"lead time p95", func(f aggregate.Figures) string { return Duration(f.LeadTimeSeconds.P95) }},
-	{"coding", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Coding.P50) }},
-	{"pickup", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Pickup.P50) }},
-	{"review", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Review.P50) }},
-	{"deploy", func(f aggregate.Figures) string { return Duration(f.LeadTimePartsSeconds.Deploy.P50) }},
+	{"undeployed age (median)", func(f aggregate.Figures) string { return render.Duration(f.UndeployedAgeSeconds) }},
+	{"lead time p50", func(f aggregate.Figures) string { return render.Duration(f.LeadTimeSeconds.P50) }},
+	{"lead time p85", func(f aggregate.Figures) string { return render.Duration(f.LeadTimeSeconds.P85) }},
+	{"lead time p95", func(f aggregate.Figures) string { return render.Duration(f.LeadTimeSeconds.P95) }},
+	{"coding", func(f aggregate.Figures) string { return render.Duration(f.LeadTimePartsSeconds.Coding.P50) }},
+	{"pickup", func(f aggregate.Figures) string { return render.Duration(f.LeadTimePartsSeconds.Pickup.P50) }},
+	{"review", func(f aggregate.Figures) string { return render.Duration(f.LeadTimePartsSeconds.Review.P50) }},
+	{"deploy", func(f aggregate.Figures) string { return render.Duration(f.LeadTimePartsSeconds.Deploy.P50) }},
 	{"failed deploys", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeployments) }},
 	{"of which inferred", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeploymentsInferred) }},
 	{"failure reasons", func(f aggregate.Figures) string { return reasons(f.FailureReasons, schema.FailureReasons) }},
-	{"change failure rate", func(f aggregate.Figures) string { return percent(f.ChangeFailureRate) }},
+	{"change failure rate", func(f aggregate.Figures) string { return render.Percent(f.ChangeFailureRate) }},
 	{"failed attempts", func(f aggregate.Figures) string { return strconv.Itoa(f.FailedDeployAttempts) }},
-	{"recovery p50", func(f aggregate.Figures) string { return Duration(f.FailedDeploymentRecoverySeconds.P50) }},
-	{"recovery p85", func(f aggregate.Figures) string { return Duration(f.FailedDeploymentRecoverySeconds.P85) }},
-	{"time to restore p50", func(f aggregate.Figures) string { return Duration(f.TimeToRestoreSeconds.P50) }},
-	{"time to restore p85", func(f aggregate.Figures) string { return Duration(f.TimeToRestoreSeconds.P85) }},
-	{"rework rate", func(f aggregate.Figures) string { return percent(f.ReworkRate) }},
+	{"recovery p50", func(f aggregate.Figures) string { return render.Duration(f.FailedDeploymentRecoverySeconds.P50) }},
+	{"recovery p85", func(f aggregate.Figures) string { return render.Duration(f.FailedDeploymentRecoverySeconds.P85) }},
+	{"time to restore p50", func(f aggregate.Figures) string { return render.Duration(f.TimeToRestoreSeconds.P50) }},
+	{"time to restore p85", func(f aggregate.Figures) string { return render.Duration(f.TimeToRestoreSeconds.P85) }},
+	{"rework rate", func(f aggregate.Figures) string { return render.Percent(f.ReworkRate) }},
 	{"rework reasons", func(f aggregate.Figures) string { return reasons(f.ReworkReasons, schema.UnplannedReasons) }},
 	{"tier: deployment frequency", func(f aggregate.Figures) string { return tier(f.Tiers.DeploymentFrequency) }},
 	{"tier: lead time", func(f aggregate.Figures) string { return tier(f.Tiers.LeadTime) }},
@@ -363,7 +356,7 @@ var mdColumns = []struct {
 }
 
 // reasons lists the reasons some deployments hold, with how many, in their order:
-// "rolled_back 2, hotfixed 1"; a dash when none does.
+// "rolled_back 2, hotfixed 1"; a render.Dash when none does.
 func reasons(counts map[string]int, order []string) string {
 	var parts []string
 	for _, r := range order {
@@ -372,7 +365,7 @@ func reasons(counts map[string]int, order []string) string {
 		}
 	}
 	if len(parts) == 0 {
-		return dash
+		return render.Dash
 	}
 	return strings.Join(parts, ", ")
 }
@@ -409,10 +402,10 @@ const legend = `**Deploys** are successful deployments to a production environme
 func WriteMarkdown(w io.Writer, r aggregate.Report) error {
 	var b strings.Builder
 	b.WriteString("# DORA report\n\n")
-	fmt.Fprintf(&b, "- Window: %s, %s days, UTC\n", window(r.From, r.To), trim(r.To.Sub(r.From).Hours()/24, 2))
+	fmt.Fprintf(&b, "- Window: %s, %s days, UTC\n", render.Window(r.From, r.To), render.Trim(r.To.Sub(r.From).Hours()/24, 2))
 	if r.AsOf.Before(r.To) {
 		fmt.Fprintf(&b, "- As of %s UTC: %s days elapsed; per-day figures and deploy days count only those, and undeployed changes are aged at it\n",
-			r.AsOf.UTC().Format(timeLayout), trim(r.ElapsedDays(), 2))
+			r.AsOf.UTC().Format(render.TimeLayout), render.Trim(r.ElapsedDays(), 2))
 	}
 	table, err := tiers.Lookup(r.Table)
 	if err != nil {
@@ -434,7 +427,7 @@ func WriteMarkdown(w io.Writer, r aggregate.Report) error {
 		})
 	}
 	for _, t := range r.Teams {
-		fmt.Fprintf(&b, "\n## %s\n\n", escape(t.Name))
+		fmt.Fprintf(&b, "\n## %s\n\n", render.Escape(t.Name))
 		if len(t.Services) == 0 {
 			b.WriteString("No data in the window.\n")
 		} else {
@@ -469,11 +462,11 @@ func writeTierTable(b *strings.Builder, t *tiers.Table) {
 		{"low", t.DeploymentFrequency.Words.Low, t.LeadTime.Words.Low, t.Recovery.Words.Low, t.ChangeFailureRate.Words.Low},
 	}
 	for _, r := range rows {
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", r.name, escape(r.df), escape(r.lt), escape(r.rec), escape(r.cfr))
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", r.name, render.Escape(r.df), render.Escape(r.lt), render.Escape(r.rec), render.Escape(r.cfr))
 	}
 	b.WriteString("\n")
 	for _, n := range t.Notes {
-		fmt.Fprintf(b, "- %s\n", escape(n))
+		fmt.Fprintf(b, "- %s\n", render.Escape(n))
 	}
 	b.WriteString("\n")
 }
@@ -490,7 +483,7 @@ func writeTable(b *strings.Builder, first string, n int, row func(int) (string, 
 	b.WriteString("\n")
 	for i := range n {
 		name, f := row(i)
-		b.WriteString("| " + escape(name))
+		b.WriteString("| " + render.Escape(name))
 		for _, c := range mdColumns {
 			b.WriteString(" | " + c.get(f))
 		}
@@ -498,78 +491,9 @@ func writeTable(b *strings.Builder, first string, n int, row func(int) (string, 
 	}
 }
 
-// escape keeps a name from breaking a Markdown table.
-func escape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
-}
-
-func window(from, to time.Time) string {
-	from, to = from.UTC(), to.UTC()
-	layout := time.DateOnly
-	if !midnight(from) || !midnight(to) {
-		layout = time.RFC3339
-	}
-	return fmt.Sprintf("%s to %s (exclusive)", from.Format(layout), to.Format(layout))
-}
-
-func midnight(t time.Time) bool {
-	return t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
-}
-
 func tier(t tiers.Tier) string {
 	if t == tiers.NoTier {
-		return dash
+		return render.Dash
 	}
 	return t.String()
-}
-
-func number(v aggregate.Value, places int) string {
-	f, ok := v.Get()
-	if !ok {
-		return dash
-	}
-	return trim(f, places)
-}
-
-// trim formats f with at most places decimals, dropping trailing zeros.
-func trim(f float64, places int) string {
-	s := strconv.FormatFloat(f, 'f', places, 64)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	if s == "-0" {
-		s = "0"
-	}
-	return s
-}
-
-func percent(v aggregate.Value) string {
-	f, ok := v.Get()
-	if !ok {
-		return dash
-	}
-	return trim(f*100, 1) + "%"
-}
-
-// Duration prints seconds for people: "45s", "12m", "3h 20m", "2.4 d"; "—" when
-// undefined. Under a minute it counts seconds, under an hour minutes, under a day
-// hours and minutes, and beyond that days with one decimal. Every duration of the
-// report is at least 0.
-func Duration(v aggregate.Value) string {
-	f, ok := v.Get()
-	if !ok {
-		return dash
-	}
-	if sec := math.Round(f); sec < 60 {
-		return fmt.Sprintf("%.0fs", sec)
-	}
-	switch m := int(math.Round(f / 60)); {
-	case m < 60:
-		return fmt.Sprintf("%dm", m)
-	case m < 24*60 && m%60 == 0:
-		return fmt.Sprintf("%dh", m/60)
-	case m < 24*60:
-		return fmt.Sprintf("%dh %dm", m/60, m%60)
-	}
-	return strconv.FormatFloat(f/86400, 'f', 1, 64) + " d"
 }

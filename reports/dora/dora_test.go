@@ -335,24 +335,6 @@ func TestCSV(t *testing.T) {
 	}
 }
 
-func TestDuration(t *testing.T) {
-	for _, tt := range []struct {
-		seconds float64
-		want    string
-	}{
-		{0, "0s"}, {45, "45s"}, {59.4, "59s"}, {59.6, "1m"}, {90, "2m"}, {720, "12m"},
-		{3599, "1h"}, {3600, "1h"}, {5400, "1h 30m"}, {12000, "3h 20m"},
-		{86399, "1.0 d"}, {86400, "1.0 d"}, {207360, "2.4 d"},
-	} {
-		if got := Duration(aggregate.Some(tt.seconds)); got != tt.want {
-			t.Errorf("Duration(%v) = %q, want %q", tt.seconds, got, tt.want)
-		}
-	}
-	if got := Duration(aggregate.None()); got != "—" {
-		t.Errorf("undefined: %q", got)
-	}
-}
-
 func TestParseFormat(t *testing.T) {
 	for _, s := range []string{"md", "json", "csv"} {
 		if f, err := ParseFormat(s); err != nil || string(f) != s {

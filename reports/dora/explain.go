@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowmeter/flowmeter/metrics/aggregate"
+	"github.com/flowmeter/flowmeter/reports/render"
 	"github.com/flowmeter/flowmeter/schema"
 )
 
@@ -17,9 +18,6 @@ import (
 // and the report lists every such fact's values once (aggregate.Report.Facts). One
 // list of columns per kind of fact gives the JSON keys, the CSV columns and the
 // Markdown columns, so the three formats say the same.
-
-// timeLayout prints times for people, to the minute; every time is UTC.
-const timeLayout = "2006-01-02 15:04"
 
 // listSeparator joins a list (failure reasons, ids) in one CSV cell.
 const listSeparator = ";"
@@ -298,7 +296,7 @@ func cell(v any) string {
 // figures with the same facts share a line, so the deployments behind the five
 // deployment-frequency figures are listed once, and so do the figures with none.
 func writeExplain(b *strings.Builder, who string, refs map[string][]string) {
-	fmt.Fprintf(b, "\n<details><summary>Facts behind %s</summary>\n\n", escape(who))
+	fmt.Fprintf(b, "\n<details><summary>Facts behind %s</summary>\n\n", render.Escape(who))
 	figures := aggregate.ExplainFigures()
 	done := make([]bool, len(figures))
 	for i, f := range figures {
@@ -384,12 +382,12 @@ func mdValue(column string, v any) string {
 	switch v := v.(type) {
 	case string:
 		if v == "" {
-			return dash
+			return render.Dash
 		}
-		return escape(v)
+		return render.Escape(v)
 	case int64:
 		if strings.HasSuffix(column, "_seconds") {
-			return Duration(aggregate.Some(float64(v)))
+			return render.Duration(aggregate.Some(float64(v)))
 		}
 		return strconv.FormatInt(v, 10)
 	case bool:
@@ -398,12 +396,12 @@ func mdValue(column string, v any) string {
 		}
 		return "no"
 	case time.Time:
-		return v.Format(timeLayout)
+		return v.Format(render.TimeLayout)
 	case []string:
 		if len(v) == 0 {
-			return dash
+			return render.Dash
 		}
-		return escape(strings.Join(v, ", "))
+		return render.Escape(strings.Join(v, ", "))
 	}
-	return dash
+	return render.Dash
 }

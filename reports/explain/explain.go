@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/flowmeter/flowmeter/metrics/aggregate"
-	"github.com/flowmeter/flowmeter/reports/dora"
+	"github.com/flowmeter/flowmeter/reports/render"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
 )
@@ -369,7 +369,7 @@ func format(name string, v any) string {
 		if *v < 0 {
 			return "unknown"
 		}
-		return fmt.Sprintf("%d (%s)", *v, dora.Duration(aggregate.Some(float64(*v))))
+		return fmt.Sprintf("%d (%s)", *v, render.Seconds(*v))
 	case *time.Time:
 		if v.IsZero() {
 			return ""

@@ -18,23 +18,23 @@ import (
 
 	"github.com/flowmeter/flowmeter/metrics/aggregate"
 	"github.com/flowmeter/flowmeter/metrics/flow"
-	"github.com/flowmeter/flowmeter/reports/dora"
+	"github.com/flowmeter/flowmeter/reports/render"
 	"github.com/flowmeter/flowmeter/schema"
 )
 
 // Format is an output format of the report, the one the DORA report takes.
-type Format = dora.Format
+type Format = render.Format
 
 // The formats.
 const (
-	Markdown = dora.Markdown
-	JSON     = dora.JSON
-	CSV      = dora.CSV
+	Markdown = render.Markdown
+	JSON     = render.JSON
+	CSV      = render.CSV
 )
 
 // ParseFormat checks a format named on the command line, so a typo is an error
 // rather than a default.
-func ParseFormat(s string) (Format, error) { return dora.ParseFormat(s) }
+func ParseFormat(s string) (Format, error) { return render.ParseFormat(s) }
 
 // Render writes the report in the format.
 func Render(w io.Writer, r flow.Report, f Format) error {
@@ -356,8 +356,6 @@ func orAll(s string) string {
 
 // --- Markdown ---
 
-const dash = "—"
-
 // legend quotes the definitions of docs/metrics.md, so a reader of the report
 // alone knows what each figure counts.
 const legend = `An item's **flow time** = its last entry into done − its commitment point, its first ` +
@@ -383,10 +381,10 @@ const legend = `An item's **flow time** = its last entry into done − its commi
 func WriteMarkdown(w io.Writer, r flow.Report) error {
 	var b strings.Builder
 	b.WriteString("# Flow report\n\n")
-	fmt.Fprintf(&b, "- Window: %s, %s days, UTC\n", window(r.From, r.To), trim(r.To.Sub(r.From).Hours()/24, 2))
+	fmt.Fprintf(&b, "- Window: %s, %s days, UTC\n", render.Window(r.From, r.To), render.Trim(r.To.Sub(r.From).Hours()/24, 2))
 	if r.AsOf.Before(r.To) {
 		fmt.Fprintf(&b, "- As of %s UTC: %s days elapsed; velocity counts only those, and open items and the load are counted at it\n",
-			r.AsOf.UTC().Format(timeLayout), trim(elapsedDays(r), 2))
+			r.AsOf.UTC().Format(render.TimeLayout), render.Trim(elapsedDays(r), 2))
 	}
 	b.WriteString("\n" + legend + "\n\n")
 
@@ -398,11 +396,11 @@ func WriteMarkdown(w io.Writer, r flow.Report) error {
 		b.WriteString("| --- | --- |" + strings.Repeat(" ---: |", 15) + "\n")
 		for _, t := range r.Teams {
 			fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %d | %d | %s | %d | %d | %s |\n",
-				escape(t.Name), escape(Durations(t)), t.Finished, t.Canceled, t.Reopened,
-				percent(t.Efficiency), percent(t.EfficiencyMedian),
-				dora.Duration(t.All.FlowTime.P50), dora.Duration(t.All.FlowTime.P85), dora.Duration(t.All.FlowTime.P95),
-				number(t.All.VelocityPerWeek, 1), t.All.Load, t.OpenItems, dora.Duration(t.Age.P50),
-				t.Delivered, t.DoneNotDelivered, dora.Duration(t.TimeToDelivery.P50))
+				render.Escape(t.Name), render.Escape(Durations(t)), t.Finished, t.Canceled, t.Reopened,
+				render.Percent(t.Efficiency), render.Percent(t.EfficiencyMedian),
+				render.Duration(t.All.FlowTime.P50), render.Duration(t.All.FlowTime.P85), render.Duration(t.All.FlowTime.P95),
+				render.Number(t.All.VelocityPerWeek, 1), t.All.Load, t.OpenItems, render.Duration(t.Age.P50),
+				t.Delivered, t.DoneNotDelivered, render.Duration(t.TimeToDelivery.P50))
 		}
 	}
 	for _, t := range r.Teams {
@@ -413,33 +411,33 @@ func WriteMarkdown(w io.Writer, r flow.Report) error {
 }
 
 func writeTeam(b *strings.Builder, t flow.Team) {
-	fmt.Fprintf(b, "\n## %s\n\n", escape(t.Name))
+	fmt.Fprintf(b, "\n## %s\n\n", render.Escape(t.Name))
 	fmt.Fprintf(b, "Durations: %s.\n\n", Durations(t))
 	if len(t.Unmapped) > 0 {
-		fmt.Fprintf(b, "**Warning:** statuses not in the mapping, counted under their category: %s.\n\n", escape(strings.Join(t.Unmapped, ", ")))
+		fmt.Fprintf(b, "**Warning:** statuses not in the mapping, counted under their category: %s.\n\n", render.Escape(strings.Join(t.Unmapped, ", ")))
 	}
 	b.WriteString("| flow type | finished | distribution | flow time p50 | flow time p85 | flow time p95 | efficiency | velocity/week | load |\n")
 	b.WriteString("| --- |" + strings.Repeat(" ---: |", 8) + "\n")
 	for _, f := range append([]flow.TypeFigures{t.All}, t.ByType...) {
 		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d |\n",
-			escape(orAll(f.FlowType)), f.Finished, percent(f.Distribution),
-			dora.Duration(f.FlowTime.P50), dora.Duration(f.FlowTime.P85), dora.Duration(f.FlowTime.P95),
-			percent(f.Efficiency), number(f.VelocityPerWeek, 1), f.Load)
+			render.Escape(orAll(f.FlowType)), f.Finished, render.Percent(f.Distribution),
+			render.Duration(f.FlowTime.P50), render.Duration(f.FlowTime.P85), render.Duration(f.FlowTime.P95),
+			render.Percent(f.Efficiency), render.Number(f.VelocityPerWeek, 1), f.Load)
 	}
 	b.WriteString("\n")
 	if n := len(t.LoadDaily); n > 0 {
 		s := t.LoadDaily[n-1]
-		fmt.Fprintf(b, "- Load at %s UTC (latest daily sample): %d%s\n", s.At.UTC().Format(timeLayout), s.Total, byType(s.ByType))
+		fmt.Fprintf(b, "- Load at %s UTC (latest daily sample): %d%s\n", s.At.UTC().Format(render.TimeLayout), s.Total, byType(s.ByType))
 	}
 	fmt.Fprintf(b, "- Open items: %d; age p50 %s, p85 %s, p95 %s\n", t.OpenItems,
-		dora.Duration(t.Age.P50), dora.Duration(t.Age.P85), dora.Duration(t.Age.P95))
+		render.Duration(t.Age.P50), render.Duration(t.Age.P85), render.Duration(t.Age.P95))
 	fmt.Fprintf(b, "- Delivered: %d; done, not delivered: %d (%s of finished); time to delivery p50 %s, p85 %s, p95 %s\n",
-		t.Delivered, t.DoneNotDelivered, percent(t.DoneNotDeliveredShare),
-		dora.Duration(t.TimeToDelivery.P50), dora.Duration(t.TimeToDelivery.P85), dora.Duration(t.TimeToDelivery.P95))
+		t.Delivered, t.DoneNotDelivered, render.Percent(t.DoneNotDeliveredShare),
+		render.Duration(t.TimeToDelivery.P50), render.Duration(t.TimeToDelivery.P85), render.Duration(t.TimeToDelivery.P95))
 	if len(t.Waits) > 0 {
 		b.WriteString("\nWhere work waits longest:\n\n| status | time waiting | items |\n| --- | ---: | ---: |\n")
 		for _, s := range t.Waits {
-			fmt.Fprintf(b, "| %s | %s | %d |\n", escape(s.Status), dora.Duration(aggregate.Some(float64(s.Seconds))), s.Items)
+			fmt.Fprintf(b, "| %s | %s | %d |\n", render.Escape(s.Status), render.Seconds(s.Seconds), s.Items)
 		}
 	}
 }
@@ -469,52 +467,4 @@ func byType(counts map[string]int) string {
 		return ""
 	}
 	return " (" + strings.Join(parts, ", ") + ")"
-}
-
-const timeLayout = "2006-01-02 15:04"
-
-// escape keeps a name from breaking a Markdown table.
-func escape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
-}
-
-func window(from, to time.Time) string {
-	from, to = from.UTC(), to.UTC()
-	layout := time.DateOnly
-	if !midnight(from) || !midnight(to) {
-		layout = time.RFC3339
-	}
-	return fmt.Sprintf("%s to %s (exclusive)", from.Format(layout), to.Format(layout))
-}
-
-func midnight(t time.Time) bool {
-	return t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
-}
-
-func number(v aggregate.Value, places int) string {
-	f, ok := v.Get()
-	if !ok {
-		return dash
-	}
-	return trim(f, places)
-}
-
-// trim formats f with at most places decimals, dropping trailing zeros.
-func trim(f float64, places int) string {
-	s := strconv.FormatFloat(f, 'f', places, 64)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	if s == "-0" {
-		s = "0"
-	}
-	return s
-}
-
-func percent(v aggregate.Value) string {
-	f, ok := v.Get()
-	if !ok {
-		return dash
-	}
-	return trim(f*100, 1) + "%"
 }

@@ -115,7 +115,7 @@ func firstDiff(want, got string) string {
 	return ""
 }
 
-func render(t *testing.T, f Format) string {
+func renderReport(t *testing.T, f Format) string {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := Render(&buf, fixtureReport(), f); err != nil {
@@ -131,14 +131,14 @@ func TestGolden(t *testing.T) {
 	}{
 		{"report.md", Markdown}, {"report.json", JSON}, {"report.csv", CSV},
 	} {
-		golden(t, tt.file, []byte(render(t, tt.format)))
+		golden(t, tt.file, []byte(renderReport(t, tt.format)))
 	}
 }
 
 // TestMarkdown checks the figures worked out by hand, so the golden file cannot
 // quietly hold wrong ones.
 func TestMarkdown(t *testing.T) {
-	md := render(t, Markdown)
+	md := renderReport(t, Markdown)
 	for _, want := range []string{
 		"- Window: 2026-06-01 to 2026-07-01 (exclusive), 30 days, UTC\n",
 		"- As of 2026-06-15 12:00 UTC: 14.5 days elapsed;",
@@ -170,7 +170,7 @@ func TestMarkdown(t *testing.T) {
 // TestJSON: every key documented, undefined figures null, and the document reads
 // back into the same values.
 func TestJSON(t *testing.T) {
-	raw := render(t, JSON)
+	raw := renderReport(t, JSON)
 	var doc struct {
 		Window map[string]any   `json:"window"`
 		Teams  []map[string]any `json:"teams"`
@@ -249,7 +249,7 @@ func TestCSVHeader(t *testing.T) {
 	if got := strings.Join(CSVHeader(), ","); got != want {
 		t.Errorf("header\n%s\nwant\n%s", got, want)
 	}
-	rows, err := csv.NewReader(strings.NewReader(render(t, CSV))).ReadAll()
+	rows, err := csv.NewReader(strings.NewReader(renderReport(t, CSV))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}

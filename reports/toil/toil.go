@@ -18,23 +18,23 @@ import (
 
 	"github.com/flowmeter/flowmeter/metrics/aggregate"
 	"github.com/flowmeter/flowmeter/metrics/toil"
-	"github.com/flowmeter/flowmeter/reports/dora"
+	"github.com/flowmeter/flowmeter/reports/render"
 	"github.com/flowmeter/flowmeter/schema"
 )
 
 // Format is an output format of the report, the one the DORA report takes.
-type Format = dora.Format
+type Format = render.Format
 
 // The formats.
 const (
-	Markdown = dora.Markdown
-	JSON     = dora.JSON
-	CSV      = dora.CSV
+	Markdown = render.Markdown
+	JSON     = render.JSON
+	CSV      = render.CSV
 )
 
 // ParseFormat checks a format named on the command line, so a typo is an error
 // rather than a default.
-func ParseFormat(s string) (Format, error) { return dora.ParseFormat(s) }
+func ParseFormat(s string) (Format, error) { return render.ParseFormat(s) }
 
 // Render writes the report in the format.
 func Render(w io.Writer, r toil.Report, f Format) error {
@@ -223,8 +223,6 @@ func WriteCSV(w io.Writer, r toil.Report) error {
 
 // --- Markdown ---
 
-const dash = "—"
-
 // legend quotes the definitions of docs/metrics.md, so a reader of the report
 // alone knows what each column counts.
 const legend = `**Toil** is manual, repetitive operations work: each incident, page that was no ` +
@@ -246,10 +244,10 @@ const legend = `**Toil** is manual, repetitive operations work: each incident, p
 func WriteMarkdown(w io.Writer, r toil.Report) error {
 	var b strings.Builder
 	b.WriteString("# Toil report\n\n")
-	fmt.Fprintf(&b, "- Window: %s, %s days, UTC\n", window(r.From, r.To), trim(r.To.Sub(r.From).Hours()/24, 2))
+	fmt.Fprintf(&b, "- Window: %s, %s days, UTC\n", render.Window(r.From, r.To), render.Trim(r.To.Sub(r.From).Hours()/24, 2))
 	if r.AsOf.Before(r.To) {
 		fmt.Fprintf(&b, "- As of %s UTC: %s days elapsed; occurrences per year are counted over those\n",
-			r.AsOf.UTC().Format(timeLayout), trim(elapsedDays(r), 2))
+			r.AsOf.UTC().Format(render.TimeLayout), render.Trim(elapsedDays(r), 2))
 	}
 	b.WriteString("- Durations: wall-clock (worklogs as logged)\n")
 	b.WriteString("\n" + legend + "\n\n")
@@ -260,12 +258,12 @@ func WriteMarkdown(w io.Writer, r toil.Report) error {
 	} else {
 		b.WriteString("| team | entries | total |\n| --- | ---: | ---: |\n")
 		for _, t := range r.Teams {
-			fmt.Fprintf(&b, "| %s | %d | %s |\n", escape(t.Name), t.Entries, total(t.Seconds))
+			fmt.Fprintf(&b, "| %s | %d | %s |\n", render.Escape(t.Name), t.Entries, render.Seconds(t.Seconds))
 		}
 	}
 	for _, t := range r.Teams {
-		fmt.Fprintf(&b, "\n## %s\n\n", escape(t.Name))
-		fmt.Fprintf(&b, "Entries: %d; total time: %s.\n\n", t.Entries, total(t.Seconds))
+		fmt.Fprintf(&b, "\n## %s\n\n", render.Escape(t.Name))
+		fmt.Fprintf(&b, "Entries: %d; total time: %s.\n\n", t.Entries, render.Seconds(t.Seconds))
 		if len(t.Categories) == 0 {
 			b.WriteString("No toil in the window.\n")
 			continue
@@ -277,56 +275,14 @@ func WriteMarkdown(w io.Writer, r toil.Report) error {
 			for _, k := range kinds(c.Kinds) {
 				ks = append(ks, fmt.Sprintf("%s %d", k, c.Kinds[k]))
 			}
-			kindText := dash
+			kindText := render.Dash
 			if len(ks) > 0 {
 				kindText = strings.Join(ks, ", ")
 			}
-			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", escape(c.Category), c.Entries, total(c.Seconds),
-				dora.Duration(c.Median), number(c.PerYear, 1), dora.Duration(c.AutomationBudget), escape(kindText))
+			fmt.Fprintf(&b, "| %s | %d | %s | %s | %s | %s | %s |\n", render.Escape(c.Category), c.Entries, render.Seconds(c.Seconds),
+				render.Duration(c.Median), render.Number(c.PerYear, 1), render.Duration(c.AutomationBudget), render.Escape(kindText))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func total(s int64) string { return dora.Duration(aggregate.Some(float64(s))) }
-
-const timeLayout = "2006-01-02 15:04"
-
-// escape keeps a name from breaking a Markdown table.
-func escape(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
-}
-
-func window(from, to time.Time) string {
-	from, to = from.UTC(), to.UTC()
-	layout := time.DateOnly
-	if !midnight(from) || !midnight(to) {
-		layout = time.RFC3339
-	}
-	return fmt.Sprintf("%s to %s (exclusive)", from.Format(layout), to.Format(layout))
-}
-
-func midnight(t time.Time) bool {
-	return t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
-}
-
-func number(v aggregate.Value, places int) string {
-	f, ok := v.Get()
-	if !ok {
-		return dash
-	}
-	return trim(f, places)
-}
-
-// trim formats f with at most places decimals, dropping trailing zeros.
-func trim(f float64, places int) string {
-	s := strconv.FormatFloat(f, 'f', places, 64)
-	if strings.Contains(s, ".") {
-		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
-	}
-	if s == "-0" {
-		s = "0"
-	}
-	return s
 }

@@ -107,7 +107,7 @@ func firstDiff(want, got string) string {
 	return ""
 }
 
-func render(t *testing.T, f Format) string {
+func renderReport(t *testing.T, f Format) string {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := Render(&buf, fixtureReport(), f); err != nil {
@@ -123,14 +123,14 @@ func TestGolden(t *testing.T) {
 	}{
 		{"report.md", Markdown}, {"report.json", JSON}, {"report.csv", CSV},
 	} {
-		golden(t, tt.file, []byte(render(t, tt.format)))
+		golden(t, tt.file, []byte(renderReport(t, tt.format)))
 	}
 }
 
 // TestMarkdown checks figures worked out by hand: 3 entries in 14.5 days are
 // 75.5 a year, and 5 × 75.517 × 5400 s is 2,038,966 s, 23.6 days.
 func TestMarkdown(t *testing.T) {
-	md := render(t, Markdown)
+	md := renderReport(t, Markdown)
 	for _, want := range []string{
 		"- As of 2026-06-15 12:00 UTC: 14.5 days elapsed;",
 		"- Durations: wall-clock",
@@ -153,7 +153,7 @@ func TestMarkdown(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
-	raw := render(t, JSON)
+	raw := renderReport(t, JSON)
 	var doc struct {
 		Teams []struct {
 			Team       string `json:"team"`
@@ -225,7 +225,7 @@ func TestCSVHeader(t *testing.T) {
 	if got := strings.Join(CSVHeader(), ","); got != want {
 		t.Errorf("header\n%s\nwant\n%s", got, want)
 	}
-	rows, err := csv.NewReader(strings.NewReader(render(t, CSV))).ReadAll()
+	rows, err := csv.NewReader(strings.NewReader(renderReport(t, CSV))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,118 @@
+// Package render holds what every report's rendering shares: the output formats a
+// command line names, and how a figure is written for people in Markdown (numbers,
+// percentages, durations, windows, table cells), so that the DORA, flow and toil
+// reports print the same figure the same way.
+package render
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowmeter/flowmeter/metrics/aggregate"
+)
+
+// Format is an output format of a report.
+type Format string
+
+// The formats.
+const (
+	Markdown Format = "md"
+	JSON     Format = "json"
+	CSV      Format = "csv"
+)
+
+// ParseFormat checks a format named on the command line, so a typo is an error
+// rather than a default.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case Markdown, JSON, CSV:
+		return f, nil
+	}
+	return "", fmt.Errorf("unknown format %q (want md, json or csv)", s)
+}
+
+// Dash stands for a figure there was no data for.
+const Dash = "—"
+
+// TimeLayout is how reports print an instant for people, in UTC.
+const TimeLayout = "2006-01-02 15:04"
+
+// Escape keeps a name from breaking a Markdown table.
+func Escape(s string) string {
+	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+}
+
+// Window prints a half-open window: as dates when both ends are midnights, else as
+// instants.
+func Window(from, to time.Time) string {
+	from, to = from.UTC(), to.UTC()
+	layout := time.DateOnly
+	if !midnight(from) || !midnight(to) {
+		layout = time.RFC3339
+	}
+	return fmt.Sprintf("%s to %s (exclusive)", from.Format(layout), to.Format(layout))
+}
+
+func midnight(t time.Time) bool {
+	return t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0
+}
+
+// Number prints a value with at most places decimals, Dash when undefined.
+func Number(v aggregate.Value, places int) string {
+	f, ok := v.Get()
+	if !ok {
+		return Dash
+	}
+	return Trim(f, places)
+}
+
+// Trim formats f with at most places decimals, dropping trailing zeros.
+func Trim(f float64, places int) string {
+	s := strconv.FormatFloat(f, 'f', places, 64)
+	if strings.Contains(s, ".") {
+		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	}
+	if s == "-0" {
+		s = "0"
+	}
+	return s
+}
+
+// Percent prints a ratio as a percentage with one decimal at most, Dash when
+// undefined.
+func Percent(v aggregate.Value) string {
+	f, ok := v.Get()
+	if !ok {
+		return Dash
+	}
+	return Trim(f*100, 1) + "%"
+}
+
+// Duration prints seconds for people: "45s", "12m", "3h 20m", "2.4 d"; Dash when
+// undefined. Under a minute it counts seconds, under an hour minutes, under a day
+// hours and minutes, and beyond that days with one decimal. Every duration of a
+// report is at least 0.
+func Duration(v aggregate.Value) string {
+	f, ok := v.Get()
+	if !ok {
+		return Dash
+	}
+	if sec := math.Round(f); sec < 60 {
+		return fmt.Sprintf("%.0fs", sec)
+	}
+	switch m := int(math.Round(f / 60)); {
+	case m < 60:
+		return fmt.Sprintf("%dm", m)
+	case m < 24*60 && m%60 == 0:
+		return fmt.Sprintf("%dh", m/60)
+	case m < 24*60:
+		return fmt.Sprintf("%dh %dm", m/60, m%60)
+	}
+	return strconv.FormatFloat(f/86400, 'f', 1, 64) + " d"
+}
+
+// Seconds prints a whole number of seconds as Duration does.
+func Seconds(s int64) string { return Duration(aggregate.Some(float64(s))) }
