@@ -14,7 +14,8 @@ import (
 const maxWaits = 5
 
 // Aggregate computes the flow Report of the window [from, to) for the teams in
-// order; facts of no listed team go under team "" last, when there are any. now
+// order; facts of no listed team go under aggregate.NoTeam (last, or in its place
+// when teams lists it), when there are any. now
 // caps the window: AsOf = min(now, to), and from when now is before from.
 //
 // rules tell which statuses are wait statuses (for Waits) and which calendar a
@@ -40,7 +41,11 @@ func Aggregate(facts []schema.FlowItemFact, teams []string, from, to, now time.T
 	for i := range facts {
 		j, ok := slot[facts[i].Team]
 		if !ok {
-			j = len(teams)
+			// Facts of no listed team go under aggregate.NoTeam: in its slot when
+			// it is listed (a report of that team alone), else last.
+			if j, ok = slot[aggregate.NoTeam]; !ok {
+				j = len(teams)
+			}
 		}
 		groups[j] = append(groups[j], &facts[i])
 	}
@@ -50,7 +55,7 @@ func Aggregate(facts []schema.FlowItemFact, teams []string, from, to, now time.T
 		}
 	}
 	if len(groups[len(teams)]) > 0 {
-		rep.Teams = append(rep.Teams, teamFigures("", groups[len(teams)], from, asOf, rules))
+		rep.Teams = append(rep.Teams, teamFigures(aggregate.NoTeam, groups[len(teams)], from, asOf, rules))
 	}
 	return rep
 }

@@ -76,7 +76,7 @@ func TestAggregate(t *testing.T) {
 	if !rep.AsOf.Equal(d("12", "00:00")) {
 		t.Fatalf("AsOf %s", rep.AsOf)
 	}
-	if len(rep.Teams) != 3 || rep.Teams[0].Name != "pay" || rep.Teams[1].Name != "ops" || rep.Teams[2].Name != "" {
+	if len(rep.Teams) != 3 || rep.Teams[0].Name != "pay" || rep.Teams[1].Name != "ops" || rep.Teams[2].Name != aggregate.NoTeam {
 		t.Fatalf("teams %+v", rep.Teams)
 	}
 	pay := rep.Teams[0]

@@ -14,8 +14,8 @@ import (
 const AutomationYears = 5
 
 // Aggregate turns the toil facts of the window [from, to) into the toil report:
-// per team, in the order of teams, then under "" the facts of no listed team when
-// there are any, each team's entries by category. Only entries that started in
+// per team, in the order of teams, then under aggregate.NoTeam the facts of no
+// listed team when there are any (in its place when teams lists it), each team's entries by category. Only entries that started in
 // [from, AsOf) count, AsOf being the earlier of now and to (from when now is
 // before from), so a window still running is scaled over the time it has run.
 func Aggregate(facts []schema.ToilFact, teams []string, from, to, now time.Time) Report {
@@ -43,8 +43,8 @@ func Aggregate(facts []schema.ToilFact, teams []string, from, to, now time.Time)
 		}
 		if t, ok := listed[f.Team]; ok {
 			byTeam[t] = append(byTeam[t], f)
-		} else if t, ok := listed[""]; ok {
-			byTeam[t] = append(byTeam[t], f) // "" listed: it takes the unlisted teams' toil in its place
+		} else if t, ok := listed[aggregate.NoTeam]; ok {
+			byTeam[t] = append(byTeam[t], f) // listed: it takes the unlisted teams' toil in its place
 		} else {
 			unlisted = append(unlisted, f)
 		}
@@ -56,7 +56,7 @@ func Aggregate(facts []schema.ToilFact, teams []string, from, to, now time.Time)
 		}
 	}
 	if len(unlisted) > 0 {
-		rep.Teams = append(rep.Teams, team("", unlisted, days))
+		rep.Teams = append(rep.Teams, team(aggregate.NoTeam, unlisted, days))
 	}
 	return rep
 }

@@ -83,8 +83,8 @@ func TestAggregate(t *testing.T) {
 	for _, tm := range rep.Teams {
 		names = append(names, tm.Name)
 	}
-	// Listed teams in order (sre with no toil too), then "" for ops and no team.
-	if want := []string{"payments", "web", "sre", ""}; !reflect.DeepEqual(names, want) {
+	// Listed teams in order (sre with no toil too), then (no team) for ops and no team.
+	if want := []string{"payments", "web", "sre", aggregate.NoTeam}; !reflect.DeepEqual(names, want) {
 		t.Fatalf("teams %q, want %q", names, want)
 	}
 
@@ -219,13 +219,13 @@ func TestAggregateAsOf(t *testing.T) {
 		}
 	})
 	t.Run("teams listed twice or as none", func(t *testing.T) {
-		rep := Aggregate(facts, []string{"", "web", "web"}, From, To, To)
+		rep := Aggregate(facts, []string{aggregate.NoTeam, "web", "web"}, From, To, To)
 		var got []string
 		for _, tm := range rep.Teams {
 			got = append(got, fmt.Sprintf("%s:%d", tm.Name, tm.Entries))
 		}
-		// "" in its listed place takes payments' 19, ops's 1 and no team's 1 = 21.
-		if want := []string{":21", "web:3"}; !reflect.DeepEqual(got, want) {
+		// (no team) in its listed place takes payments' 19, ops's 1 and no team's 1 = 21.
+		if want := []string{aggregate.NoTeam + ":21", "web:3"}; !reflect.DeepEqual(got, want) {
 			t.Errorf("teams %v, want %v", got, want)
 		}
 	})
