@@ -123,7 +123,11 @@ type ToilFact struct {
 	Seconds   int64
 	// Basis says how Seconds was measured: acknowledged_to_resolved,
 	// opened_to_resolved, worklogs, active_time, deployment or rerun.
-	Basis     string
+	Basis string
+	// Retired marks an entry derivation no longer makes (its ticket lost its toil
+	// label, the toil rules changed): stores keep rows rather than delete them, so
+	// the entry is replaced by this retired copy, which no figure counts.
+	Retired   bool
 	UpdatedAt time.Time
 }
 
@@ -178,6 +182,7 @@ var ToilFacts = &Table[ToilFact]{
 		{Name: "started_at", Field: func(r *ToilFact) any { return &r.StartedAt }},
 		{Name: "seconds", Field: func(r *ToilFact) any { return &r.Seconds }},
 		{Name: "basis", Field: func(r *ToilFact) any { return &r.Basis }},
+		{Name: "retired", Field: func(r *ToilFact) any { return &r.Retired }},
 	},
 }
 

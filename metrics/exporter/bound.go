@@ -209,6 +209,9 @@ func (b *bounds) labels(f facts, teams []string, now time.Time) *labels {
 	// Toil categories rank by their entries started in the 90d window.
 	categories := counts{}
 	for _, t := range f.toil {
+		if t.Retired {
+			continue
+		}
 		n := 0
 		if !t.StartedAt.Before(from) && t.StartedAt.Before(now) {
 			n = 1

@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"maps"
 	"reflect"
+	"slices"
 	"time"
 
 	"github.com/flowmeter/flowmeter/collectors"
@@ -129,8 +131,15 @@ func Run(ctx context.Context, st store.Store, cfg *config.Config, opts Options) 
 	}
 	sum.ToilFacts = toil.Derive(tin, toil.NewRules(cfg))
 	sum.ToilEntries = len(sum.ToilFacts)
-	if sum.ToilEntriesWritten, err = writeChanged(ctx, st, st.ToilFacts(ctx, store.Filter{}), sum.ToilFacts, schema.ToilFacts, changed,
-		func(b *schema.Batch, f []schema.ToilFact) { b.ToilFacts = f }); err != nil {
+	retire := func(f schema.ToilFact) (schema.ToilFact, bool) {
+		if f.Retired {
+			return f, false
+		}
+		f.Retired, f.UpdatedAt = true, opts.Now
+		return f, true
+	}
+	if sum.ToilEntriesWritten, err = writeChangedRetiring(ctx, st, st.ToilFacts(ctx, store.Filter{}), sum.ToilFacts, schema.ToilFacts, changed,
+		func(b *schema.Batch, f []schema.ToilFact) { b.ToilFacts = f }, retire); err != nil {
 		return sum, err
 	}
 	sum.Took = time.Since(started)
@@ -193,6 +202,15 @@ const maxPerWalk = 64
 // aside), in batches.
 func writeChanged[F any](ctx context.Context, st store.Store, stored iter.Seq2[F, error], derived []F, table *schema.Table[F],
 	changed func(stored, derived any) bool, put func(*schema.Batch, []F)) (int, error) {
+	return writeChangedRetiring(ctx, st, stored, derived, table, changed, put, nil)
+}
+
+// writeChangedRetiring is writeChanged for facts that can stop being derived (a
+// ticket that loses its toil label): retire gives the retired copy of a stored
+// fact that was not derived again, false when it is retired already. Stores
+// replace rows rather than delete them, so the retired copy replaces the fact.
+func writeChangedRetiring[F any](ctx context.Context, st store.Store, stored iter.Seq2[F, error], derived []F, table *schema.Table[F],
+	changed func(stored, derived any) bool, put func(*schema.Batch, []F), retire func(F) (F, bool)) (int, error) {
 	old := map[string]F{}
 	for f, err := range stored {
 		if err != nil {
@@ -222,6 +240,23 @@ func writeChanged[F any](ctx context.Context, st store.Store, stored iter.Seq2[F
 			*table.Updated(&prev) = *table.Updated(&f)
 		}
 		if !ok || changed(prev, f) {
+			batch = append(batch, f)
+			if len(batch) >= writeBatch {
+				if err := flush(); err != nil {
+					return written, err
+				}
+			}
+		}
+		delete(old, table.Key(&f))
+	}
+	if retire != nil {
+		// What is left of old was not derived again: in key order, so the same
+		// refresh writes the same batches.
+		for _, key := range slices.Sorted(maps.Keys(old)) {
+			f, ok := retire(old[key])
+			if !ok {
+				continue
+			}
 			batch = append(batch, f)
 			if len(batch) >= writeBatch {
 				if err := flush(); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/flowmeter/flowmeter/config"
 	"github.com/flowmeter/flowmeter/metrics"
 	"github.com/flowmeter/flowmeter/metrics/refresh"
+	"github.com/flowmeter/flowmeter/metrics/toil"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
 	"github.com/flowmeter/flowmeter/store/clickhouse"
@@ -420,6 +421,68 @@ func TestRevisedRulesOnBothStores(t *testing.T) {
 			}
 			if i := incs["pd\x00P2"]; i.Deployment != "H" || i.LinkReason != schema.ReasonIncidentWindow || i.Team != "shop" {
 				t.Errorf("P2: %+v", i)
+			}
+		})
+	}
+}
+
+// A toil entry that stops being derived (its ticket lost the toil label) is
+// replaced by a retired copy, which no report counts; labelled again, it is back.
+func TestToilEntriesRetire(t *testing.T) {
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := open(t)
+			cfg, err := config.Parse([]byte("teams:\n  - name: ops\n    ticket_projects: [OPS]\n"), "f.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := now.Add(-48 * time.Hour)
+			item := schema.WorkItem{Source: "jira", ID: "OPS-1", Project: "OPS", Title: "Restart the queue", Labels: []string{"toil"},
+				Status: "Done", StatusCategory: "Done", CreatedAt: at, ResolvedAt: at.Add(2 * time.Hour), UpdatedAt: at.Add(2 * time.Hour)}
+			write := func(wi schema.WorkItem) {
+				if err := st.Write(ctx, &schema.Batch{WorkItems: []schema.WorkItem{wi}, Worklogs: []schema.Worklog{{
+					Source: "jira", ID: "9", ItemID: "OPS-1", Author: "bo", StartedAt: at, Seconds: 1800, UpdatedAt: at}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			toilOf := func() []schema.ToilFact {
+				facts, err := store.All(st.ToilFacts(ctx, store.Filter{}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return facts
+			}
+			write(item)
+			if _, err := refresh.Run(ctx, st, cfg, refresh.Options{Now: now}); err != nil {
+				t.Fatal(err)
+			}
+			if f := toilOf(); len(f) != 1 || f[0].Retired || f[0].Seconds != 1800 || f[0].Category != schema.ToilUnclassified {
+				t.Fatalf("toil facts %+v, want OPS-1's 1800 s of worklog, unclassified", f)
+			}
+			item.Labels, item.UpdatedAt = nil, item.UpdatedAt.Add(time.Hour)
+			write(item)
+			sum, err := refresh.Run(ctx, st, cfg, refresh.Options{Now: now.Add(time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f := toilOf(); len(f) != 1 || !f[0].Retired || sum.ToilEntriesWritten != 1 {
+				t.Fatalf("after the label went: toil facts %+v (%d written), want OPS-1 retired", f, sum.ToilEntriesWritten)
+			}
+			if rep := toil.Aggregate(toilOf(), []string{"ops"}, now.Add(-90*24*time.Hour), now, now); rep.Teams[0].Entries != 0 {
+				t.Errorf("a retired entry counts: %+v", rep.Teams[0])
+			}
+			// Nothing new: the retired copy is not written again.
+			if sum, err = refresh.Run(ctx, st, cfg, refresh.Options{Now: now.Add(2 * time.Hour)}); err != nil || sum.ToilEntriesWritten != 0 {
+				t.Fatalf("refresh with nothing new wrote %d toil facts (%v)", sum.ToilEntriesWritten, err)
+			}
+			item.Labels, item.UpdatedAt = []string{"toil"}, item.UpdatedAt.Add(time.Hour)
+			write(item)
+			if _, err := refresh.Run(ctx, st, cfg, refresh.Options{Now: now.Add(3 * time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			if f := toilOf(); len(f) != 1 || f[0].Retired {
+				t.Fatalf("labelled again: toil facts %+v, want OPS-1 back", f)
 			}
 		})
 	}

@@ -38,7 +38,7 @@ func Aggregate(facts []schema.ToilFact, teams []string, from, to, now time.Time)
 	var unlisted []*schema.ToilFact
 	for i := range facts {
 		f := &facts[i]
-		if f.StartedAt.Before(from) || !f.StartedAt.Before(asOf) {
+		if f.Retired || f.StartedAt.Before(from) || !f.StartedAt.Before(asOf) {
 			continue
 		}
 		if t, ok := listed[f.Team]; ok {

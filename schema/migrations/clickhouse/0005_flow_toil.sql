@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS {database}.toil_facts (
     started_at DateTime,
     seconds Int64,
     basis String,
+    retired UInt8,
     updated_at DateTime,
     version UInt64
 ) ENGINE = ReplacingMergeTree(version)

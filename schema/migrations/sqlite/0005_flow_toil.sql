@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS toil_facts (
     started_at INTEGER NOT NULL,
     seconds INTEGER NOT NULL,
     basis TEXT NOT NULL DEFAULT '',
+    retired INTEGER NOT NULL DEFAULT 0,
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL,
     PRIMARY KEY (source, id)
