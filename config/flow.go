@@ -209,12 +209,24 @@ func (c *Config) applyFlowDefaults() {
 }
 
 func (c *Config) validateFlow(v *validator) {
+	// Keys and status names are matched ignoring case, so two that differ only in
+	// case would make the mapping depend on map order.
+	projects := map[string]string{}
 	for _, key := range slices.Sorted(maps.Keys(c.Flow.Projects)) {
 		at := "flow.projects." + key
 		if strings.TrimSpace(key) == "" {
 			v.add("flow.projects", "empty project key")
 		}
+		if other, dup := projects[strings.ToLower(key)]; dup {
+			v.add(at, "project %q is also mapped as %q: keys are matched ignoring case", key, other)
+		}
+		projects[strings.ToLower(key)] = key
+		statuses := map[string]string{}
 		for _, status := range slices.Sorted(maps.Keys(c.Flow.Projects[key].Statuses)) {
+			if other, dup := statuses[strings.ToLower(status)]; dup {
+				v.add(at+".statuses."+status, "status %q is also mapped as %q: statuses are matched ignoring case", status, other)
+			}
+			statuses[strings.ToLower(status)] = status
 			state := c.Flow.Projects[key].Statuses[status]
 			if !slices.Contains(flowStates, state) {
 				v.add(at+".statuses."+status, "flow state must be one of %s, got %q", strings.Join(flowStates, ", "), state)
@@ -293,6 +305,8 @@ func (c *Calendar) validate(v *validator, at string) {
 	days := c.WorkingDays
 	if days == nil {
 		days = []string{"mon", "tue", "wed", "thu", "fri"}
+	} else if len(days) == 0 {
+		v.add(at+".working_days", "name at least one working day: without one every working-hours duration is 0")
 	}
 	for i, d := range days {
 		wd, ok := weekdayNames[strings.ToLower(d)]

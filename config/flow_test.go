@@ -68,6 +68,7 @@ teams:
 		{`working_hours: "17:00-09:00"`, "working_hours"},
 		{`working_hours: "9-5"`, "working_hours"},
 		{`holidays: ["25.12.2026"]`, "holidays[0]"},
+		{"working_days: []", "working_days"},
 	} {
 		_, err := Parse([]byte("teams:\n  - name: t\n    calendar:\n      "+bad.yaml+"\n"), "t.yaml")
 		if err == nil || !strings.Contains(err.Error(), "teams[0].calendar."+bad.field) {
@@ -85,6 +86,8 @@ func TestFlowAndToilValidation(t *testing.T) {
 		{"toil:\n  rules:\n    - {category: x, kinds: [page]}\n", "toil.rules[0].kinds[0]"},
 		{"toil:\n  rules:\n    - {category: x, sources: [nope]}\n", "toil.rules[0].sources[0]"},
 		{"toil:\n  rules:\n    - {category: x, title: '('}\n", "toil.rules[0].title"},
+		{"flow:\n  projects:\n    PAY:\n      statuses:\n        In Review: wait\n        in review: active\n", "flow.projects.PAY.statuses.in review"},
+		{"flow:\n  projects:\n    PAY: {statuses: {Done: done}}\n    pay: {statuses: {Done: done}}\n", "flow.projects.pay"},
 	} {
 		_, err := Parse([]byte(bad.yaml), "t.yaml")
 		if err == nil || !strings.Contains(err.Error(), bad.field+":") {

@@ -250,11 +250,12 @@ func reverts(repo, body string) []string {
 }
 
 // ticketKey matches what looks like a Jira issue key: a project key of 2 to 10
-// letters, digits or underscores starting with a letter, a dash, and a number.
+// letters, digits or underscores starting with a letter, a dash, and a number;
+// ticketRefs checks that it stands alone.
 // Branches are often lower case ("pay-123-retries"), so ASCII case is ignored and
 // the key upper-cased; derivation keeps only the keys of tickets it knows, so a false match
 // such as "UTF-8" links nothing.
-var ticketKey = regexp.MustCompile(`(?:^|[^A-Za-z0-9_])([A-Za-z][A-Za-z0-9_]{1,9}-[1-9][0-9]{0,8})\b`)
+var ticketKey = regexp.MustCompile(`[A-Za-z][A-Za-z0-9_]{1,9}-[1-9][0-9]{0,8}`)
 
 // closesIssue matches GitHub's closing keywords: "fixes #12", "closes acme/web#3".
 var closesIssue = regexp.MustCompile(`(?i)\b(?:close[sd]?|fix(?:e[sd])?|resolve[sd]?):?\s+([\w.-]+/[\w.-]+)?#([0-9]+)\b`)
@@ -270,8 +271,14 @@ func ticketRefs(repo, title, branch, body string) []string {
 		}
 	}
 	for _, text := range []string{title, branch, body} {
-		for _, m := range ticketKey.FindAllStringSubmatch(text, -1) {
-			add(strings.ToUpper(m[1]))
+		for _, m := range ticketKey.FindAllStringIndex(text, -1) {
+			// A key stands alone: no letter, digit or _ before it (that would make
+			// it part of a longer word), no letter or digit after it ("PAY-123_x"
+			// and "PAY-123-retries" name PAY-123).
+			if m[0] > 0 && isWordByte(text[m[0]-1]) || m[1] < len(text) && isWordByte(text[m[1]]) && text[m[1]] != '_' {
+				continue
+			}
+			add(strings.ToUpper(text[m[0]:m[1]]))
 		}
 	}
 	for _, m := range closesIssue.FindAllStringSubmatch(body, -1) {
@@ -282,6 +289,10 @@ func ticketRefs(repo, title, branch, body string) []string {
 		add(target + "#" + m[2])
 	}
 	return out
+}
+
+func isWordByte(b byte) bool {
+	return b == '_' || '0' <= b && b <= '9' || 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z'
 }
 
 func (r *run) timeline(ctx context.Context, repo repository, number int) ([]*gh.Timeline, error) {

@@ -181,6 +181,7 @@ func TestTicketRefs(t *testing.T) {
 		{"body, several, once each in order", "CHK-9 fix", "chk-9", "Also PAY-1 and CHK-9.\nSee OPS_2-44", []string{"CHK-9", "PAY-1", "OPS_2-44"}},
 		{"closing keywords", "Retry", "x", "Fixes #12, closes acme/web#3\nresolved: #4\nmentions #5", []string{"acme/api#12", "acme/web#3", "acme/api#4"}},
 		{"not keys", "a-1 x-0 PAY-0123 9AB-1 word-", "PAYMENTS_LONGKEY-1", "", nil},
+		{"branch words after the key", "x", "feature/PAY-123_retries", "PAY-7-retries and PAY-8x", []string{"PAY-123", "PAY-7"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

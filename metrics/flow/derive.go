@@ -155,10 +155,19 @@ func (d *deriver) item(it *schema.WorkItem, f *schema.FlowItemFact) {
 			}
 			segs = append(segs, segment{status: c.To, category: c.ToCategory, start: start})
 		}
-		// The current status names the last stretch: when the last change
-		// disagrees, a change was missed and the tracker's word wins.
-		if it.Status != "" {
-			segs[len(segs)-1].status, segs[len(segs)-1].category = it.Status, it.StatusCategory
+		// When the last change does not lead to the current status, a change was
+		// missed: the item moved to its current status after the last change seen,
+		// when it was resolved (for a resolved item) or last updated, so the
+		// stretches before keep their time and the item its commitment point.
+		if lastSeg := segs[len(segs)-1]; it.Status != "" && !strings.EqualFold(lastSeg.status, it.Status) {
+			start := it.UpdatedAt
+			if !it.ResolvedAt.IsZero() {
+				start = it.ResolvedAt
+			}
+			if start.Before(lastSeg.start) {
+				start = lastSeg.start
+			}
+			segs = append(segs, segment{status: it.Status, category: it.StatusCategory, start: start})
 		}
 	}
 	d.segs = segs

@@ -415,3 +415,28 @@ func TestFlowTypes(t *testing.T) {
 		}
 	}
 }
+
+// A missed last change: the history ends In Review, but the tracker says Done,
+// resolved at 1 April 10:00. The item moved to Done when it was resolved; its
+// earlier stretches keep their time. Committed 30 March 09:00 (In Progress),
+// In Review from 31 March 09:00, done 1 April 10:00: flow 49 h, active all of it.
+// Without a resolution time, the record's last update stands in.
+func TestMissedFinalTransition(t *testing.T) {
+	it, changes := history("PAY-1", "Story",
+		step{utc("2026-03-29 09:00"), "To Do", todo},
+		step{utc("2026-03-30 09:00"), "In Progress", progress},
+		step{utc("2026-03-31 09:00"), "In Review", progress})
+	it.Status, it.StatusCategory = "Done", doneCat
+	it.ResolvedAt, it.UpdatedAt = utc("2026-04-01 10:00"), utc("2026-04-01 10:05")
+	f := Derive(Input{Items: []schema.WorkItem{it}, Changes: changes, Now: utc("2026-04-02 00:00")}, NewRules(testConfig()))[0]
+	if !f.CommittedAt.Equal(utc("2026-03-30 09:00")) || !f.DoneAt.Equal(utc("2026-04-01 10:00")) ||
+		f.FlowSeconds != 49*3600 || f.ActiveSeconds != 49*3600 || f.WaitSeconds != 0 {
+		t.Errorf("resolved: committed %s, done %s, flow %d, active %d, wait %d; want 30 Mar 09:00, 1 Apr 10:00, 176400, 176400, 0",
+			f.CommittedAt, f.DoneAt, f.FlowSeconds, f.ActiveSeconds, f.WaitSeconds)
+	}
+	it.ResolvedAt = time.Time{}
+	f = Derive(Input{Items: []schema.WorkItem{it}, Changes: changes, Now: utc("2026-04-02 00:00")}, NewRules(testConfig()))[0]
+	if !f.DoneAt.Equal(utc("2026-04-01 10:05")) || f.FlowSeconds != 49*3600+300 {
+		t.Errorf("unresolved: done %s, flow %d; want the last update, 1 Apr 10:05, and 176700 s", f.DoneAt, f.FlowSeconds)
+	}
+}

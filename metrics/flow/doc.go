@@ -24,9 +24,10 @@
 //   - History. The item is in its first change's From status from CreatedAt (its
 //     current Status when it has no change), then in each change's To, changes
 //     sorted by At then ID. A change dated before the one it follows counts at the
-//     earlier time, so time never runs backwards. The item's current Status
-//     (with its category) names the last stretch: when the last change disagrees,
-//     a change was missed and the tracker's word wins. Changes are matched to
+//     earlier time, so time never runs backwards. When the last change does not
+//     lead to the item's current Status, a change was missed: a last stretch in
+//     the current status starts at ResolvedAt (UpdatedAt when unresolved), never
+//     before the last change, so the earlier stretches keep their time. Changes are matched to
 //     items by source and item id.
 //   - Entries. DoneAt and CanceledAt are the start of the final run of done
 //     (canceled) stretches: Done → Closed, both done, is done at Done. Reopens
