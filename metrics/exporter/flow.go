@@ -58,7 +58,7 @@ var (
 		[]string{"flow_type", "team", "window"}, nil)
 	toilSecondsDesc = prometheus.NewDesc(
 		"flowmeter_toil_seconds",
-		`Total time of the toil entries of the category that started in the window, in seconds, measured as each entry's basis says (acknowledged or opened to resolved for incidents and pages, worklogs or active time for tickets, the run for manual deployments, rollbacks and re-runs), wall-clock. `+
+		`Total time of the toil entries of the category that started in the window, in seconds, measured as each entry's basis says (acknowledged or opened to resolved for incidents and pages, worklogs or active time for tickets, the run for manual deployments, rollbacks and re-runs), wall-clock except the active time of tickets of teams with a calendar, which counts working hours. `+
 			`category is the category of the first toil rule an entry matches, "unclassified" when none does, or "other" for the team's categories not published by name, summed. Published for the categories with entries in the window; sum by (team) for a team's toil.`+windowHelp,
 		[]string{"category", "team", "window"}, nil)
 	toilEntriesDesc = prometheus.NewDesc(

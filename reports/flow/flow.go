@@ -395,12 +395,13 @@ func WriteMarkdown(w io.Writer, r flow.Report) error {
 		b.WriteString("| team | durations | finished | canceled | reopened | flow efficiency | median efficiency | flow time p50 | flow time p85 | flow time p95 | velocity/week | load | open items | age p50 | delivered | done, not delivered | time to delivery p50 |\n")
 		b.WriteString("| --- | --- |" + strings.Repeat(" ---: |", 15) + "\n")
 		for _, t := range r.Teams {
+			dur := durationWriter(t)
 			fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %s | %s | %s | %s | %s | %s | %d | %d | %s | %d | %d | %s |\n",
 				render.Escape(t.Name), render.Escape(Durations(t)), t.Finished, t.Canceled, t.Reopened,
 				render.Percent(t.Efficiency), render.Percent(t.EfficiencyMedian),
-				render.Duration(t.All.FlowTime.P50), render.Duration(t.All.FlowTime.P85), render.Duration(t.All.FlowTime.P95),
-				render.Number(t.All.VelocityPerWeek, 1), t.All.Load, t.OpenItems, render.Duration(t.Age.P50),
-				t.Delivered, t.DoneNotDelivered, render.Duration(t.TimeToDelivery.P50))
+				dur(t.All.FlowTime.P50), dur(t.All.FlowTime.P85), dur(t.All.FlowTime.P95),
+				render.Number(t.All.VelocityPerWeek, 1), t.All.Load, t.OpenItems, dur(t.Age.P50),
+				t.Delivered, t.DoneNotDelivered, dur(t.TimeToDelivery.P50))
 		}
 	}
 	for _, t := range r.Teams {
@@ -410,7 +411,17 @@ func WriteMarkdown(w io.Writer, r flow.Report) error {
 	return err
 }
 
+// durationWriter prints a team's durations: in working hours, never in days, when
+// they count the hours of its calendar.
+func durationWriter(t flow.Team) func(aggregate.Value) string {
+	if t.Calendar != "" {
+		return render.Hours
+	}
+	return render.Duration
+}
+
 func writeTeam(b *strings.Builder, t flow.Team) {
+	dur := durationWriter(t)
 	fmt.Fprintf(b, "\n## %s\n\n", render.Escape(t.Name))
 	fmt.Fprintf(b, "Durations: %s.\n\n", Durations(t))
 	if len(t.Unmapped) > 0 {
@@ -421,7 +432,7 @@ func writeTeam(b *strings.Builder, t flow.Team) {
 	for _, f := range append([]flow.TypeFigures{t.All}, t.ByType...) {
 		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s | %s | %d |\n",
 			render.Escape(orAll(f.FlowType)), f.Finished, render.Percent(f.Distribution),
-			render.Duration(f.FlowTime.P50), render.Duration(f.FlowTime.P85), render.Duration(f.FlowTime.P95),
+			dur(f.FlowTime.P50), dur(f.FlowTime.P85), dur(f.FlowTime.P95),
 			render.Percent(f.Efficiency), render.Number(f.VelocityPerWeek, 1), f.Load)
 	}
 	b.WriteString("\n")
@@ -430,14 +441,14 @@ func writeTeam(b *strings.Builder, t flow.Team) {
 		fmt.Fprintf(b, "- Load at %s UTC (latest daily sample): %d%s\n", s.At.UTC().Format(render.TimeLayout), s.Total, byType(s.ByType))
 	}
 	fmt.Fprintf(b, "- Open items: %d; age p50 %s, p85 %s, p95 %s\n", t.OpenItems,
-		render.Duration(t.Age.P50), render.Duration(t.Age.P85), render.Duration(t.Age.P95))
+		dur(t.Age.P50), dur(t.Age.P85), dur(t.Age.P95))
 	fmt.Fprintf(b, "- Delivered: %d; done, not delivered: %d (%s of finished); time to delivery p50 %s, p85 %s, p95 %s\n",
 		t.Delivered, t.DoneNotDelivered, render.Percent(t.DoneNotDeliveredShare),
-		render.Duration(t.TimeToDelivery.P50), render.Duration(t.TimeToDelivery.P85), render.Duration(t.TimeToDelivery.P95))
+		dur(t.TimeToDelivery.P50), dur(t.TimeToDelivery.P85), dur(t.TimeToDelivery.P95))
 	if len(t.Waits) > 0 {
 		b.WriteString("\nWhere work waits longest:\n\n| status | time waiting | items |\n| --- | ---: | ---: |\n")
 		for _, s := range t.Waits {
-			fmt.Fprintf(b, "| %s | %s | %d |\n", render.Escape(s.Status), render.Seconds(s.Seconds), s.Items)
+			fmt.Fprintf(b, "| %s | %s | %d |\n", render.Escape(s.Status), dur(aggregate.Some(float64(s.Seconds))), s.Items)
 		}
 	}
 }

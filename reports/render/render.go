@@ -114,5 +114,22 @@ func Duration(v aggregate.Value) string {
 	return strconv.FormatFloat(f/86400, 'f', 1, 64) + " d"
 }
 
+// Hours prints seconds as Duration does, but in hours beyond a day ("37h 5m"):
+// for working hours, where "1.5 d" would read as 36 hours of a calendar day, not
+// the four and a half working days it is.
+func Hours(v aggregate.Value) string {
+	f, ok := v.Get()
+	if !ok {
+		return Dash
+	}
+	if m := int(math.Round(f / 60)); m >= 24*60 {
+		if m%60 == 0 {
+			return fmt.Sprintf("%dh", m/60)
+		}
+		return fmt.Sprintf("%dh %dm", m/60, m%60)
+	}
+	return Duration(v)
+}
+
 // Seconds prints a whole number of seconds as Duration does.
 func Seconds(s int64) string { return Duration(aggregate.Some(float64(s))) }

@@ -38,6 +38,10 @@ func TestNumbersAndWindows(t *testing.T) {
 		{Window(time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)), "2026-07-01 to 2026-10-01 (exclusive)"},
 		{Window(time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)), "2026-07-01T12:00:00Z to 2026-10-01T00:00:00Z (exclusive)"},
 		{Seconds(5400), "1h 30m"},
+		{Hours(aggregate.Some(133046)), "36h 57m"},
+		{Hours(aggregate.Some(86400)), "24h"},
+		{Hours(aggregate.Some(5400)), "1h 30m"},
+		{Hours(aggregate.None()), Dash},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)

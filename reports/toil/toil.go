@@ -231,7 +231,8 @@ const legend = `**Toil** is manual, repetitive operations work: each incident, p
 	`toil rule it matches (` + "`unclassified`" + ` when none does). Its time is measured as ` +
 	`its basis says: acknowledged or opened to resolved for incidents, worklogs or active time ` +
 	`for tickets, the run for deployments and re-runs; durations are wall-clock time (worklogs ` +
-	`as logged), not working hours. Categories ` +
+	`as logged), except a ticket measured by its active time (basis ` + "`active_time`" + `) in a ` +
+	`team with a calendar, which counts the team's working hours, as its flow time does. Categories ` +
 	`are listed by **total** time, longest first; the **median** is the median duration of ` +
 	`their entries, and **per year** their entries scaled to a year (entries / days of the ` +
 	`window up to as-of × 365). The **automation budget** = 5 years × occurrences per year × ` +
@@ -249,7 +250,7 @@ func WriteMarkdown(w io.Writer, r toil.Report) error {
 		fmt.Fprintf(&b, "- As of %s UTC: %s days elapsed; occurrences per year are counted over those\n",
 			r.AsOf.UTC().Format(render.TimeLayout), render.Trim(elapsedDays(r), 2))
 	}
-	b.WriteString("- Durations: wall-clock (worklogs as logged)\n")
+	b.WriteString("- Durations: wall-clock (worklogs as logged), except tickets timed by their active time in teams with a calendar: working hours\n")
 	b.WriteString("\n" + legend + "\n\n")
 
 	b.WriteString("## Teams\n\n")
