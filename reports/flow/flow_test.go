@@ -144,16 +144,16 @@ func TestMarkdown(t *testing.T) {
 		"- As of 2026-06-15 12:00 UTC: 14.5 days elapsed;",
 		// alpha: 25% work-weighted, 30% median; flow time 3 d, 4 d (noise dropped), 5 d;
 		// 4 items in 14.5/7 weeks = 1.93 a week; age p50 5h; delivery p50 4 d.
-		"| alpha | working hours of alpha's calendar | 4 | 1 | 1 | 25% | 30% | 3.0 d | 4.0 d | 5.0 d | 1.9 | 3 | 2 | 5h | 3 | 1 | 4.0 d |\n",
+		"| alpha | working hours of alpha's calendar | 4 | 1 | 1 | 25% | 30% | 72h | 96h | 120h | 1.9 | 3 | 2 | 5h | 3 | 1 | 96h |\n",
 		"| beta | wall-clock | 0 | 0 | 0 | — | — | — | — | — | 0 | 0 | 0 | — | 0 | 0 | — |\n",
 		"Durations: working hours of alpha's calendar.\n",
 		"Durations: wall-clock.\n",
 		"**Warning:** statuses not in the mapping, counted under their category: In QA, Parked.\n",
 		"| defect | 1 | 25% | 45s | 45s | 45s | 100% | 0.5 | 1 |\n",
 		"- Load at 2026-06-15 00:00 UTC (latest daily sample): 3 (feature 2, defect 1)\n",
-		"- Open items: 2; age p50 5h, p85 20h, p95 1.0 d\n",
-		"- Delivered: 3; done, not delivered: 1 (25% of finished); time to delivery p50 4.0 d, p85 5.0 d, p95 6.0 d\n",
-		"| Ready for review | 2.0 d | 3 |\n",
+		"- Open items: 2; age p50 5h, p85 20h, p95 25h\n",
+		"- Delivered: 3; done, not delivered: 1 (25% of finished); time to delivery p50 96h, p85 120h, p95 144h\n",
+		"| Ready for review | 48h | 3 |\n",
 		`| Blocked \| external | 1h 30m | 1 |` + "\n",
 		"flow time** = its last entry into done − its commitment point, its first entry into wait or active",
 	} {
