@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowmeter/flowmeter/collectors/collectortest"
 	"github.com/flowmeter/flowmeter/collectors/github/githubtest"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
@@ -21,7 +22,7 @@ func BenchmarkCollect(b *testing.B) {
 		f := newFixture(b)
 		f.srv.GenerateOrg(githubtest.OrgSpec{Repos: 20, PullRequests: 500, Start: now.Add(-150 * 24 * time.Hour), Every: 5 * time.Hour, Seed: 1})
 		f.connect(b, nil)
-		st := sqliteStore(b)
+		st := collectortest.SQLite(b)
 		b.StartTimer()
 		started := time.Now()
 		if err := f.collect(context.Background(), st); err != nil {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -16,12 +14,11 @@ import (
 	"time"
 
 	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/collectors/collectortest"
 	"github.com/flowmeter/flowmeter/collectors/github/githubtest"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
-	"github.com/flowmeter/flowmeter/store/clickhouse"
 	"github.com/flowmeter/flowmeter/store/clickhouse/clickhousetest"
-	"github.com/flowmeter/flowmeter/store/sqlite"
 )
 
 func TestMain(m *testing.M) { clickhousetest.Main(m) }
@@ -33,37 +30,6 @@ var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 var day = time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
 
 func on(d time.Duration) time.Time { return day.Add(d) }
-
-// stores lists the stores every scenario runs against.
-func stores(t testing.TB) map[string]func(t testing.TB) store.Store {
-	return map[string]func(t testing.TB) store.Store{
-		"sqlite": func(t testing.TB) store.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return migrated(t, s)
-		},
-		"clickhouse": func(t testing.TB) store.Store {
-			s, err := clickhouse.Open(context.Background(), clickhousetest.Open(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return migrated(t, s)
-		},
-	}
-}
-
-func migrated(t testing.TB, s store.Store) store.Store {
-	t.Helper()
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func sqliteStore(t testing.TB) store.Store { return stores(t)["sqlite"](t) }
 
 // fixture is a fake GitHub with its clock, and a source pointed at it whose waits
 // advance the clock instead of sleeping.
@@ -202,7 +168,7 @@ func deploymentsByID(t testing.TB, s store.Store) map[string]schema.Deployment {
 }
 
 func TestCollectScenario(t *testing.T) {
-	for name, open := range stores(t) {
+	for name, open := range collectortest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
 			scenario(t, f.srv)
@@ -298,7 +264,7 @@ func TestCollectScenario(t *testing.T) {
 }
 
 func TestUpdatedAfterFirstCollection(t *testing.T) {
-	for name, open := range stores(t) {
+	for name, open := range collectortest.Stores() {
 		t.Run(name, func(t *testing.T) { testUpdatedAfterFirstCollection(t, open(t)) })
 	}
 }
@@ -347,7 +313,7 @@ func TestPullRequestReverts(t *testing.T) {
 	api.AddPullRequest(githubtest.PullRequest{Number: 3, Author: "ana", Title: `Reapply "Add retries"`,
 		Body: "This reverts commit " + revert.MergeCommitSHA + ".", CreatedAt: on(4 * time.Hour)})
 	f.connect(t, nil)
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -378,7 +344,7 @@ func TestRequestCosts(t *testing.T) {
 	f := newFixture(t)
 	costOrg(t, f, repos, prs)
 	f.connect(t, nil)
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +420,7 @@ func TestInterruptedCollectionsEqualCleanRun(t *testing.T) {
 		return f
 	}
 	clean := build(t)
-	cleanStore := sqliteStore(t)
+	cleanStore := collectortest.SQLite(t)
 	if err := clean.collect(context.Background(), cleanStore); err != nil {
 		t.Fatal(err)
 	}
@@ -470,34 +436,9 @@ func TestInterruptedCollectionsEqualCleanRun(t *testing.T) {
 		seed := tc.seed
 		t.Run(fmt.Sprintf("%s/seed%d", tc.store, seed), func(t *testing.T) {
 			f := build(t)
-			st := stores(t)[tc.store](t)
-			rng := rand.New(rand.NewPCG(seed, 0))
-			interruptions := 0
-			for attempt := 0; ; attempt++ {
-				if attempt > 20 {
-					t.Fatal("no clean finish after 20 interrupted runs")
-				}
-				ctx, cancel := context.WithCancel(context.Background())
-				stopAt := f.srv.Total() + 1 + rng.IntN(total/2)
-				f.srv.OnRequest(func(*http.Request) {
-					if f.srv.Total() >= stopAt {
-						cancel()
-					}
-				})
-				err := f.collect(ctx, st)
-				cancel()
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, context.Canceled) {
-					t.Fatalf("run %d: %v", attempt, err)
-				}
-				interruptions++
-			}
-			f.srv.OnRequest(nil)
-			if interruptions == 0 {
-				t.Fatal("the collection was never interrupted")
-			}
+			st := collectortest.Stores()[tc.store](t)
+			interruptions := collectortest.Interrupt(t, f.srv, total, seed, 20,
+				func(ctx context.Context) error { return f.collect(ctx, st) })
 			gotPRs, gotDeps := snapshot(t, st)
 			for id, w := range wantPRs {
 				if g := gotPRs[id]; !reflect.DeepEqual(g, w) {
@@ -529,7 +470,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		f := newFixture(t, githubtest.WithRateLimit(60, time.Hour))
 		costOrg(t, f, 2, 40)
 		f.connect(t, nil)
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		if err := f.collect(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
@@ -555,7 +496,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		costOrg(t, f, 2, 30)
 		f.connect(t, nil)
 		f.srv.SecondaryLimit(2, 45*time.Second)
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		f.srv.OnRequest(func(r *http.Request) {
 			if f.srv.Total() == 20 {
 				f.srv.Fail(3, http.StatusBadGateway)
@@ -575,7 +516,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		f := newFixture(t, githubtest.WithToken("other"))
 		costOrg(t, f, 2, 5)
 		f.connect(t, nil)
-		err := f.collect(context.Background(), sqliteStore(t))
+		err := f.collect(context.Background(), collectortest.SQLite(t))
 		if err == nil || !strings.Contains(err.Error(), "401") || f.srv.Total() > 1 {
 			t.Fatalf("err %v after %d requests, want a 401 error after one", err, f.srv.Total())
 		}
@@ -592,7 +533,7 @@ func TestResolveAncestry(t *testing.T) {
 	fix := repo.Commit("release/1", "ana", on(3*time.Hour)) // only on the release branch
 	c := repo.Commit("main", "ana", on(4*time.Hour))
 	src := f.connect(t, nil)
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	pairs := []schema.CommitPair{
 		{Repo: "acme/api", Base: a, Head: c},    // a and b are ancestors of main's head c: one compare lists b too
 		{Repo: "acme/api", Base: b, Head: c},    //
@@ -640,7 +581,7 @@ func TestResolveAncestryKeepsAnswersWhenCanceled(t *testing.T) {
 	f := newFixture(t)
 	pairs := chainPairs(f.srv.AddRepo("acme", "api", "main"), 6)
 	src := f.connect(t, nil)
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	// The derivation is stopped during the fourth compare, before GitHub answers it.
 	f.srv.OnRequest(func(r *http.Request) {
@@ -699,7 +640,7 @@ func TestResolveAncestryWritesAsItGoes(t *testing.T) {
 	f := newFixture(t)
 	pairs := chainPairs(f.srv.AddRepo("acme", "api", "main"), 2*ancestryBatch+1)
 	src := f.connect(t, nil)
-	st := &writeSizes{AncestryStore: sqliteStore(t)}
+	st := &writeSizes{AncestryStore: collectortest.SQLite(t)}
 	if _, err := src.ResolveAncestry(context.Background(), st, pairs, now); err != nil {
 		t.Fatal(err)
 	}
@@ -713,7 +654,7 @@ func TestResumeSkipsWrittenPullRequests(t *testing.T) {
 	f := newFixture(t)
 	f.srv.GenerateOrg(githubtest.OrgSpec{Repos: 1, PullRequests: prs, Start: now.Add(-60 * 24 * time.Hour), Every: 2 * time.Hour, DeployEvery: -1, Seed: 3})
 	f.connect(t, nil)
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	// Stop while fetching the 151st pull request: the first 100 were written with
 	// their cursor, the next 50 were fetched but not yet written.
 	ctx, cancel := context.WithCancel(context.Background())
@@ -749,7 +690,7 @@ func TestDeployWorkflowByName(t *testing.T) {
 		r.workflows = []WorkflowSettings{{Workflow: "Deploy", Environment: "production"}}
 		r.api = false
 	})
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	// Only the organisation is configured, so the hidden acme/secret is never listed.
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)

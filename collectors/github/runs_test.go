@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/collectors/collectortest"
 	"github.com/flowmeter/flowmeter/collectors/github/githubtest"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
@@ -99,7 +100,7 @@ func TestDeployWorkflowRefs(t *testing.T) {
 				r.api = false
 				r.workflows = []WorkflowSettings{{Workflow: "release.yml", Environment: "production", Refs: tc.refs}}
 			})
-			st := sqliteStore(t)
+			st := collectortest.SQLite(t)
 			if err := f.collect(context.Background(), st); err != nil {
 				t.Fatal(err)
 			}
@@ -131,7 +132,7 @@ func TestDeployWorkflowRefs(t *testing.T) {
 			r.api = false
 			r.workflows = []WorkflowSettings{{Workflow: "release.yml", Environment: "production"}}
 		})
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		if err := f.collect(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
@@ -198,7 +199,7 @@ func TestWorkflowRunsOverTheCap(t *testing.T) {
 		for i := range 2500 {
 			api.AddWorkflowRun(githubtest.WorkflowRun{Workflow: "deploy.yml", CreatedAt: from.Add(30*time.Minute + time.Duration(i)*50*time.Minute)})
 		}
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		lines, err := f.collectLogged(t, st)
 		if err != nil {
 			t.Fatal(err)
@@ -237,7 +238,7 @@ func TestWorkflowRunsOverTheCap(t *testing.T) {
 		for range 1001 {
 			api.AddWorkflowRun(githubtest.WorkflowRun{Workflow: "deploy.yml", CreatedAt: burst})
 		}
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		lines, err := f.collectLogged(t, st)
 		if err != nil {
 			t.Fatal(err)
@@ -268,7 +269,7 @@ func TestWorkflowWithoutRunsWarns(t *testing.T) {
 	web.AddWorkflowRun(githubtest.WorkflowRun{Workflow: "deploy.yml", HeadBranch: "try-deploy", CreatedAt: on(0)})
 	web.AddWorkflowRun(githubtest.WorkflowRun{Workflow: "deploy.yml", HeadBranch: "try-deploy", CreatedAt: on(time.Hour)})
 	f.srv.AddRepo("acme", "docs", "main").Commit("main", "cy", on(-time.Hour))
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	since := now.Add(-defaultSince).Format(time.DateOnly)
 	tests := []struct {
 		name     string

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/flowmeter/flowmeter/collectors/httpwait"
 	gh "github.com/google/go-github/v57/github"
 )
 
@@ -46,23 +46,9 @@ type transport struct {
 
 func newTransport(next http.RoundTripper, log *slog.Logger) *transport {
 	return &transport{
-		next: next, now: time.Now, sleep: sleepContext, log: log,
+		next: next, now: time.Now, sleep: httpwait.Sleep, log: log,
 		reserve: 10, maxRetries: 5, baseDelay: time.Second, maxDelay: time.Minute, maxWait: 65 * time.Minute,
 		limit: -1, remaining: -1,
-	}
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
@@ -171,8 +157,8 @@ func (t *transport) retryWait(resp *http.Response, attempt int) (time.Duration, 
 	switch code := resp.StatusCode; {
 	case code == http.StatusForbidden || code == http.StatusTooManyRequests:
 		if after := resp.Header.Get("Retry-After"); after != "" {
-			if secs, err := strconv.Atoi(strings.TrimSpace(after)); err == nil && secs >= 0 {
-				return time.Duration(secs) * time.Second, "secondary rate limit"
+			if d, ok := httpwait.Seconds(after); ok {
+				return d, "secondary rate limit"
 			}
 		}
 		if resp.Header.Get("X-RateLimit-Remaining") == "0" {
@@ -203,11 +189,7 @@ func mentionsSecondaryLimit(resp *http.Response) bool {
 // backoff is the wait before retry number attempt+1: exponential with full jitter in
 // its upper half, so many clients do not retry in step.
 func (t *transport) backoff(attempt int) time.Duration {
-	d := t.baseDelay << attempt
-	if d > t.maxDelay || d <= 0 {
-		d = t.maxDelay
-	}
-	return d/2 + rand.N(d/2+1)
+	return httpwait.Backoff(t.baseDelay, t.maxDelay, attempt)
 }
 
 // statusOf is the HTTP status behind a go-github error, 0 when there is none.

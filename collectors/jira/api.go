@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/flowmeter/flowmeter/collectors/httpwait"
 )
 
 // The JSON Jira answers with, only the fields the source reads.
@@ -270,12 +270,8 @@ func (s *Source) do(ctx context.Context, method, path string, q url.Values, body
 // retryAfter reads a Retry-After header (seconds or an HTTP date); without one it
 // backs off as for a server error.
 func retryAfter(h string, now time.Time, attempt int) time.Duration {
-	h = strings.TrimSpace(h)
-	if secs, err := strconv.Atoi(h); err == nil && secs >= 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return max(t.Sub(now), 0)
+	if d, ok := httpwait.RetryAfter(h, now); ok {
+		return d
 	}
 	return backoff(attempt)
 }
@@ -283,11 +279,7 @@ func retryAfter(h string, now time.Time, attempt int) time.Duration {
 // backoff is the wait before retry number attempt+1: exponential, jittered in its
 // upper half so that many clients do not retry in step.
 func backoff(attempt int) time.Duration {
-	d := baseDelay << attempt
-	if d > maxDelay || d <= 0 {
-		d = maxDelay
-	}
-	return d/2 + rand.N(d/2+1)
+	return httpwait.Backoff(baseDelay, maxDelay, attempt)
 }
 
 // errorMessages extracts Jira's error body ({"errorMessages": [...], "errors": {...}})
@@ -309,18 +301,4 @@ func errorMessages(data []byte) string {
 		text = text[:200] + "…"
 	}
 	return text
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

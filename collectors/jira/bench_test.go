@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/flowmeter/flowmeter/collectors/collectortest"
 )
 
 // BenchmarkBackfill collects 1,000 issues with 10 status changes and 2 worklogs each
@@ -17,7 +19,7 @@ func BenchmarkBackfill(b *testing.B) {
 		f := newFixture(b)
 		generate(f.srv, "PAY", 1000, 10, 2, now.Add(-60*24*time.Hour))
 		f.connect(b, nil)
-		st := sqliteStore(b)
+		st := collectortest.SQLite(b)
 		b.StartTimer()
 		started := time.Now()
 		if err := f.collect(context.Background(), st); err != nil {

@@ -2,11 +2,8 @@ package jira
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -14,12 +11,11 @@ import (
 	"time"
 
 	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/collectors/collectortest"
 	"github.com/flowmeter/flowmeter/collectors/jira/jiratest"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
-	"github.com/flowmeter/flowmeter/store/clickhouse"
 	"github.com/flowmeter/flowmeter/store/clickhouse/clickhousetest"
-	"github.com/flowmeter/flowmeter/store/sqlite"
 )
 
 func TestMain(m *testing.M) { clickhousetest.Main(m) }
@@ -31,37 +27,6 @@ var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 var day = time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
 
 func on(d time.Duration) time.Time { return day.Add(d) }
-
-// stores lists the stores the cursor scenarios run against.
-func stores() map[string]func(t testing.TB) store.Store {
-	return map[string]func(t testing.TB) store.Store{
-		"sqlite": func(t testing.TB) store.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return migrated(t, s)
-		},
-		"clickhouse": func(t testing.TB) store.Store {
-			s, err := clickhouse.Open(context.Background(), clickhousetest.Open(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return migrated(t, s)
-		},
-	}
-}
-
-func migrated(t testing.TB, s store.Store) store.Store {
-	t.Helper()
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func sqliteStore(t testing.TB) store.Store { return stores()["sqlite"](t) }
 
 // fixture is a fake Jira with its clock, and a source pointed at it whose waits
 // advance the clock instead of sleeping.
@@ -178,7 +143,7 @@ func TestCollectScenario(t *testing.T) {
 	// OPS-1 is another project, not collected.
 	f.srv.AddIssue(jiratest.Issue{Key: "OPS-1", Created: on(time.Hour)})
 	f.connect(t, nil)
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -242,7 +207,7 @@ func TestPaging(t *testing.T) {
 		f.srv.AddWorklog(logged, "Cy", at, 60, at)
 	}
 	f.connect(t, func(r *resolved) { r.pageSize = 500 })
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -306,7 +271,7 @@ func TestIncremental(t *testing.T) {
 		f.srv.Transition(key, "In Progress", "Bo", on(time.Duration(i)*time.Hour))
 	}
 	f.connect(t, func(r *resolved) { r.projects = []string{"PAY", "OPS"} })
-	st := &recorder{Store: sqliteStore(t)}
+	st := &recorder{Store: collectortest.SQLite(t)}
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -366,7 +331,7 @@ func TestNewStatusRereadsTheList(t *testing.T) {
 	key := f.srv.AddIssue(jiratest.Issue{Key: "PAY-1", Created: on(0)})
 	f.srv.Transition(key, "In Progress", "Bo", on(time.Hour))
 	f.connect(t, func(r *resolved) { r.projects = []string{"PAY"} })
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +362,7 @@ func TestTimeZone(t *testing.T) {
 	cursorAt := time.Date(2026, 5, 30, 12, 0, 30, 0, time.UTC)
 	f.srv.AddIssue(jiratest.Issue{Key: "PAY-1", Created: cursorAt})
 	f.connect(t, func(r *resolved) { r.overlap = 0 })
-	st := &recorder{Store: sqliteStore(t)}
+	st := &recorder{Store: collectortest.SQLite(t)}
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +422,7 @@ func TestInterruptedCollectionsEqualCleanRun(t *testing.T) {
 		return f
 	}
 	clean := build(t)
-	cleanStore := sqliteStore(t)
+	cleanStore := collectortest.SQLite(t)
 	if err := clean.collect(context.Background(), cleanStore); err != nil {
 		t.Fatal(err)
 	}
@@ -473,34 +438,9 @@ func TestInterruptedCollectionsEqualCleanRun(t *testing.T) {
 	for _, tc := range runs {
 		t.Run(fmt.Sprintf("%s/seed%d", tc.store, tc.seed), func(t *testing.T) {
 			f := build(t)
-			st := stores()[tc.store](t)
-			rng := rand.New(rand.NewPCG(tc.seed, 0))
-			interruptions := 0
-			for attempt := 0; ; attempt++ {
-				if attempt > 30 {
-					t.Fatal("no clean finish after 30 interrupted runs")
-				}
-				ctx, cancel := context.WithCancel(context.Background())
-				stopAt := f.srv.Total() + 1 + rng.IntN(total/2)
-				f.srv.OnRequest(func(*http.Request) {
-					if f.srv.Total() >= stopAt {
-						cancel()
-					}
-				})
-				err := f.collect(ctx, st)
-				cancel()
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, context.Canceled) {
-					t.Fatalf("run %d: %v", attempt, err)
-				}
-				interruptions++
-			}
-			f.srv.OnRequest(nil)
-			if interruptions == 0 {
-				t.Fatal("the collection was never interrupted")
-			}
+			st := collectortest.Stores()[tc.store](t)
+			interruptions := collectortest.Interrupt(t, f.srv, total, tc.seed, 30,
+				func(ctx context.Context) error { return f.collect(ctx, st) })
 			got := snapshot(t, st)
 			// Each fake listens on its own port: compare links by their path.
 			for id, wi := range got.items {
@@ -534,7 +474,7 @@ func TestRateLimitAndFaults(t *testing.T) {
 		generate(f.srv, "PAY", 3, 1, 0, on(0))
 		f.srv.Throttle(2, 30*time.Second)
 		f.connect(t, nil)
-		if err := f.collect(context.Background(), sqliteStore(t)); err != nil {
+		if err := f.collect(context.Background(), collectortest.SQLite(t)); err != nil {
 			t.Fatal(err)
 		}
 		if want := []time.Duration{30 * time.Second, 30 * time.Second}; !reflect.DeepEqual(f.slept, want) {
@@ -550,7 +490,7 @@ func TestRateLimitAndFaults(t *testing.T) {
 		generate(f.srv, "PAY", 3, 1, 0, on(0))
 		f.srv.Fail("search", 2, http.StatusInternalServerError)
 		f.connect(t, nil)
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		if err := f.collect(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
@@ -565,7 +505,7 @@ func TestRateLimitAndFaults(t *testing.T) {
 		f := newFixture(t)
 		f.srv.Fail("search", 100, http.StatusServiceUnavailable)
 		f.connect(t, nil)
-		err := f.collect(context.Background(), sqliteStore(t))
+		err := f.collect(context.Background(), collectortest.SQLite(t))
 		if err == nil || !strings.Contains(err.Error(), "503") || len(f.slept) != maxRetries {
 			t.Errorf("err %v after %d waits", err, len(f.slept))
 		}
@@ -573,7 +513,7 @@ func TestRateLimitAndFaults(t *testing.T) {
 	t.Run("401 cloud", func(t *testing.T) {
 		f := newFixture(t, jiratest.WithAuth("ana@example.com", "other"))
 		f.connect(t, nil)
-		err := f.collect(context.Background(), sqliteStore(t))
+		err := f.collect(context.Background(), collectortest.SQLite(t))
 		if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "email_env JIRA_EMAIL and token_env JIRA_TOKEN") {
 			t.Errorf("err %v", err)
 		}
@@ -584,7 +524,7 @@ func TestRateLimitAndFaults(t *testing.T) {
 	t.Run("401 datacenter", func(t *testing.T) {
 		f := newFixture(t, jiratest.WithMode(jiratest.DataCenter), jiratest.WithAuth("", "other"))
 		f.connect(t, func(r *resolved) { r.datacenter, r.tokenRef = true, "token_file /run/secrets/jira" })
-		err := f.collect(context.Background(), sqliteStore(t))
+		err := f.collect(context.Background(), collectortest.SQLite(t))
 		if err == nil || !strings.Contains(err.Error(), "check token_file /run/secrets/jira") {
 			t.Errorf("err %v", err)
 		}
@@ -592,7 +532,7 @@ func TestRateLimitAndFaults(t *testing.T) {
 	t.Run("refused jql", func(t *testing.T) {
 		f := newFixture(t)
 		f.connect(t, func(r *resolved) { r.jql = "summary ~ refunds" })
-		err := f.collect(context.Background(), sqliteStore(t))
+		err := f.collect(context.Background(), collectortest.SQLite(t))
 		if err == nil || !strings.Contains(err.Error(), "project PAY") || !strings.Contains(err.Error(), "400") {
 			t.Errorf("err %v", err)
 		}
@@ -602,7 +542,7 @@ func TestRateLimitAndFaults(t *testing.T) {
 		f.srv.AddIssue(jiratest.Issue{Key: "PAY-1", Type: "Bug", Created: on(0)})
 		f.srv.AddIssue(jiratest.Issue{Key: "PAY-2", Type: "Sub-task", Created: on(0)})
 		f.connect(t, func(r *resolved) { r.jql = `issuetype != "Sub-task"` })
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		if err := f.collect(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
@@ -626,7 +566,7 @@ func TestDataCenter(t *testing.T) {
 		f.srv.AddWorklog(long, "Cy", now.Add(-time.Hour), 60, now.Add(-time.Duration(30-j)*time.Minute))
 	}
 	f.connect(t, func(r *resolved) { r.datacenter, r.email, r.token, r.pageSize = true, "", "pat-123", 40 })
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -674,7 +614,7 @@ func TestBackfillRequestCost(t *testing.T) {
 		f := newFixture(t)
 		generate(f.srv, "PAY", 1000, tc.changes, 2, now.Add(-60*24*time.Hour))
 		f.connect(t, nil)
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		if err := f.collect(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
@@ -693,7 +633,7 @@ func TestNoIssuesWarns(t *testing.T) {
 	f := newFixture(t)
 	f.connect(t, nil)
 	var logs strings.Builder
-	err := f.source.Collect(context.Background(), sqliteStore(t), collectors.CollectOptions{Now: f.clock.Now, Logger: newTextLogger(&logs)})
+	err := f.source.Collect(context.Background(), collectortest.SQLite(t), collectors.CollectOptions{Now: f.clock.Now, Logger: newTextLogger(&logs)})
 	if err != nil {
 		t.Fatal(err)
 	}

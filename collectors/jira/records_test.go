@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/collectors/collectortest"
 	"github.com/flowmeter/flowmeter/collectors/jira/jiratest"
 )
 
@@ -56,7 +57,7 @@ func TestProgressAndFull(t *testing.T) {
 	f := newFixture(t)
 	generate(f.srv, "PAY", 150, 1, 0, now.Add(-10*24*time.Hour))
 	f.connect(t, nil)
-	st := &recorder{Store: sqliteStore(t)}
+	st := &recorder{Store: collectortest.SQLite(t)}
 	p := &progress{}
 	if err := f.source.Collect(context.Background(), st, collectors.CollectOptions{Now: f.clock.Now, Progress: p}); err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ func TestProgressAndFull(t *testing.T) {
 	old := newFixture(t)
 	old.srv.AddIssue(jiratest.Issue{Key: "PAY-1", Created: now.Add(-200 * 24 * time.Hour)})
 	old.connect(t, nil)
-	st = &recorder{Store: sqliteStore(t)}
+	st = &recorder{Store: collectortest.SQLite(t)}
 	if err := old.collect(context.Background(), st); err != nil || len(st.items) != 0 {
 		t.Fatalf("default since: %v, %v", st.items, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/collectors/httpwait"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
 )
@@ -91,7 +92,7 @@ func NewSource(name string, s collectors.Settings) (collectors.Source, error) {
 func newSource(name string, r *resolved, base http.RoundTripper) *Source {
 	return &Source{
 		name: name, set: r, client: &http.Client{Transport: base, Timeout: 2 * time.Minute},
-		sleep: sleepContext, log: slog.New(slog.DiscardHandler), now: time.Now,
+		sleep: httpwait.Sleep, log: slog.New(slog.DiscardHandler), now: time.Now,
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowmeter/flowmeter/collectors/collectortest"
 	"github.com/flowmeter/flowmeter/collectors/jira/jiratest"
 )
 
@@ -25,7 +26,7 @@ func TestWebhookMatchesCollection(t *testing.T) {
 		Assignee: "Bo", Priority: "High", Created: on(0)})
 	f.srv.Transition("PAY-7", "In Progress", "Bo", on(time.Hour))
 	f.connect(t, nil)
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}

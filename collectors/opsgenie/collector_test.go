@@ -2,12 +2,10 @@ package opsgenie
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -15,12 +13,11 @@ import (
 	"time"
 
 	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/collectors/collectortest"
 	"github.com/flowmeter/flowmeter/collectors/opsgenie/opsgenietest"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
-	"github.com/flowmeter/flowmeter/store/clickhouse"
 	"github.com/flowmeter/flowmeter/store/clickhouse/clickhousetest"
-	"github.com/flowmeter/flowmeter/store/sqlite"
 )
 
 func TestMain(m *testing.M) { clickhousetest.Main(m) }
@@ -34,37 +31,6 @@ var day = time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
 func on(d time.Duration) time.Time { return day.Add(d) }
 
 const testKey = "test-key"
-
-// stores lists the stores every scenario runs against.
-func stores() map[string]func(t testing.TB) store.Store {
-	return map[string]func(t testing.TB) store.Store{
-		"sqlite": func(t testing.TB) store.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return migrated(t, s)
-		},
-		"clickhouse": func(t testing.TB) store.Store {
-			s, err := clickhouse.Open(context.Background(), clickhousetest.Open(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return migrated(t, s)
-		},
-	}
-}
-
-func migrated(t testing.TB, s store.Store) store.Store {
-	t.Helper()
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func sqliteStore(t testing.TB) store.Store { return stores()["sqlite"](t) }
 
 // fixture is a fake Opsgenie, a clock, and a source pointed at the fake whose
 // waits advance the clock instead of sleeping.
@@ -164,7 +130,7 @@ func TestRecords(t *testing.T) {
 	f := newFixture(t, testKey)
 	scenario(f.srv)
 	f.connect(func(r *resolved) { r.webURL = "https://acme.app.opsgenie.com" })
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	var prog progress
 	if err := f.source.Collect(context.Background(), st, collectors.CollectOptions{Now: f.clock.Now, Progress: &prog}); err != nil {
 		t.Fatal(err)
@@ -222,7 +188,7 @@ func TestIncremental(t *testing.T) {
 	f := newFixture(t, testKey)
 	scenario(f.srv)
 	f.connect(nil)
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	ctx := context.Background()
 	if err := f.collect(ctx, st); err != nil {
 		t.Fatal(err)
@@ -304,7 +270,7 @@ func TestOffsetCeiling(t *testing.T) {
 			f.srv.AddAlert(opsgenietest.Alert{ID: fmt.Sprintf("x%05d", i), Message: "m", Status: "closed", CreatedAt: on(time.Duration(i) * time.Second)})
 		}
 		f.connect(func(r *resolved) { r.incidents = false })
-		st := &recorder{Store: sqliteStore(t), writes: map[string]int{}}
+		st := &recorder{Store: collectortest.SQLite(t), writes: map[string]int{}}
 		if err := f.collect(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
@@ -335,7 +301,7 @@ func TestOffsetCeiling(t *testing.T) {
 		}
 		f.connect(func(r *resolved) { r.incidents, r.pageSize = false, 10 })
 		f.source.ceiling = 50
-		st := &recorder{Store: sqliteStore(t), writes: map[string]int{}}
+		st := &recorder{Store: collectortest.SQLite(t), writes: map[string]int{}}
 		if err := f.collect(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
@@ -361,7 +327,7 @@ func TestOffsetCeiling(t *testing.T) {
 		}
 		f.connect(func(r *resolved) { r.incidents, r.pageSize = false, 10 })
 		f.source.ceiling = 20
-		err := f.collect(context.Background(), sqliteStore(t))
+		err := f.collect(context.Background(), collectortest.SQLite(t))
 		if err == nil || !strings.Contains(err.Error(), "within one millisecond") {
 			t.Fatalf("err %v, want one saying more than 20 were created within one millisecond", err)
 		}
@@ -413,7 +379,7 @@ func TestInterruptedCollectionsEqualCleanRun(t *testing.T) {
 		return f
 	}
 	clean := build(t)
-	cleanStore := sqliteStore(t)
+	cleanStore := collectortest.SQLite(t)
 	if err := clean.collect(context.Background(), cleanStore); err != nil {
 		t.Fatal(err)
 	}
@@ -430,34 +396,9 @@ func TestInterruptedCollectionsEqualCleanRun(t *testing.T) {
 	for _, tc := range runs {
 		t.Run(fmt.Sprintf("%s/seed%d", tc.store, tc.seed), func(t *testing.T) {
 			f := build(t)
-			st := stores()[tc.store](t)
-			rng := rand.New(rand.NewPCG(tc.seed, 0))
-			interruptions := 0
-			for attempt := 0; ; attempt++ {
-				if attempt > 30 {
-					t.Fatal("no clean finish after 30 interrupted runs")
-				}
-				ctx, cancel := context.WithCancel(context.Background())
-				stopAt := f.srv.Total() + 1 + rng.IntN(total/2)
-				f.srv.OnRequest(func(*http.Request) {
-					if f.srv.Total() >= stopAt {
-						cancel()
-					}
-				})
-				err := f.collect(ctx, st)
-				cancel()
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, context.Canceled) {
-					t.Fatalf("run %d: %v", attempt, err)
-				}
-				interruptions++
-			}
-			f.srv.OnRequest(nil)
-			if interruptions == 0 {
-				t.Fatal("the collection was never interrupted")
-			}
+			st := collectortest.Stores()[tc.store](t)
+			interruptions := collectortest.Interrupt(t, f.srv, total, tc.seed, 30,
+				func(ctx context.Context) error { return f.collect(ctx, st) })
 			got := snapshot(t, st)
 			for id, w := range want {
 				g := got[id]
@@ -489,7 +430,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		scenario(f.srv)
 		f.connect(nil)
 		f.srv.Throttle(2, 60)
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		if err := f.collect(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
@@ -508,7 +449,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		scenario(f.srv)
 		f.connect(nil)
 		f.srv.Fail(3, http.StatusInternalServerError)
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		if err := f.collect(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
@@ -530,7 +471,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		scenario(f.srv)
 		f.connect(nil)
 		f.srv.Fail(6, http.StatusBadGateway)
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		err := f.collect(context.Background(), st)
 		if err == nil || !strings.Contains(err.Error(), "opsgenie og: alerts: GET /v2/alerts: 502") {
 			t.Fatalf("err %v, want the alerts stream's 502", err)
@@ -549,7 +490,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		f := newFixture(t, "another-key")
 		scenario(f.srv)
 		f.connect(nil)
-		err := f.collect(context.Background(), sqliteStore(t))
+		err := f.collect(context.Background(), collectortest.SQLite(t))
 		if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "api_key_env/api_key_file") || f.srv.Total() != 1 {
 			t.Fatalf("err %v after %d requests, want a 401 naming api_key_env/api_key_file after one", err, f.srv.Total())
 		}
@@ -559,7 +500,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		scenario(f.srv)
 		f.connect(nil)
 		f.srv.Fail(1, http.StatusForbidden)
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		err := f.collect(context.Background(), st)
 		if err == nil || !strings.Contains(err.Error(), "alerts: the API key may not read them (403") || !strings.Contains(err.Error(), "api_key_env/api_key_file") {
 			t.Fatalf("err %v, want a 403 on alerts naming api_key_env/api_key_file", err)
@@ -572,7 +513,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		f := newFixture(t, testKey)
 		scenario(f.srv)
 		f.connect(func(r *resolved) { r.query = "owner=ana" })
-		err := f.collect(context.Background(), sqliteStore(t))
+		err := f.collect(context.Background(), collectortest.SQLite(t))
 		if err == nil || !strings.Contains(err.Error(), "422") {
 			t.Fatalf("err %v, want the 422 the fake gives for a query it cannot parse", err)
 		}
@@ -581,7 +522,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		f := newFixture(t, testKey)
 		scenario(f.srv)
 		f.connect(func(r *resolved) { r.query, r.incidents = "tag:prod", false })
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		if err := f.collect(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
@@ -595,7 +536,7 @@ func TestFollowedAlertDeleted(t *testing.T) {
 	f := newFixture(t, testKey)
 	f.srv.AddAlert(opsgenietest.Alert{ID: "gone", Message: "m", CreatedAt: on(0)})
 	f.connect(func(r *resolved) { r.incidents = false })
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	ctx := context.Background()
 	if err := f.collect(ctx, st); err != nil {
 		t.Fatal(err)
@@ -622,7 +563,7 @@ func TestFullIgnoresTheCursor(t *testing.T) {
 	f := newFixture(t, testKey)
 	scenario(f.srv)
 	f.connect(nil)
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	ctx := context.Background()
 	if err := f.collect(ctx, st); err != nil {
 		t.Fatal(err)

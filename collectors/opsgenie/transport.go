@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/flowmeter/flowmeter/collectors/httpwait"
 )
 
 // client sends the source's requests and owns Opsgenie's limits: a 429 is waited
@@ -41,23 +40,9 @@ type client struct {
 func newClient(baseURL, key string, rt http.RoundTripper) *client {
 	return &client{
 		http: &http.Client{Transport: rt, Timeout: 2 * time.Minute}, baseURL: baseURL, key: key,
-		log: slog.New(slog.DiscardHandler), sleep: sleepContext,
+		log: slog.New(slog.DiscardHandler), sleep: httpwait.Sleep,
 		maxRetries: 5, baseDelay: time.Second, maxDelay: time.Minute, maxWait: 10 * time.Minute,
 		byRoute: map[string]int{},
-	}
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
@@ -165,8 +150,8 @@ func (c *client) retryWait(resp *http.Response, attempt int) (time.Duration, str
 		c.throttled++
 		c.mu.Unlock()
 		for _, h := range []string{"Retry-After", "X-RateLimit-Period-In-Sec"} {
-			if secs, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get(h))); err == nil && secs > 0 {
-				return time.Duration(secs) * time.Second, "rate limited (" + h + ")"
+			if d, ok := httpwait.Seconds(resp.Header.Get(h)); ok && d > 0 {
+				return d, "rate limited (" + h + ")"
 			}
 		}
 		return time.Minute, "rate limited"
@@ -180,9 +165,5 @@ func (c *client) retryWait(resp *http.Response, attempt int) (time.Duration, str
 // backoff is the wait before retry number attempt+1: exponential, jittered in its
 // upper half so that clients do not retry in step.
 func (c *client) backoff(attempt int) time.Duration {
-	d := c.baseDelay << attempt
-	if d > c.maxDelay || d <= 0 {
-		d = c.maxDelay
-	}
-	return d/2 + rand.N(d/2+1)
+	return httpwait.Backoff(c.baseDelay, c.maxDelay, attempt)
 }

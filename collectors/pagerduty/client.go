@@ -7,13 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/flowmeter/flowmeter/collectors/httpwait"
 )
 
 // client speaks PagerDuty's REST API v2 for one source instance and owns its limits:
@@ -41,22 +42,8 @@ type client struct {
 func newClient(base, token string, rt http.RoundTripper) *client {
 	return &client{
 		base: base, token: token, http: &http.Client{Transport: rt, Timeout: 2 * time.Minute},
-		sleep: sleepContext, maxRetries: 5, baseDelay: time.Second, maxDelay: time.Minute, maxWait: 15 * time.Minute,
+		sleep: httpwait.Sleep, maxRetries: 5, baseDelay: time.Second, maxDelay: time.Minute, maxWait: 15 * time.Minute,
 		log: slog.New(slog.DiscardHandler), remaining: -1,
-	}
-}
-
-func sleepContext(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
 	}
 }
 
@@ -209,8 +196,8 @@ func (c *client) retryWait(resp *http.Response, attempt int) (time.Duration, str
 	case code == http.StatusTooManyRequests:
 		// PagerDuty documents ratelimit-reset as the seconds to wait before retrying.
 		for _, h := range []string{"ratelimit-reset", "Retry-After"} {
-			if secs, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get(h))); err == nil && secs >= 0 {
-				return time.Duration(secs) * time.Second, "rate limit"
+			if d, ok := httpwait.Seconds(resp.Header.Get(h)); ok {
+				return d, "rate limit"
 			}
 		}
 		return time.Minute, "rate limit"
@@ -223,9 +210,5 @@ func (c *client) retryWait(resp *http.Response, attempt int) (time.Duration, str
 // backoff is the wait before retry number attempt+1: exponential with full jitter in
 // its upper half, so many clients do not retry in step.
 func (c *client) backoff(attempt int) time.Duration {
-	d := c.baseDelay << attempt
-	if d > c.maxDelay || d <= 0 {
-		d = c.maxDelay
-	}
-	return d/2 + rand.N(d/2+1)
+	return httpwait.Backoff(c.baseDelay, c.maxDelay, attempt)
 }

@@ -3,12 +3,9 @@ package pagerduty
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -16,12 +13,11 @@ import (
 	"time"
 
 	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/collectors/collectortest"
 	"github.com/flowmeter/flowmeter/collectors/pagerduty/pagerdutytest"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
-	"github.com/flowmeter/flowmeter/store/clickhouse"
 	"github.com/flowmeter/flowmeter/store/clickhouse/clickhousetest"
-	"github.com/flowmeter/flowmeter/store/sqlite"
 )
 
 func TestMain(m *testing.M) { clickhousetest.Main(m) }
@@ -33,36 +29,6 @@ var now = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 var day = time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)
 
 func on(d time.Duration) time.Time { return day.Add(d) }
-
-func stores() map[string]func(t testing.TB) store.Store {
-	return map[string]func(t testing.TB) store.Store{
-		"sqlite": func(t testing.TB) store.Store {
-			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return migrated(t, s)
-		},
-		"clickhouse": func(t testing.TB) store.Store {
-			s, err := clickhouse.Open(context.Background(), clickhousetest.Open(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return migrated(t, s)
-		},
-	}
-}
-
-func migrated(t testing.TB, s store.Store) store.Store {
-	t.Helper()
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
-}
-
-func sqliteStore(t testing.TB) store.Store { return stores()["sqlite"](t) }
 
 // fixture is a fake PagerDuty with its clock, and a source pointed at it whose waits
 // advance the clock instead of sleeping.
@@ -160,7 +126,7 @@ func testCollectScenario(t *testing.T, opts []pagerdutytest.Option) {
 	f := newFixture(t, opts...)
 	ids := scenario(f.srv)
 	f.connect(func(r *resolved) { r.pageSize = 2 })
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	progress := &reports{}
 	if err := f.source.Collect(context.Background(), st, collectors.CollectOptions{Now: f.clock.Now, Progress: progress}); err != nil {
 		t.Fatal(err)
@@ -206,7 +172,7 @@ func testCollectScenario(t *testing.T, opts []pagerdutytest.Option) {
 }
 
 func TestIncrementalRuns(t *testing.T) {
-	for name, open := range stores() {
+	for name, open := range collectortest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
 			ids := scenario(f.srv)
@@ -308,7 +274,7 @@ func TestCeilingSplit(t *testing.T) {
 			from := now.Add(-70 * 24 * time.Hour)
 			f.srv.Generate(12000, "PSVC001", from, from.Add(60*24*time.Hour))
 			f.connect(nil)
-			st := sqliteStore(t)
+			st := collectortest.SQLite(t)
 			w := &streamWrites{Writer: st, counts: map[string]map[string]int{}}
 			if err := f.collect(context.Background(), w); err != nil {
 				t.Fatal(err)
@@ -358,7 +324,7 @@ func TestInterruptedCollectionsEqualCleanRun(t *testing.T) {
 		return f
 	}
 	clean := build(t)
-	cleanStore := sqliteStore(t)
+	cleanStore := collectortest.SQLite(t)
 	if err := clean.collect(context.Background(), cleanStore); err != nil {
 		t.Fatal(err)
 	}
@@ -371,34 +337,9 @@ func TestInterruptedCollectionsEqualCleanRun(t *testing.T) {
 	for _, tc := range runs {
 		t.Run(fmt.Sprintf("%s/seed%d", tc.store, tc.seed), func(t *testing.T) {
 			f := build(t)
-			st := stores()[tc.store](t)
-			rng := rand.New(rand.NewPCG(tc.seed, 0))
-			interruptions := 0
-			for attempt := 0; ; attempt++ {
-				if attempt > 30 {
-					t.Fatal("no clean finish after 30 interrupted runs")
-				}
-				ctx, cancel := context.WithCancel(context.Background())
-				stopAt := f.srv.Total() + 1 + rng.IntN(total/2)
-				f.srv.OnRequest(func(*http.Request) {
-					if f.srv.Total() >= stopAt {
-						cancel()
-					}
-				})
-				err := f.collect(ctx, st)
-				cancel()
-				if err == nil {
-					break
-				}
-				if !errors.Is(err, context.Canceled) {
-					t.Fatalf("run %d: %v", attempt, err)
-				}
-				interruptions++
-			}
-			f.srv.OnRequest(nil)
-			if interruptions == 0 {
-				t.Fatal("the collection was never interrupted")
-			}
+			st := collectortest.Stores()[tc.store](t)
+			interruptions := collectortest.Interrupt(t, f.srv, total, tc.seed, 30,
+				func(ctx context.Context) error { return f.collect(ctx, st) })
 			got := snapshot(t, st)
 			for id, w := range wantIncidents {
 				if g := got[id]; !reflect.DeepEqual(g, w) {
@@ -424,7 +365,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		scenario(f.srv)
 		f.connect(nil)
 		f.srv.RateLimit(2, 7)
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		if err := f.collect(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
@@ -441,7 +382,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		f.connect(nil)
 		f.srv.Fail(2, http.StatusInternalServerError)
 		f.srv.Fail(1, http.StatusBadGateway)
-		st := sqliteStore(t)
+		st := collectortest.SQLite(t)
 		if err := f.collect(context.Background(), st); err != nil {
 			t.Fatal(err)
 		}
@@ -456,7 +397,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		f := newFixture(t)
 		f.connect(nil)
 		f.srv.Fail(10, http.StatusServiceUnavailable)
-		err := f.collect(context.Background(), sqliteStore(t))
+		err := f.collect(context.Background(), collectortest.SQLite(t))
 		if err == nil || !strings.Contains(err.Error(), "503") || f.srv.Total() != 6 {
 			t.Fatalf("err %v after %d requests, want a 503 after 6", err, f.srv.Total())
 		}
@@ -465,7 +406,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		f := newFixture(t, pagerdutytest.WithToken("other"))
 		scenario(f.srv)
 		f.connect(nil)
-		err := f.collect(context.Background(), sqliteStore(t))
+		err := f.collect(context.Background(), collectortest.SQLite(t))
 		if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "token_env/token_file") || f.srv.Total() != 1 {
 			t.Fatalf("err %v after %d requests, want a 401 naming token_env/token_file after one", err, f.srv.Total())
 		}
@@ -474,7 +415,7 @@ func TestRateLimitsAndFaults(t *testing.T) {
 		f := newFixture(t)
 		f.connect(nil)
 		f.srv.Fail(1, http.StatusForbidden)
-		err := f.collect(context.Background(), sqliteStore(t))
+		err := f.collect(context.Background(), collectortest.SQLite(t))
 		if err == nil || !strings.Contains(err.Error(), "403") || !strings.Contains(err.Error(), "token_env/token_file") {
 			t.Fatalf("err %v, want a 403 naming token_env/token_file", err)
 		}
@@ -486,7 +427,7 @@ func TestServiceAndTeamFilters(t *testing.T) {
 	ids := scenario(f.srv)
 	// By name (any case) and by id; a third matches nothing and is warned about.
 	f.connect(func(r *resolved) { r.services = []string{"checkout api", "PSVC404"} })
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
@@ -504,7 +445,7 @@ func TestServiceAndTeamFilters(t *testing.T) {
 	f2 := newFixture(t)
 	ids = scenario(f2.srv)
 	f2.connect(func(r *resolved) { r.teams = []string{"PTEAM01"} })
-	st2 := sqliteStore(t)
+	st2 := collectortest.SQLite(t)
 	if err := f2.collect(context.Background(), st2); err != nil {
 		t.Fatal(err)
 	}
@@ -514,7 +455,7 @@ func TestServiceAndTeamFilters(t *testing.T) {
 
 	f3 := newFixture(t)
 	f3.connect(func(r *resolved) { r.services = []string{"Nope"} })
-	if err := f3.collect(context.Background(), sqliteStore(t)); err == nil || !strings.Contains(err.Error(), "none of the configured services") {
+	if err := f3.collect(context.Background(), collectortest.SQLite(t)); err == nil || !strings.Contains(err.Error(), "none of the configured services") {
 		t.Fatalf("err %v, want none of the configured services", err)
 	}
 }
@@ -532,7 +473,7 @@ func TestSinceEarlierCollectsTheGap(t *testing.T) {
 	ids := scenario(f.srv)
 	// The first collection starts after A and B opened.
 	f.connect(func(r *resolved) { r.sinceAge = now.Sub(on(40 * time.Hour)) })
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flowmeter/flowmeter/collectors/collectortest"
 )
 
 func sign(body, secret []byte) string {
@@ -48,7 +50,7 @@ func TestHandleEventMatchesCollection(t *testing.T) {
 	f := newFixture(t)
 	ids := scenario(f.srv)
 	f.connect(nil)
-	st := sqliteStore(t)
+	st := collectortest.SQLite(t)
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}

@@ -1,30 +1,15 @@
 package jiratest
 
 import (
-	"sync"
 	"time"
+
+	"github.com/flowmeter/flowmeter/collectors/collectortest"
 )
 
 // Clock is a settable, concurrency-safe clock: tests advance it where the source
 // would sleep (Retry-After, backoff), so no test waits.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// It is collectortest.Clock, the one clock the collectors' tests share.
+type Clock = collectortest.Clock
 
 // NewClock returns a Clock that reads start until it is moved.
-func NewClock(start time.Time) *Clock { return &Clock{t: start} }
-
-// Now returns the clock's current time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func NewClock(start time.Time) *Clock { return collectortest.NewClock(start) }
