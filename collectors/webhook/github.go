@@ -9,7 +9,6 @@ import (
 
 	gh "github.com/google/go-github/v57/github"
 
-	"github.com/flowmeter/flowmeter/schema"
 )
 
 // githubEvents are the GitHub events whose records the GitHub source keeps; the
@@ -84,35 +83,7 @@ func (h *handler) github(w http.ResponseWriter, r *http.Request) {
 			h.src.deliveries.remove(delivery)
 		}
 	}()
-	eh, err := h.eventHandlerOf(h.src.githubSource, "github_source")
-	if err != nil {
-		h.log.Error("github event cannot be handled", "err", err)
-		reply(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
-		return
-	}
-	b, collect, err := eh.HandleEvent(event, payload)
-	if err == nil && b != nil {
-		// The same rules as the store's, so that the answer names what is wrong.
-		err = schema.ValidateBatch(b)
-	}
-	if err != nil {
-		h.refuse(w, r, badRequest("%s event: %v", event, err))
-		return
-	}
-	n := 0
-	if b != nil && (b.Len() > 0 || len(b.Cursors) > 0) {
-		if err := h.write(r, b); err != nil {
-			h.notStored(w, r, err)
-			return
-		}
-		n = b.Len()
-	}
-	handled = true
-	if collect && h.env.Collect != nil {
-		h.env.Collect(h.src.githubSource)
-	}
-	h.log.Debug("github event accepted", "event", event, "delivery", delivery, "records", n, "collect", collect)
-	reply(w, http.StatusAccepted, map[string]any{"status": "accepted", "records": n})
+	handled = h.handOver(w, r, "github", event, delivery, h.src.githubSource, "github_source", payload)
 }
 
 // configError is a configuration mistake only found when a request needs it.

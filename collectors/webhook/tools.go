@@ -106,35 +106,47 @@ func (h *handler) serveTool(t *toolHook) http.HandlerFunc {
 				h.src.deliveries.remove(key)
 			}
 		}()
-		eh, err := h.eventHandlerOf(t.source, t.field)
-		if err != nil {
-			h.log.Error(t.tool+" event cannot be handled", "err", err)
-			reply(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
-			return
-		}
-		b, collect, err := eh.HandleEvent(kind, body)
-		if err == nil && b != nil {
-			err = schema.ValidateBatch(b)
-		}
-		if err != nil {
-			h.refuse(w, r, badRequest("%s event %s: %v", t.tool, kind, err))
-			return
-		}
-		n := 0
-		if b != nil && (b.Len() > 0 || len(b.Cursors) > 0) {
-			if err := h.write(r, b); err != nil {
-				h.notStored(w, r, err)
-				return
-			}
-			n = b.Len()
-		}
-		handled = true
-		if collect && h.env.Collect != nil {
-			h.env.Collect(t.source)
-		}
-		h.log.Debug(t.tool+" event accepted", "event", kind, "id", id, "records", n, "collect", collect)
-		reply(w, http.StatusAccepted, map[string]any{"status": "accepted", "records": n})
+		handled = h.handOver(w, r, t.tool, kind, id, t.source, t.field, body)
 	}
+}
+
+// handOver hands a verified event to the source the setting field names, writes
+// the records it makes durably, asks for a collection when the source wants one,
+// and answers; it reports whether the event was stored, so that a delivery that
+// was not can be redelivered.
+func (h *handler) handOver(w http.ResponseWriter, r *http.Request, tool, kind, delivery, source, field string, payload []byte) bool {
+	eh, err := h.eventHandlerOf(source, field)
+	if err != nil {
+		h.log.Error(tool+" event cannot be handled", "err", err)
+		reply(w, http.StatusInternalServerError, map[string]string{"error": err.Error()})
+		return false
+	}
+	b, collect, err := eh.HandleEvent(kind, payload)
+	if err == nil && b != nil {
+		// The same rules as the store's, so that the answer names what is wrong.
+		err = schema.ValidateBatch(b)
+	}
+	if err != nil {
+		if kind == "" {
+			kind = tool
+		}
+		h.refuse(w, r, badRequest("%s event: %v", kind, err))
+		return false
+	}
+	n := 0
+	if b != nil && (b.Len() > 0 || len(b.Cursors) > 0) {
+		if err := h.write(r, b); err != nil {
+			h.notStored(w, r, err)
+			return false
+		}
+		n = b.Len()
+	}
+	if collect && h.env.Collect != nil {
+		h.env.Collect(source)
+	}
+	h.log.Debug(tool+" event accepted", "event", kind, "delivery", delivery, "records", n, "collect", collect)
+	reply(w, http.StatusAccepted, map[string]any{"status": "accepted", "records": n})
+	return true
 }
 
 // eventHandlerOf finds the configured source named by a setting, which must take
