@@ -8,7 +8,6 @@ import (
 	"sync"
 
 	gh "github.com/google/go-github/v57/github"
-
 )
 
 // githubEvents are the GitHub events whose records the GitHub source keeps; the
