@@ -56,18 +56,10 @@ func Render(w io.Writer, r aggregate.Report, f Format) error {
 // --- JSON ---
 
 type jsonReport struct {
-	Window    jsonWindow `json:"window"`
-	DORATable string     `json:"dora_table"`
-	Teams     []jsonTeam `json:"teams"`
-	Facts     *jsonFacts `json:"facts,omitempty"`
-}
-
-type jsonWindow struct {
-	From        time.Time `json:"from"`
-	To          time.Time `json:"to"`
-	Days        float64   `json:"days"`
-	AsOf        time.Time `json:"as_of"`
-	ElapsedDays float64   `json:"elapsed_days"`
+	Window    render.JSONWindow `json:"window"`
+	DORATable string            `json:"dora_table"`
+	Teams     []jsonTeam        `json:"teams"`
+	Facts     *jsonFacts        `json:"facts,omitempty"`
 }
 
 type jsonTeam struct {
@@ -196,10 +188,7 @@ func toJSON(f aggregate.Figures) jsonFigures {
 // appear only when the report was built with Explain.
 func WriteJSON(w io.Writer, r aggregate.Report) error {
 	out := jsonReport{
-		Window: jsonWindow{
-			From: r.From.UTC(), To: r.To.UTC(), Days: r.To.Sub(r.From).Hours() / 24,
-			AsOf: r.AsOf.UTC(), ElapsedDays: r.ElapsedDays(),
-		},
+		Window:    render.WindowOf(r.From, r.To, r.AsOf),
 		DORATable: r.Table,
 		Teams:     []jsonTeam{},
 		Facts:     toJSONFacts(r),

@@ -22,31 +22,9 @@ import (
 	"github.com/flowmeter/flowmeter/schema"
 )
 
-// Format is an output format of the report, the one the DORA report takes.
-type Format = render.Format
-
-// The formats.
-const (
-	Markdown = render.Markdown
-	JSON     = render.JSON
-	CSV      = render.CSV
-)
-
-// ParseFormat checks a format named on the command line, so a typo is an error
-// rather than a default.
-func ParseFormat(s string) (Format, error) { return render.ParseFormat(s) }
-
 // Render writes the report in the format.
-func Render(w io.Writer, r flow.Report, f Format) error {
-	switch f {
-	case Markdown:
-		return WriteMarkdown(w, r)
-	case JSON:
-		return WriteJSON(w, r)
-	case CSV:
-		return WriteCSV(w, r)
-	}
-	return fmt.Errorf("unknown format %q", f)
+func Render(w io.Writer, r flow.Report, f render.Format) error {
+	return render.Write(w, r, f, WriteMarkdown, WriteJSON, WriteCSV)
 }
 
 // Durations says how a team's durations were counted: "wall-clock", or "working
@@ -58,24 +36,11 @@ func Durations(t flow.Team) string {
 	return "working hours of " + t.Name + "'s calendar"
 }
 
-// elapsedDays is the days of the window up to AsOf, never negative.
-func elapsedDays(r flow.Report) float64 {
-	return max(r.AsOf.Sub(r.From).Hours()/24, 0)
-}
-
 // --- JSON ---
 
 type jsonReport struct {
-	Window jsonWindow `json:"window"`
-	Teams  []jsonTeam `json:"teams"`
-}
-
-type jsonWindow struct {
-	From        time.Time `json:"from"`
-	To          time.Time `json:"to"`
-	Days        float64   `json:"days"`
-	AsOf        time.Time `json:"as_of"`
-	ElapsedDays float64   `json:"elapsed_days"`
+	Window render.JSONWindow `json:"window"`
+	Teams  []jsonTeam        `json:"teams"`
 }
 
 type jsonTeam struct {
@@ -159,11 +124,8 @@ func toType(f flow.TypeFigures) jsonType {
 // docs/reports.md lists; undefined figures are null, and lists are [] when empty.
 func WriteJSON(w io.Writer, r flow.Report) error {
 	out := jsonReport{
-		Window: jsonWindow{
-			From: r.From.UTC(), To: r.To.UTC(), Days: r.To.Sub(r.From).Hours() / 24,
-			AsOf: r.AsOf.UTC(), ElapsedDays: elapsedDays(r),
-		},
-		Teams: []jsonTeam{},
+		Window: render.WindowOf(r.From, r.To, r.AsOf),
+		Teams:  []jsonTeam{},
 	}
 	for _, t := range r.Teams {
 		jt := jsonTeam{
@@ -384,7 +346,7 @@ func WriteMarkdown(w io.Writer, r flow.Report) error {
 	fmt.Fprintf(&b, "- Window: %s, %s days, UTC\n", render.Window(r.From, r.To), render.Trim(r.To.Sub(r.From).Hours()/24, 2))
 	if r.AsOf.Before(r.To) {
 		fmt.Fprintf(&b, "- As of %s UTC: %s days elapsed; velocity counts only those, and open items and the load are counted at it\n",
-			r.AsOf.UTC().Format(render.TimeLayout), render.Trim(elapsedDays(r), 2))
+			r.AsOf.UTC().Format(render.TimeLayout), render.Trim(render.ElapsedDays(r.From, r.AsOf), 2))
 	}
 	b.WriteString("\n" + legend + "\n\n")
 

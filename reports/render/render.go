@@ -6,6 +6,7 @@ package render
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"strings"
@@ -32,6 +33,39 @@ func ParseFormat(s string) (Format, error) {
 		return f, nil
 	}
 	return "", fmt.Errorf("unknown format %q (want md, json or csv)", s)
+}
+
+// Write writes a report in the format with the writer of that format.
+func Write[R any](w io.Writer, r R, f Format, markdown, json, csv func(io.Writer, R) error) error {
+	switch f {
+	case Markdown:
+		return markdown(w, r)
+	case JSON:
+		return json(w, r)
+	case CSV:
+		return csv(w, r)
+	}
+	return fmt.Errorf("unknown format %q", f)
+}
+
+// JSONWindow is the "window" object every JSON report opens with.
+type JSONWindow struct {
+	From        time.Time `json:"from"`
+	To          time.Time `json:"to"`
+	Days        float64   `json:"days"`
+	AsOf        time.Time `json:"as_of"`
+	ElapsedDays float64   `json:"elapsed_days"`
+}
+
+// WindowOf describes the window [from, to) of a report counted up to asOf.
+func WindowOf(from, to, asOf time.Time) JSONWindow {
+	return JSONWindow{From: from.UTC(), To: to.UTC(), Days: to.Sub(from).Hours() / 24, AsOf: asOf.UTC(), ElapsedDays: ElapsedDays(from, asOf)}
+}
+
+// ElapsedDays is the days from the window's start up to asOf, never negative: what
+// per-day and per-week figures divide by.
+func ElapsedDays(from, asOf time.Time) float64 {
+	return max(asOf.Sub(from).Hours()/24, 0)
 }
 
 // Dash stands for a figure there was no data for.

@@ -48,3 +48,14 @@ func TestNumbersAndWindows(t *testing.T) {
 		}
 	}
 }
+
+func TestParseFormat(t *testing.T) {
+	for _, s := range []string{"md", "json", "csv"} {
+		if f, err := ParseFormat(s); err != nil || string(f) != s {
+			t.Errorf("ParseFormat(%q) = %q, %v", s, f, err)
+		}
+	}
+	if _, err := ParseFormat("xml"); err == nil {
+		t.Error("ParseFormat(xml) is no error")
+	}
+}

@@ -22,36 +22,9 @@ import (
 	"github.com/flowmeter/flowmeter/schema"
 )
 
-// Format is an output format of the report, the one the DORA report takes.
-type Format = render.Format
-
-// The formats.
-const (
-	Markdown = render.Markdown
-	JSON     = render.JSON
-	CSV      = render.CSV
-)
-
-// ParseFormat checks a format named on the command line, so a typo is an error
-// rather than a default.
-func ParseFormat(s string) (Format, error) { return render.ParseFormat(s) }
-
 // Render writes the report in the format.
-func Render(w io.Writer, r toil.Report, f Format) error {
-	switch f {
-	case Markdown:
-		return WriteMarkdown(w, r)
-	case JSON:
-		return WriteJSON(w, r)
-	case CSV:
-		return WriteCSV(w, r)
-	}
-	return fmt.Errorf("unknown format %q", f)
-}
-
-// elapsedDays is the days of the window up to AsOf, never negative.
-func elapsedDays(r toil.Report) float64 {
-	return max(r.AsOf.Sub(r.From).Hours()/24, 0)
+func Render(w io.Writer, r toil.Report, f render.Format) error {
+	return render.Write(w, r, f, WriteMarkdown, WriteJSON, WriteCSV)
 }
 
 // kinds lists the kinds of a category's entries: schema.ToilSources first, in their
@@ -75,16 +48,8 @@ func kinds(counts map[string]int) []string {
 // --- JSON ---
 
 type jsonReport struct {
-	Window jsonWindow `json:"window"`
-	Teams  []jsonTeam `json:"teams"`
-}
-
-type jsonWindow struct {
-	From        time.Time `json:"from"`
-	To          time.Time `json:"to"`
-	Days        float64   `json:"days"`
-	AsOf        time.Time `json:"as_of"`
-	ElapsedDays float64   `json:"elapsed_days"`
+	Window render.JSONWindow `json:"window"`
+	Teams  []jsonTeam        `json:"teams"`
 }
 
 type jsonTeam struct {
@@ -144,11 +109,8 @@ func kindCounts(counts map[string]int) map[string]int {
 // entries.
 func WriteJSON(w io.Writer, r toil.Report) error {
 	out := jsonReport{
-		Window: jsonWindow{
-			From: r.From.UTC(), To: r.To.UTC(), Days: r.To.Sub(r.From).Hours() / 24,
-			AsOf: r.AsOf.UTC(), ElapsedDays: elapsedDays(r),
-		},
-		Teams: []jsonTeam{},
+		Window: render.WindowOf(r.From, r.To, r.AsOf),
+		Teams:  []jsonTeam{},
 	}
 	for _, t := range r.Teams {
 		jt := jsonTeam{Team: t.Name, Entries: t.Entries, Seconds: t.Seconds, Categories: []jsonCategory{}}
@@ -248,7 +210,7 @@ func WriteMarkdown(w io.Writer, r toil.Report) error {
 	fmt.Fprintf(&b, "- Window: %s, %s days, UTC\n", render.Window(r.From, r.To), render.Trim(r.To.Sub(r.From).Hours()/24, 2))
 	if r.AsOf.Before(r.To) {
 		fmt.Fprintf(&b, "- As of %s UTC: %s days elapsed; occurrences per year are counted over those\n",
-			r.AsOf.UTC().Format(render.TimeLayout), render.Trim(elapsedDays(r), 2))
+			r.AsOf.UTC().Format(render.TimeLayout), render.Trim(render.ElapsedDays(r.From, r.AsOf), 2))
 	}
 	b.WriteString("- Durations: wall-clock (worklogs as logged), except tickets timed by their active time in teams with a calendar: working hours\n")
 	b.WriteString("\n" + legend + "\n\n")

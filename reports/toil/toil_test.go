@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"flag"
+	"github.com/flowmeter/flowmeter/reports/render"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -107,7 +108,7 @@ func firstDiff(want, got string) string {
 	return ""
 }
 
-func renderReport(t *testing.T, f Format) string {
+func renderReport(t *testing.T, f render.Format) string {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := Render(&buf, fixtureReport(), f); err != nil {
@@ -119,9 +120,9 @@ func renderReport(t *testing.T, f Format) string {
 func TestGolden(t *testing.T) {
 	for _, tt := range []struct {
 		file   string
-		format Format
+		format render.Format
 	}{
-		{"report.md", Markdown}, {"report.json", JSON}, {"report.csv", CSV},
+		{"report.md", render.Markdown}, {"report.json", render.JSON}, {"report.csv", render.CSV},
 	} {
 		golden(t, tt.file, []byte(renderReport(t, tt.format)))
 	}
@@ -130,7 +131,7 @@ func TestGolden(t *testing.T) {
 // TestMarkdown checks figures worked out by hand: 3 entries in 14.5 days are
 // 75.5 a year, and 5 × 75.517 × 5400 s is 2,038,966 s, 23.6 days.
 func TestMarkdown(t *testing.T) {
-	md := renderReport(t, Markdown)
+	md := renderReport(t, render.Markdown)
 	for _, want := range []string{
 		"- As of 2026-06-15 12:00 UTC: 14.5 days elapsed;",
 		"- Durations: wall-clock",
@@ -153,7 +154,7 @@ func TestMarkdown(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
-	raw := renderReport(t, JSON)
+	raw := renderReport(t, render.JSON)
 	var doc struct {
 		Teams []struct {
 			Team       string `json:"team"`
@@ -225,7 +226,7 @@ func TestCSVHeader(t *testing.T) {
 	if got := strings.Join(CSVHeader(), ","); got != want {
 		t.Errorf("header\n%s\nwant\n%s", got, want)
 	}
-	rows, err := csv.NewReader(strings.NewReader(renderReport(t, CSV))).ReadAll()
+	rows, err := csv.NewReader(strings.NewReader(renderReport(t, render.CSV))).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
