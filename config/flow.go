@@ -57,11 +57,11 @@ var (
 // Calendar is a team's working time, for durations counted in working hours.
 type Calendar struct {
 	// TimeZone is an IANA zone name ("Europe/Berlin"); default UTC.
-	TimeZone string `yaml:"time_zone"`
+	TimeZone string `yaml:"time_zone,omitempty"`
 	// WorkingDays are day names ("mon" … "sun"); default Monday to Friday.
-	WorkingDays []string `yaml:"working_days"`
+	WorkingDays []string `yaml:"working_days,omitempty"`
 	// WorkingHours is "HH:MM-HH:MM" in the zone; default the whole day.
-	WorkingHours string `yaml:"working_hours"`
+	WorkingHours string `yaml:"working_hours,omitempty"`
 	// Holidays are dates ("2026-12-25") that are not working days.
 	Holidays []string `yaml:"holidays,omitempty"`
 

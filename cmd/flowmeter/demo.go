@@ -166,12 +166,17 @@ func writeDemoConfig(path string, settings synthetic.Settings) error {
 		Sources: []config.Source{{Name: demoSource, Interval: config.Duration{Duration: 24 * time.Hour}, Type: "synthetic", Settings: node}},
 	}
 	org := synthetic.NewOrg(settings.Options(demoSource))
-	for _, t := range org.Teams {
-		cfg.Teams = append(cfg.Teams, config.Team{
+	for i, t := range org.Teams {
+		team := config.Team{
 			Name: t.Name, Repositories: t.Repositories, Services: t.Services,
 			TicketProjects: []string{t.TicketProject}, IncidentServices: t.Services,
 			Members: t.Members,
-		})
+		}
+		if i == 0 {
+			// One team counts its flow in working hours, to show what a calendar does.
+			team.Calendar = &config.Calendar{TimeZone: "Europe/Berlin", WorkingHours: "09:00-17:00"}
+		}
+		cfg.Teams = append(cfg.Teams, team)
 	}
 	text, err := cfg.Marshal()
 	if err != nil {

@@ -33,6 +33,9 @@ func Durations(t flow.Team) string {
 	if t.Calendar == "" {
 		return "wall-clock"
 	}
+	if strings.HasSuffix(t.Name, "s") {
+		return "working hours of " + t.Name + "' calendar"
+	}
 	return "working hours of " + t.Name + "'s calendar"
 }
 
