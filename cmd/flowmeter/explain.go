@@ -12,10 +12,12 @@ import (
 )
 
 func runExplain(ctx context.Context, env *environment, args []string) error {
-	fs := newFlags(env, "explain", "explain [--config FILE] [--kind change|deployment|incident] FACT\n\n"+
-		"FACT is source:id, as 'report dora --explain' names facts, or just the id when no other fact has it.")
+	fs := newFlags(env, "explain", "explain [--config FILE] [--kind change|deployment|incident|flow|toil] FACT\n\n"+
+		"FACT is source:id, as 'report dora --explain' and the toil report name facts, or just the id when no\n"+
+		"other fact has it. A flow item is its ticket's source:key; a toil entry is source:<kind>:<record id>,\n"+
+		"such as pagerduty:incident:P123 (the source is what comes before the first colon).")
 	configPath := fs.String("config", "flowmeter.yaml", "config file")
-	kindName := fs.String("kind", "", "only facts of this kind: change, deployment or incident")
+	kindName := fs.String("kind", "", "only facts of this kind: change, deployment, incident, flow or toil")
 	name, err := parseFact(fs, args)
 	if err != nil {
 		return err
@@ -24,7 +26,7 @@ func runExplain(ctx context.Context, env *environment, args []string) error {
 	if *kindName != "" {
 		var ok bool
 		if kind, ok = explain.Kinds[*kindName]; !ok {
-			return fmt.Errorf("explain: --kind %q: want change, deployment or incident", *kindName)
+			return fmt.Errorf("explain: --kind %q: want change, deployment, incident, flow or toil", *kindName)
 		}
 	}
 	cfg, _, s, err := openConfigured(ctx, *configPath)
@@ -34,7 +36,7 @@ func runExplain(ctx context.Context, env *environment, args []string) error {
 	defer s.Close()
 	e, err := explain.Find(ctx, s, name, kind)
 	if errors.Is(err, explain.ErrUnknown) {
-		return fmt.Errorf("explain: %w in %s (run 'flowmeter derive' first, and name facts as 'report dora --explain' does)", err, describeStore(cfg))
+		return fmt.Errorf("explain: %w in %s (run 'flowmeter derive' first, and name facts as 'report dora --explain' and 'report toil' do)", err, describeStore(cfg))
 	}
 	if err != nil {
 		return fmt.Errorf("explain: %w", err)

@@ -2,8 +2,9 @@
 // the store by the name reports give it ("source:id"), and gathers every field of
 // it, the raw records it was derived from, the records it refers to (the deployment
 // that shipped a change, the incidents and deployments that failed and recovered a
-// deployment, the other deployments of its rollout) and the ancestry answer behind a
-// ship attribution. It only reads the store.
+// deployment, the other deployments of its rollout, the pull requests and the
+// deployment that delivered a flow item) and the ancestry answer behind a ship
+// attribution. It only reads the store.
 package explain
 
 import (
@@ -75,6 +76,8 @@ var Kinds = map[string]schema.Kind{
 	string(aggregate.ChangeKind):     schema.KindChangeFact,
 	string(aggregate.DeploymentKind): schema.KindDeploymentFact,
 	string(aggregate.IncidentKind):   schema.KindIncidentFact,
+	"flow":                           schema.KindFlowItemFact,
+	"toil":                           schema.KindToilFact,
 }
 
 // Find explains the fact named name, "source:id" or an id only one fact has; kind,
@@ -92,6 +95,17 @@ func Find(ctx context.Context, st store.Store, name string, kind schema.Kind) (*
 	if err != nil {
 		return nil, fmt.Errorf("reading incident facts: %w", err)
 	}
+	flows, err := store.All(st.FlowItemFacts(ctx, store.Filter{}))
+	if err != nil {
+		return nil, fmt.Errorf("reading flow item facts: %w", err)
+	}
+	toils, err := store.All(st.ToilFacts(ctx, store.Filter{}))
+	if err != nil {
+		return nil, fmt.Errorf("reading toil facts: %w", err)
+	}
+	// A name is a fact's id or its source, a colon and its id; sources hold no
+	// colon, ids may (toil ids are "<kind>:<record id>"), so comparing the whole
+	// name with both finds "pd:incident:P1" and "incident:P1" alike.
 	named := func(source, id string) bool { return id == name || aggregate.Ref(source, id) == name }
 	type match struct {
 		kind schema.Kind
@@ -113,6 +127,12 @@ func Find(ctx context.Context, st store.Store, name string, kind schema.Kind) (*
 	for i, in := range incidents {
 		add(schema.KindIncidentFact, i, in.Source, in.ID)
 	}
+	for i, f := range flows {
+		add(schema.KindFlowItemFact, i, f.Source, f.ID)
+	}
+	for i, f := range toils {
+		add(schema.KindToilFact, i, f.Source, f.ID)
+	}
 	switch len(matches) {
 	case 0:
 		return nil, fmt.Errorf("%q: %w", name, ErrUnknown)
@@ -126,7 +146,8 @@ func Find(ctx context.Context, st store.Store, name string, kind schema.Kind) (*
 	}
 
 	x := &explainer{ctx: ctx, st: st, deployments: byID(deployments, func(d *schema.DeploymentFact) string { return d.ID }),
-		incidents: byID(incidents, func(i *schema.IncidentFact) string { return i.ID })}
+		incidents: byID(incidents, func(i *schema.IncidentFact) string { return i.ID }),
+		changes:   byID(changes, func(c *schema.ChangeFact) string { return c.ID })}
 	m := matches[0]
 	out := &Explanation{Kind: m.kind, Ref: m.ref}
 	switch m.kind {
@@ -148,6 +169,14 @@ func Find(ctx context.Context, st store.Store, name string, kind schema.Kind) (*
 		in := &incidents[m.i]
 		out.Fields = fields(schema.IncidentFacts, in)
 		err = x.incident(out, in)
+	case schema.KindFlowItemFact:
+		f := &flows[m.i]
+		out.Fields = fields(schema.FlowItemFacts, f)
+		err = x.flow(out, f)
+	case schema.KindToilFact:
+		f := &toils[m.i]
+		out.Fields = fields(schema.ToilFacts, f)
+		err = x.toil(out, f)
 	}
 	if err != nil {
 		return nil, err
@@ -182,6 +211,10 @@ type explainer struct {
 	st          store.Store
 	deployments map[string][]*schema.DeploymentFact
 	incidents   map[string][]*schema.IncidentFact
+	changes     map[string][]*schema.ChangeFact
+	// pullRequests are all pull request records by id, read once when a pull
+	// request has no change fact to find it by.
+	pullRequests map[string][]schema.PullRequest
 }
 
 func (x *explainer) change(out *Explanation, c *schema.ChangeFact) error {
@@ -260,6 +293,121 @@ func (x *explainer) incident(out *Explanation, in *schema.IncidentFact) error {
 		_, err = x.deploymentRecords(out, "deployment", in.Deployment)
 	}
 	return err
+}
+
+func (x *explainer) flow(out *Explanation, f *schema.FlowItemFact) error {
+	if err := x.workItemRecords(out, f.Source, f.ID, f.CreatedAt, true); err != nil {
+		return err
+	}
+	for _, id := range f.PullRequests {
+		if err := x.pullRequestRecords(out, "pull_requests", id); err != nil {
+			return err
+		}
+	}
+	if f.DeliveredBy != "" {
+		if _, err := x.deploymentRecords(out, "delivered_by", f.DeliveredBy); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// toil adds the record a toil entry was measured on: an incident or an alert (kept
+// as incidents), a ticket with its worklogs, or a deployment or re-run.
+func (x *explainer) toil(out *Explanation, f *schema.ToilFact) error {
+	switch f.Kind {
+	case schema.ToilFromIncident, schema.ToilFromAlert:
+		rec, err := record(x.ctx, x.st.Incidents, schema.Incidents, f.Source, f.Record, f.StartedAt)
+		if err != nil {
+			return err
+		}
+		out.add(asRecord("record", schema.Incidents, f.Source, f.Record, rec))
+	case schema.ToilFromTicket:
+		return x.workItemRecords(out, f.Source, f.Record, time.Time{}, false)
+	case schema.ToilFromDeployment, schema.ToilFromRerun:
+		rec, err := record(x.ctx, x.st.Deployments, schema.Deployments, f.Source, f.Record, f.StartedAt)
+		if err != nil {
+			return err
+		}
+		out.add(asRecord("record", schema.Deployments, f.Source, f.Record, rec))
+	}
+	return nil
+}
+
+// workItemRecords adds a work item's record, its status changes in time order when
+// asked, and its worklogs in time order, all as "record".
+func (x *explainer) workItemRecords(out *Explanation, source, id string, created time.Time, statuses bool) error {
+	item, err := record(x.ctx, x.st.WorkItems, schema.WorkItems, source, id, created)
+	if err != nil {
+		return err
+	}
+	out.add(asRecord("record", schema.WorkItems, source, id, item))
+	if statuses {
+		var changes []schema.StatusChange
+		for c, err := range x.st.StatusChanges(x.ctx, store.Filter{Source: source}) {
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", schema.StatusChanges.Name(), err)
+			}
+			if c.ItemID == id {
+				changes = append(changes, c)
+			}
+		}
+		slices.SortStableFunc(changes, func(a, b schema.StatusChange) int { return a.At.Compare(b.At) })
+		for i := range changes {
+			out.add(asRecord("record", schema.StatusChanges, source, changes[i].ID, &changes[i]))
+		}
+	}
+	var logs []schema.Worklog
+	for l, err := range x.st.Worklogs(x.ctx, store.Filter{Source: source}) {
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", schema.Worklogs.Name(), err)
+		}
+		if l.ItemID == id {
+			logs = append(logs, l)
+		}
+	}
+	slices.SortStableFunc(logs, func(a, b schema.Worklog) int { return a.StartedAt.Compare(b.StartedAt) })
+	for i := range logs {
+		out.add(asRecord("record", schema.Worklogs, source, logs[i].ID, &logs[i]))
+	}
+	return nil
+}
+
+// pullRequestRecords adds the records of the pull requests with an id, of any
+// source: those its change facts find, else those among all pull requests.
+func (x *explainer) pullRequestRecords(out *Explanation, role, id string) error {
+	found := 0
+	for _, c := range x.changes[id] {
+		pr, err := record(x.ctx, x.st.PullRequests, schema.PullRequests, c.Source, c.ID, c.OpenedAt)
+		if err != nil {
+			return err
+		}
+		if pr != nil {
+			out.add(asRecord(role, schema.PullRequests, pr.Source, pr.ID, pr))
+			found++
+		}
+	}
+	if found > 0 {
+		return nil
+	}
+	if x.pullRequests == nil {
+		x.pullRequests = map[string][]schema.PullRequest{}
+		for pr, err := range x.st.PullRequests(x.ctx, store.Filter{}) {
+			if err != nil {
+				return fmt.Errorf("reading %s: %w", schema.PullRequests.Name(), err)
+			}
+			x.pullRequests[pr.ID] = append(x.pullRequests[pr.ID], pr)
+		}
+	}
+	prs := x.pullRequests[id]
+	if len(prs) == 0 {
+		out.add(Record{Role: role, Kind: schema.KindPullRequest, Ref: id})
+		return nil
+	}
+	for i := range prs {
+		out.add(asRecord(role, schema.PullRequests, prs[i].Source, prs[i].ID, &prs[i]))
+	}
+	return nil
 }
 
 // deploymentRecords adds the records of the deployments with an id, one per source
@@ -363,7 +511,7 @@ func format(name string, v any) string {
 	case *bool:
 		return strconv.FormatBool(*v)
 	case *int64:
-		if !strings.HasSuffix(name, "_seconds") {
+		if name != "seconds" && !strings.HasSuffix(name, "_seconds") {
 			return strconv.FormatInt(*v, 10)
 		}
 		if *v < 0 {
@@ -435,6 +583,12 @@ func recordName(k schema.Kind) string {
 		return "incident"
 	case schema.KindAncestry:
 		return "ancestry"
+	case schema.KindWorkItem:
+		return "work item"
+	case schema.KindStatusChange:
+		return "status change"
+	case schema.KindWorklog:
+		return "worklog"
 	}
 	return string(k)
 }

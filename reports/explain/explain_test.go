@@ -281,31 +281,34 @@ func TestFindErrors(t *testing.T) {
 
 func TestWriteTextGolden(t *testing.T) {
 	st := fixture(t)
-	for _, tt := range []struct{ name, file string }{
-		{"gh:acme/api/deployments/1", "deployment.txt"},
-		{"gh:acme/api#12", "change.txt"},
-		{"gh:shared", "missing.txt"},
-	} {
-		e, err := explain.Find(context.Background(), st, tt.name, "")
-		if err != nil {
+	golden(t, st, "gh:acme/api/deployments/1", "deployment.txt")
+	golden(t, st, "gh:acme/api#12", "change.txt")
+	golden(t, st, "gh:shared", "missing.txt")
+}
+
+// golden checks the text explanation of the fact named name against a file in
+// testdata/, or rewrites the file with -update.
+func golden(t *testing.T, st store.Store, name, file string) {
+	t.Helper()
+	e, err := explain.Find(context.Background(), st, name, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := e.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", file)
+	if *update {
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		var buf bytes.Buffer
-		if err := e.WriteText(&buf); err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join("testdata", tt.file)
-		if *update {
-			if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (run 'go test ./reports/explain -update' to create it)", err)
-		}
-		if !bytes.Equal(buf.Bytes(), want) {
-			t.Errorf("%s differs from %s (run with -update after checking the change):\n%s", tt.name, path, buf.String())
-		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run 'go test ./reports/explain -update' to create it)", err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Errorf("%s differs from %s (run with -update after checking the change):\n%s", name, path, buf.String())
 	}
 }
