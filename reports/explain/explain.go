@@ -147,7 +147,8 @@ func Find(ctx context.Context, st store.Store, name string, kind schema.Kind) (*
 
 	x := &explainer{ctx: ctx, st: st, deployments: byID(deployments, func(d *schema.DeploymentFact) string { return d.ID }),
 		incidents: byID(incidents, func(i *schema.IncidentFact) string { return i.ID }),
-		changes:   byID(changes, func(c *schema.ChangeFact) string { return c.ID })}
+		changes:   byID(changes, func(c *schema.ChangeFact) string { return c.ID }),
+		flows:     byID(flows, func(f *schema.FlowItemFact) string { return f.ID })}
 	m := matches[0]
 	out := &Explanation{Kind: m.kind, Ref: m.ref}
 	switch m.kind {
@@ -212,6 +213,7 @@ type explainer struct {
 	deployments map[string][]*schema.DeploymentFact
 	incidents   map[string][]*schema.IncidentFact
 	changes     map[string][]*schema.ChangeFact
+	flows       map[string][]*schema.FlowItemFact
 	// pullRequests are all pull request records by id, read once when a pull
 	// request has no change fact to find it by.
 	pullRequests map[string][]schema.PullRequest
@@ -317,13 +319,27 @@ func (x *explainer) flow(out *Explanation, f *schema.FlowItemFact) error {
 func (x *explainer) toil(out *Explanation, f *schema.ToilFact) error {
 	switch f.Kind {
 	case schema.ToilFromIncident, schema.ToilFromAlert:
-		rec, err := record(x.ctx, x.st.Incidents, schema.Incidents, f.Source, f.Record, f.StartedAt)
+		// An entry starts when the incident was acknowledged, if it was; its fact,
+		// when it has one, gives when it opened.
+		at := f.StartedAt
+		for _, in := range x.incidents[f.Record] {
+			if in.Source == f.Source {
+				at = in.OpenedAt
+			}
+		}
+		rec, err := record(x.ctx, x.st.Incidents, schema.Incidents, f.Source, f.Record, at)
 		if err != nil {
 			return err
 		}
 		out.add(asRecord("record", schema.Incidents, f.Source, f.Record, rec))
 	case schema.ToilFromTicket:
-		return x.workItemRecords(out, f.Source, f.Record, time.Time{}, false)
+		var created time.Time
+		for _, fl := range x.flows[f.Record] {
+			if fl.Source == f.Source {
+				created = fl.CreatedAt
+			}
+		}
+		return x.workItemRecords(out, f.Source, f.Record, created, false)
 	case schema.ToilFromDeployment, schema.ToilFromRerun:
 		rec, err := record(x.ctx, x.st.Deployments, schema.Deployments, f.Source, f.Record, f.StartedAt)
 		if err != nil {
