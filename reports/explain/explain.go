@@ -103,9 +103,10 @@ func Find(ctx context.Context, st store.Store, name string, kind schema.Kind) (*
 	if err != nil {
 		return nil, fmt.Errorf("reading toil facts: %w", err)
 	}
-	// A name is a fact's id or its source, a colon and its id; sources hold no
-	// colon, ids may (toil ids are "<kind>:<record id>"), so comparing the whole
-	// name with both finds "pd:incident:P1" and "incident:P1" alike.
+	// A name is a fact's id or its source, a colon and its id. Source names hold no
+	// colon (the config allows [a-z0-9_-]) and ids may (toil ids are "<kind>:<record
+	// id>"), so the source is what comes before the first colon; comparing the whole
+	// name with both forms finds "pd:incident:P1" and "incident:P1" alike.
 	named := func(source, id string) bool { return id == name || aggregate.Ref(source, id) == name }
 	type match struct {
 		kind schema.Kind
