@@ -22,8 +22,12 @@ const SignatureHeader = "X-PagerDuty-Signature"
 // its body and the subscription's secret. The header holds one or more
 // comma-separated "v1=<hex HMAC-SHA256 of the body>" signatures (several while
 // PagerDuty rotates the secret); any one matching is enough. The comparison takes
-// constant time, so an attacker learns nothing from how long a refusal takes.
+// constant time, so an attacker learns nothing from how long a refusal takes. An
+// empty secret is refused: anyone can sign with it.
 func VerifySignature(header string, body []byte, secret []byte) error {
+	if len(secret) == 0 {
+		return errors.New("pagerduty webhook: no secret to check " + SignatureHeader + " against")
+	}
 	if strings.TrimSpace(header) == "" {
 		return errors.New("pagerduty webhook: no " + SignatureHeader + " header")
 	}

@@ -46,6 +46,16 @@ func TestVerifySignature(t *testing.T) {
 	}
 }
 
+func TestVerifySignatureRefusesEmptySecret(t *testing.T) {
+	body := []byte(`{"event":{"id":"01","event_type":"incident.triggered"}}`)
+	for _, secret := range [][]byte{nil, {}} {
+		// A signature made with the empty key would match were the secret not refused.
+		if err := VerifySignature(sign(body, secret), body, secret); err == nil || !strings.Contains(err.Error(), "secret") {
+			t.Errorf("VerifySignature with secret %q = %v, want an error about the empty secret", secret, err)
+		}
+	}
+}
+
 func TestHandleEventMatchesCollection(t *testing.T) {
 	f := newFixture(t)
 	ids := scenario(f.srv)
