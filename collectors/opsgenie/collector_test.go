@@ -3,6 +3,7 @@ package opsgenie
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
@@ -263,9 +264,9 @@ func TestIncremental(t *testing.T) {
 func TestOffsetCeiling(t *testing.T) {
 	t.Run("Opsgenie's ceiling of 20,000", func(t *testing.T) {
 		f := newFixture(t, testKey)
-		// 20,150 alerts, one a second: the first window stops at offset 19,900
-		// (19,900 + 100 = 20,000); the rest are listed from the 20,000th alert's
-		// createdAt, which it shares with no other.
+		// 20,150 alerts, one a second: each page after the first is asked from the
+		// last createdAt read, so offsets never grow and the ceiling is never
+		// reached.
 		for i := range 20150 {
 			f.srv.AddAlert(opsgenietest.Alert{ID: fmt.Sprintf("x%05d", i), Message: "m", Status: "closed", CreatedAt: on(time.Duration(i) * time.Second)})
 		}
@@ -282,9 +283,10 @@ func TestOffsetCeiling(t *testing.T) {
 				t.Fatalf("alert %s written %d times", id, n)
 			}
 		}
-		// 200 pages to the ceiling, then 151 alerts from the split: 2 pages.
-		if n := f.srv.Count("alerts.list"); n != 202 {
-			t.Errorf("%d alert requests, want 202", n)
+		// The first page reads 100, each later one the last page's last alert
+		// again and 99 new: 1 + 203 pages.
+		if n := f.srv.Count("alerts.list"); n != 204 {
+			t.Errorf("%d alert requests, want 204", n)
 		}
 		for _, r := range f.srv.Requests() {
 			if r.Status != http.StatusOK {
@@ -292,10 +294,10 @@ func TestOffsetCeiling(t *testing.T) {
 			}
 		}
 	})
-	t.Run("split within ties", func(t *testing.T) {
+	t.Run("pages ending within ties", func(t *testing.T) {
 		f := newFixture(t, testKey)
 		f.srv.SetOffsetCeiling(50)
-		// 100 alerts, three to a millisecond: the splits fall inside groups.
+		// 100 alerts, three to a millisecond: pages end inside groups.
 		for i := range 100 {
 			f.srv.AddAlert(opsgenietest.Alert{ID: fmt.Sprintf("t%03d", i), Message: "m", Status: "closed", CreatedAt: on(time.Duration(i/3) * time.Millisecond)})
 		}
@@ -313,10 +315,11 @@ func TestOffsetCeiling(t *testing.T) {
 				t.Fatalf("alert %s written %d times", id, n)
 			}
 		}
-		// Window 1: 5 pages (t000–t049, the last at ms 16). Window 2 from ms 16
-		// (t048–): 5 pages to t097 (ms 32). Window 3 from ms 32 (t096–t099): 1.
-		if n := f.srv.Count("alerts.list"); n != 11 {
-			t.Errorf("%d alert requests, want 11", n)
+		// Each page ends on the first alert of a millisecond, which the next page,
+		// asked from that millisecond, lists again: 10 new, then 9 new a page to
+		// t099, then the last page with t099 alone.
+		if n := f.srv.Count("alerts.list"); n != 12 {
+			t.Errorf("%d alert requests, want 12", n)
 		}
 	})
 	t.Run("more than the ceiling in one millisecond", func(t *testing.T) {
@@ -581,5 +584,118 @@ func TestFullIgnoresTheCursor(t *testing.T) {
 	}
 	if n := f.srv.Count("alerts.get") + f.srv.Count("incidents.get"); n != 0 {
 		t.Errorf("--full read %d records one by one, want none", n)
+	}
+}
+
+// TestListingShiftsBetweenPages changes the result set between two page requests
+// of one run: a followed open alert closes, or an alert already read is deleted, so
+// that the rows after it move up one place. Paging from the last createdAt read,
+// not by offset, loses none of them.
+func TestListingShiftsBetweenPages(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*opsgenietest.Server)
+	}{
+		{"a followed alert closes", func(s *opsgenietest.Server) {
+			s.UpdateAlert("followed", func(a *opsgenietest.Alert) { a.Status, a.CloseTime = "closed", 2*time.Hour })
+		}},
+		{"an alert read is deleted", func(s *opsgenietest.Server) { s.DeleteAlert("n02") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, testKey)
+			f.srv.AddAlert(opsgenietest.Alert{ID: "followed", Message: "m", CreatedAt: on(0)})
+			f.connect(func(r *resolved) { r.incidents, r.pageSize = false, 10 })
+			st := collectortest.SQLite(t)
+			ctx := context.Background()
+			if err := f.collect(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+			// Fifteen closed alerts come in after the first run; the second lists
+			// the followed one with them, ten a page.
+			f.clock.Advance(time.Hour)
+			for i := range 15 {
+				f.srv.AddAlert(opsgenietest.Alert{ID: fmt.Sprintf("n%02d", i), Message: "m", Status: "closed",
+					CreatedAt: now.Add(time.Duration(i) * time.Second), CloseTime: time.Minute})
+			}
+			f.clock.Advance(time.Hour)
+			lists := 0
+			f.srv.OnRequest(func(r *http.Request) {
+				if r.URL.Path == "/v2/alerts" {
+					if lists++; lists == 2 {
+						tc.change(f.srv)
+					}
+				}
+			})
+			if err := f.collect(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+			f.srv.OnRequest(nil)
+			got := incidentsByID(t, st)
+			for i := range 15 {
+				if _, ok := got[fmt.Sprintf("alert:n%02d", i)]; !ok {
+					t.Errorf("alert n%02d was never read", i)
+				}
+			}
+			// The followed alert's close is picked up by the next run at the latest.
+			f.clock.Advance(time.Hour)
+			if err := f.collect(ctx, st); err != nil {
+				t.Fatal(err)
+			}
+			if a := incidentsByID(t, st)["alert:followed"]; tc.name == "a followed alert closes" && !a.ResolvedAt.Equal(on(2*time.Hour)) {
+				t.Errorf("the followed alert resolved %v, want %v", a.ResolvedAt, on(2*time.Hour))
+			}
+		})
+	}
+}
+
+// TestSinceKeepsFollowing collects with --since after an open alert's creation:
+// the alert, still open, is still followed, and its close is read later.
+func TestSinceKeepsFollowing(t *testing.T) {
+	f := newFixture(t, testKey)
+	scenario(f.srv)
+	f.connect(nil)
+	st := collectortest.SQLite(t)
+	ctx := context.Background()
+	if err := f.collect(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	if err := f.source.Collect(ctx, st, collectors.CollectOptions{Now: f.clock.Now, Since: on(3 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	f.srv.UpdateAlert("a2", func(a *opsgenietest.Alert) { a.Status, a.CloseTime = "closed", 3*time.Hour })
+	if err := f.collect(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if a2 := incidentsByID(t, st)["alert:a2"]; !a2.ResolvedAt.Equal(on(4 * time.Hour)) {
+		t.Errorf("a2 resolved %v, want %v: the run with --since stopped following it", a2.ResolvedAt, on(4*time.Hour))
+	}
+}
+
+// TestItemOutsideWindowSkipped: a listed alert whose createdAt lies outside the
+// window asked for is logged and skipped; the rest of the stream is collected, on
+// every run.
+func TestItemOutsideWindowSkipped(t *testing.T) {
+	f := newFixture(t, testKey)
+	scenario(f.srv)
+	// Listed in the window by its indexed createdAt, shown with one a year older.
+	f.srv.AddAlert(opsgenietest.Alert{ID: "odd", Message: "m", Status: "closed", CreatedAt: on(10 * time.Minute), ShownCreatedAt: on(-365 * 24 * time.Hour)})
+	f.connect(nil)
+	st := collectortest.SQLite(t)
+	var logs strings.Builder
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	for range 2 {
+		if err := f.source.Collect(context.Background(), st, collectors.CollectOptions{Now: f.clock.Now, Logger: log}); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(time.Hour)
+	}
+	got := incidentsByID(t, st)
+	if _, ok := got["alert:odd"]; ok || len(got) != 4 {
+		t.Errorf("collected %d records (odd among them: %v), want the scenario's 4 without odd", len(got), ok)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "alert:odd") {
+		t.Errorf("no warning naming alert:odd in the log:\n%s", logs.String())
 	}
 }

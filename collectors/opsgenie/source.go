@@ -32,8 +32,8 @@ const (
 )
 
 // offsetCeiling is Opsgenie's bound on paging: offset + limit may not exceed
-// 20,000 in one listing. A window that reaches it is continued as a new window
-// starting at the last createdAt read, so that nothing is lost.
+// 20,000 in one listing. Paging goes by createdAt, so offsets only grow within
+// one millisecond; more than this many created within one cannot be listed.
 const offsetCeiling = 20000
 
 // overlap is how far below the end of the last window a collection reads again,
@@ -188,23 +188,31 @@ type streamAPI struct {
 }
 
 // stream collects one stream in one pass: windows of createdAt in [lo, hi),
-// sorted ascending, paged by offset, each page written with the cursor that
-// covers it.
+// sorted ascending, each page written with the cursor that covers it. After a
+// full page the next asks again from the last createdAt read, at offset 0,
+// skipping the ids this pass has already read (keyset paging): offsets move when
+// an alert closes or is deleted between two requests, createdAt does not. Only a
+// page wholly within one millisecond is followed by offset.
 func (r *run) stream(ctx context.Context, api streamAPI) error {
 	var cur position
 	if err := r.loadCursor(ctx, api.name, &cur); err != nil {
 		return err
 	}
 	floor := r.floor.UnixMilli()
+	// keepFrom bounds the followed ids: those created before the backfill start
+	// (or --since, when earlier) are no longer followed.
+	keepFrom := min(floor, r.set.backfillStart(r.now).UnixMilli())
 	if !r.opts.Since.IsZero() {
-		cur = position{}
+		// --since reads the stream again from its date, but the alerts still open
+		// are still followed, wherever they were created.
+		cur = position{Open: cur.Open}
 	}
 	from := max(floor, cur.From)
 	// open: every id being followed, with its createdAt. pending: those of them
 	// this pass has still to see listed.
 	open, pending := map[string]int64{}, map[string]int64{}
 	for id, ms := range cur.Open {
-		if ms < floor {
+		if ms < keepFrom {
 			continue // open for longer than the backfill reaches: no longer followed
 		}
 		open[id] = ms
@@ -222,17 +230,10 @@ func (r *run) stream(ctx context.Context, api streamAPI) error {
 	hi := r.now.UnixMilli()
 	limit := r.set.pageSize
 	seen := map[string]bool{}
-	offset, done, last := 0, 0, int64(-1)
+	offset, done := 0, 0
 	for {
 		if offset+limit > r.ceiling {
-			// Split the window at the last createdAt read: the records of that
-			// millisecond are listed again (and skipped), none is lost.
-			if last <= lo {
-				return fmt.Errorf("more than %d created within one millisecond (%s): Opsgenie cannot list them", r.ceiling, time.UnixMilli(lo).UTC().Format(time.RFC3339Nano))
-			}
-			r.log.Info("offset ceiling reached; splitting the window", "stream", api.name,
-				"from", time.UnixMilli(last).UTC().Format(time.RFC3339Nano), "read", done)
-			lo, offset = last, 0
+			return fmt.Errorf("more than %d created within one millisecond (%s): Opsgenie cannot list them", r.ceiling, time.UnixMilli(lo).UTC().Format(time.RFC3339Nano))
 		}
 		q := fmt.Sprintf("createdAt>=%d AND createdAt<%d", lo, hi)
 		if lo < from {
@@ -264,11 +265,17 @@ func (r *run) stream(ctx context.Context, api streamAPI) error {
 				b.Incidents = append(b.Incidents, it.rec)
 			}
 		}
+		last := lo
 		for _, it := range items {
 			if it.created < lo || it.created >= hi {
-				return fmt.Errorf("listing createdAt in [%d, %d) gave %s created at %d", lo, hi, it.rec.ID, it.created)
+				// Opsgenie listed it by another createdAt than it shows: it belongs
+				// to another window, and failing on it would fail every run.
+				r.log.Warn("listed outside the window asked for; skipped", "stream", api.name, "id", it.rec.ID,
+					"created", time.UnixMilli(it.created).UTC().Format(time.RFC3339Nano),
+					"from", time.UnixMilli(lo).UTC().Format(time.RFC3339Nano), "until", time.UnixMilli(hi).UTC().Format(time.RFC3339Nano))
+				continue
 			}
-			last = it.created
+			last = max(last, it.created)
 			keep(it)
 		}
 		// Those followed as open and created before this page's end that were
@@ -308,7 +315,12 @@ func (r *run) stream(ctx context.Context, api streamAPI) error {
 			r.log.Info("stream collected", "stream", api.name, "records", done, "open", len(pos.Open))
 			return nil
 		}
-		offset += len(items)
+		if last > lo {
+			// The records of the last millisecond read are listed again, and skipped.
+			lo, offset = last, 0
+		} else {
+			offset += len(items) // a whole page within one millisecond
+		}
 	}
 }
 

@@ -219,13 +219,17 @@ func TestIncrementalRuns(t *testing.T) {
 			if again := incidentsByID(t, st); !reflect.DeepEqual(again, got) {
 				t.Errorf("a re-run with nothing new changed the records")
 			}
-			// At the very second of the last run: nothing to ask.
+			// At the very second of the last run: the overlap is read again, one
+			// request per stream, and nothing changes.
 			before = f.srv.Counts()
 			if err := f.collect(context.Background(), st); err != nil {
 				t.Fatal(err)
 			}
-			if f.srv.Total() != sum(before) {
-				t.Errorf("a re-run at the same second made %d requests, want none", f.srv.Total()-sum(before))
+			if f.srv.Total() != sum(before)+2 {
+				t.Errorf("a re-run at the same second made %d requests, want 2", f.srv.Total()-sum(before))
+			}
+			if again := incidentsByID(t, st); !reflect.DeepEqual(again, got) {
+				t.Errorf("a re-run at the same second changed the records")
 			}
 		})
 	}
@@ -500,4 +504,44 @@ func (r *reports) Report(p collectors.Report) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.got = append(r.got, p)
+}
+
+// TestSettleOverlap: PagerDuty lists an incident and its log entries two minutes
+// after they happen. A run that read up to its start missed those of the last two
+// minutes; the next run reads the overlap before its cursor again and finds them,
+// without losing the acknowledgement of an incident it had seen resolved.
+func TestSettleOverlap(t *testing.T) {
+	f := newFixture(t, pagerdutytest.WithListingDelay(2*time.Minute))
+	// Y: acknowledged and resolved, all seen by the first run.
+	y := f.srv.Trigger(pagerdutytest.Incident{Title: "Y", ServiceID: "PSVC001", CreatedAt: now.Add(-20 * time.Minute)})
+	f.srv.Acknowledge(y.ID, now.Add(-15*time.Minute))
+	f.srv.Resolve(y.ID, now.Add(-4*time.Minute))
+	// X: opened and acknowledged in the last minute, not listed yet.
+	x := f.srv.Trigger(pagerdutytest.Incident{Title: "X", ServiceID: "PSVC001", CreatedAt: now.Add(-time.Minute)})
+	f.srv.Acknowledge(x.ID, now.Add(-30*time.Second))
+	f.connect(nil)
+	st := collectortest.SQLite(t)
+	ctx := context.Background()
+	if err := f.collect(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := incidentsByID(t, st)[x.ID]; ok {
+		t.Fatalf("X was listed before PagerDuty shows it")
+	}
+	f.clock.Advance(3 * time.Minute)
+	before := f.srv.Counts()
+	if err := f.collect(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	after := f.srv.Counts()
+	got := incidentsByID(t, st)
+	if g := got[x.ID]; !g.OpenedAt.Equal(now.Add(-time.Minute)) || !g.AcknowledgedAt.Equal(now.Add(-30*time.Second).Truncate(time.Second)) {
+		t.Errorf("X after the next run: %+v, want it opened at %s and acknowledged at %s", g, now.Add(-time.Minute), now.Add(-30*time.Second))
+	}
+	if g := got[y.ID]; !g.AcknowledgedAt.Equal(now.Add(-15*time.Minute)) || !g.ResolvedAt.Equal(now.Add(-4*time.Minute)) {
+		t.Errorf("Y after its resolution was read again: %+v, want its acknowledgement kept", g)
+	}
+	if after["incidents"]-before["incidents"] != 1 || after["log_entries"]-before["log_entries"] != 1 {
+		t.Errorf("the second run: %v then %v, want one request per stream", before, after)
+	}
 }

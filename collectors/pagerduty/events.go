@@ -22,8 +22,12 @@ const SignatureHeader = "X-PagerDuty-Signature"
 // its body and the subscription's secret. The header holds one or more
 // comma-separated "v1=<hex HMAC-SHA256 of the body>" signatures (several while
 // PagerDuty rotates the secret); any one matching is enough. The comparison takes
-// constant time, so an attacker learns nothing from how long a refusal takes.
+// constant time, so an attacker learns nothing from how long a refusal takes. An
+// empty secret is refused: anyone can sign with it.
 func VerifySignature(header string, body []byte, secret []byte) error {
+	if len(secret) == 0 {
+		return errors.New("pagerduty webhook: no secret to check " + SignatureHeader + " against")
+	}
 	if strings.TrimSpace(header) == "" {
 		return errors.New("pagerduty webhook: no " + SignatureHeader + " header")
 	}
@@ -73,11 +77,17 @@ type webhookPayload struct {
 //   - incident.resolved gives it with ResolvedAt at the event, and asks for a
 //     collection, since the payload does not say when it was first acknowledged.
 //
-// The records of the two latter carry an UpdatedAt one second before the event, so
-// that they replace an older state of the incident but never the record a collection
-// wrote of the same moment, which knows the first acknowledgement. Other events
-// (other incident events, services, …) give an empty batch; a body that is not a v3
-// event is an error.
+// The records of the two latter do not know the first acknowledgement (an
+// incident.acknowledged event may be a re-acknowledgement after PagerDuty
+// un-acknowledged the incident on timeout, and an incident.resolved event names
+// none), so they are versioned at the incident's opening (UpdatedAt = OpenedAt): they
+// replace a record that knows no acknowledgement or resolution (one written when it
+// was triggered, all versioned at the opening too), never a record a collection wrote
+// after an acknowledgement or resolution, whose first acknowledgement they keep. Two
+// such events of one incident with no collection between are of one version: the
+// later one's record stands until the collection both ask for. Other events (other
+// incident events, services, …) give an empty batch; a body that is not a v3 event
+// is an error.
 func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, error) {
 	var p webhookPayload
 	if err := json.Unmarshal(payload, &p); err != nil {
@@ -120,8 +130,8 @@ func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, 
 		in.Status, in.LastStatusChangeAt, in.ResolvedAt = "resolved", &at, &at
 	}
 	rec := s.record(&in, ack)
-	if collect && rec.UpdatedAt.After(rec.OpenedAt) {
-		rec.UpdatedAt = rec.UpdatedAt.Add(-time.Second)
+	if collect {
+		rec.UpdatedAt = rec.OpenedAt
 	}
 	b.Incidents = append(b.Incidents, rec)
 	return b, collect, nil

@@ -46,6 +46,16 @@ func TestVerifySignature(t *testing.T) {
 	}
 }
 
+func TestVerifySignatureRefusesEmptySecret(t *testing.T) {
+	body := []byte(`{"event":{"id":"01","event_type":"incident.triggered"}}`)
+	for _, secret := range [][]byte{nil, {}} {
+		// A signature made with the empty key would match were the secret not refused.
+		if err := VerifySignature(sign(body, secret), body, secret); err == nil || !strings.Contains(err.Error(), "secret") {
+			t.Errorf("VerifySignature with secret %q = %v, want an error about the empty secret", secret, err)
+		}
+	}
+}
+
 func TestHandleEventMatchesCollection(t *testing.T) {
 	f := newFixture(t)
 	ids := scenario(f.srv)
@@ -57,15 +67,15 @@ func TestHandleEventMatchesCollection(t *testing.T) {
 	collected := incidentsByID(t, st)
 
 	// B was resolved without an acknowledgement: the resolved event's record is
-	// the collection's, but for an UpdatedAt a second earlier, so it never
-	// replaces the collection's record of the same moment.
+	// the collection's, but versioned at the incident's opening, so it never
+	// replaces a collection's record.
 	b, collect, err := f.source.HandleEvent("incident.resolved", f.srv.WebhookPayload("incident.resolved", ids["B"], on(26*time.Hour+400*time.Millisecond)))
 	if err != nil || !collect || len(b.Incidents) != 1 {
 		t.Fatalf("resolved: %+v, %v, %v: want one record and a collection", b, collect, err)
 	}
 	got, want := b.Incidents[0], collected[ids["B"]]
-	if !got.UpdatedAt.Equal(want.UpdatedAt.Add(-time.Second)) {
-		t.Errorf("resolved UpdatedAt %s, want a second before the collection's %s", got.UpdatedAt, want.UpdatedAt)
+	if !got.UpdatedAt.Equal(want.OpenedAt) {
+		t.Errorf("resolved UpdatedAt %s, want the incident's opening %s", got.UpdatedAt, want.OpenedAt)
 	}
 	got.UpdatedAt = want.UpdatedAt
 	if !reflect.DeepEqual(got, want) {
@@ -113,5 +123,46 @@ func TestHandleEventMatchesCollection(t *testing.T) {
 	}
 	if SignatureHeader != "X-PagerDuty-Signature" || !strings.HasPrefix(sign(nil, nil), "v1=") {
 		t.Fatal("header name")
+	}
+}
+
+// TestReacknowledgedEventKeepsFirstAck: collected, then PagerDuty acknowledges D
+// again (after un-acknowledging it on timeout) and sends the event: the stored
+// record keeps D's first acknowledgement. A resolved event does not drop it either.
+func TestReacknowledgedEventKeepsFirstAck(t *testing.T) {
+	f := newFixture(t)
+	ids := scenario(f.srv)
+	f.connect(nil)
+	st := collectortest.SQLite(t)
+	ctx := context.Background()
+	if err := f.collect(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	first := on(50*time.Hour + 3*time.Minute)
+	for _, ev := range []struct {
+		kind string
+		at   time.Time
+	}{{"incident.acknowledged", now.Add(10 * time.Minute)}, {"incident.resolved", now.Add(20 * time.Minute)}} {
+		b, _, err := f.source.HandleEvent(ev.kind, f.srv.WebhookPayload(ev.kind, ids["D"], ev.at))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Write(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		if d := incidentsByID(t, st)[ids["D"]]; !d.AcknowledgedAt.Equal(first) {
+			t.Errorf("after %s: D acknowledged %s, want its first acknowledgement %s kept", ev.kind, d.AcknowledgedAt, first)
+		}
+	}
+	// An incident stored only as triggered takes the event's acknowledgement at once.
+	b, _, err := f.source.HandleEvent("incident.acknowledged", f.srv.WebhookPayload("incident.acknowledged", ids["C"], now.Add(5*time.Minute)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Write(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if c := incidentsByID(t, st)[ids["C"]]; !c.AcknowledgedAt.Equal(now.Add(5 * time.Minute)) {
+		t.Errorf("C, stored triggered, acknowledged %s after the event, want %s", c.AcknowledgedAt, now.Add(5*time.Minute))
 	}
 }

@@ -12,6 +12,9 @@
 //     with the incident's current state included, so open incidents are followed
 //     until they are resolved at no per-incident cost.
 //
+// Each stream starts settle (5 minutes) before its cursor, for what PagerDuty lists
+// a little after its created_at; the records read again are the same records.
+//
 // It also turns PagerDuty's v3 webhook events into the same records (HandleEvent).
 package pagerduty
 
@@ -46,6 +49,12 @@ const ceiling = 10000
 // maxWindow is the longest since/until range asked for: PagerDuty allows at most six
 // months, which 180 days never exceeds.
 const maxWindow = 180 * 24 * time.Hour
+
+// settle is how far before its cursor each run reads a stream again: PagerDuty may
+// list an incident or a log entry a little after its created_at, after a run that
+// read up to its start has passed it. Records are keyed by id, so reading them
+// again only writes the same records again.
+const settle = 5 * time.Minute
 
 // The log entry types that change an incident's record.
 const (
@@ -136,7 +145,8 @@ type position struct {
 
 // logCursor is the log_entries stream's cursor: its position, and the first
 // acknowledgement of every incident acknowledged but not yet seen resolved, for the
-// record written when it is resolved in a later run.
+// record written when it is resolved in a later run, and of those resolved within
+// settle before the position, whose resolution the next run reads again.
 type logCursor struct {
 	position
 	Acks map[string]time.Time `json:"acks,omitempty"`
@@ -157,11 +167,11 @@ type run struct {
 	// created before it were listed by an earlier run.
 	listed time.Time
 	// acks is the first acknowledgement known of each incident; persisted holds
-	// those the log_entries cursor keeps; resolved the incidents whose resolve entry
-	// this run has read.
+	// those the log_entries cursor keeps; resolved the time of the resolve entry
+	// this run has read of each incident.
 	acks      map[string]time.Time
 	persisted map[string]time.Time
-	resolved  map[string]bool
+	resolved  map[string]time.Time
 	// before is the client's request count when the run started: the source
 	// outlives its runs under `flowmeter run`, and reports count this run's.
 	before int
@@ -177,7 +187,7 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 	s.client.mu.Unlock()
 	now := opts.Clock()().UTC().Truncate(time.Second)
 	r := &run{Source: s, w: w, opts: opts, log: log, now: now, floor: s.set.backfillStart(now),
-		acks: map[string]time.Time{}, persisted: map[string]time.Time{}, resolved: map[string]bool{}}
+		acks: map[string]time.Time{}, persisted: map[string]time.Time{}, resolved: map[string]time.Time{}}
 	if !opts.Since.IsZero() {
 		r.floor = opts.Since.UTC().Truncate(time.Second)
 	}
@@ -227,6 +237,7 @@ func (r *run) collect(ctx context.Context) error {
 	for id, at := range lc.Acks {
 		r.acks[id], r.persisted[id] = at, at
 	}
+	inc, lc.position = inc.settled(), lc.position.settled()
 	r.listed = inc.Done
 	r.log.Info("collecting", "incidents_since", inc.Done.Format(time.RFC3339), "log_entries_since", lc.Done.Format(time.RFC3339))
 	done := 0
@@ -401,6 +412,17 @@ func (r *run) walk(ctx context.Context, stream string, pos position, fetch func(
 	return nil
 }
 
+// settled moves a position between windows back by settle (not before From), so
+// that what PagerDuty listed late is read.
+func (p position) settled() position {
+	if p.Until.IsZero() && p.Done.Add(-settle).After(p.From) {
+		p.Done = p.Done.Add(-settle)
+	} else if p.Until.IsZero() {
+		p.Done = p.From
+	}
+	return p
+}
+
 func minTime(a, b time.Time) time.Time {
 	if a.Before(b) {
 		return a
@@ -498,12 +520,11 @@ func (r *run) logPage(ctx context.Context, w window, offset int, done *int) (fet
 				if prev, ok := r.acks[in.ID]; !ok || at.Before(prev) {
 					r.acks[in.ID] = at
 				}
-				if !r.resolved[in.ID] {
-					r.persisted[in.ID] = r.acks[in.ID]
-				}
+				r.persisted[in.ID] = r.acks[in.ID]
 			case resolveEntry:
-				r.resolved[in.ID] = true
-				delete(r.persisted, in.ID)
+				// Its acknowledgement is kept while the next run reads this entry
+				// again (settle), so that the record it writes keeps it.
+				r.resolved[in.ID] = e.CreatedAt.UTC()
 				if !in.CreatedAt.Before(r.listed) {
 					// Listed by this run's incidents stream in its current state.
 					continue
@@ -519,6 +540,11 @@ func (r *run) logPage(ctx context.Context, w window, offset int, done *int) (fet
 		b := &schema.Batch{}
 		for _, id := range order {
 			b.Incidents = append(b.Incidents, r.record(touched[id], r.acks[id]))
+		}
+		for id := range r.persisted {
+			if at, ok := r.resolved[id]; ok && at.Before(next.Done.Add(-settle)) {
+				delete(r.persisted, id)
+			}
 		}
 		b.Cursors = []schema.Cursor{r.cursor(streamLogEntries, logCursor{position: next, Acks: r.persisted})}
 		if err := r.w.Write(ctx, b); err != nil {

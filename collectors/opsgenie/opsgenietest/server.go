@@ -51,6 +51,9 @@ type Alert struct {
 	// alert was not acknowledged or closed.
 	AckTime, CloseTime       time.Duration
 	AcknowledgedBy, ClosedBy string
+	// ShownCreatedAt, when set, is the createdAt the answers show, while searches
+	// and sorting go by CreatedAt: an alert whose index disagrees with its record.
+	ShownCreatedAt time.Time
 }
 
 // Incident is one incident as the fake keeps it.
@@ -485,10 +488,14 @@ func alertJSON(a *Alert) map[string]any {
 	if tags == nil {
 		tags = []string{}
 	}
+	shown := a.CreatedAt
+	if !a.ShownCreatedAt.IsZero() {
+		shown = a.ShownCreatedAt
+	}
 	return map[string]any{
 		"id": a.ID, "tinyId": a.TinyID, "alias": a.Alias, "message": a.Message, "status": a.Status,
 		"acknowledged": a.Acknowledged || a.AckTime > 0, "isSeen": true, "tags": tags, "snoozed": false,
-		"count": 1, "lastOccurredAt": ts(a.CreatedAt), "createdAt": ts(a.CreatedAt), "updatedAt": ts(a.UpdatedAt),
+		"count": 1, "lastOccurredAt": ts(shown), "createdAt": ts(shown), "updatedAt": ts(a.UpdatedAt),
 		"source": "fake", "owner": a.Owner, "priority": a.Priority, "teams": []any{}, "responders": []any{},
 		"integration": map[string]any{"id": "4513b7ea-3b91-438f-b7e4-e3e54af9147c", "name": "API", "type": "API"},
 		"report":      report, "ownerTeamId": "",

@@ -39,8 +39,9 @@ type Server struct {
 	nextNum   int64
 	nextEntry int64
 	noTotals  bool
-	unsorted  bool // entries or incidents were added out of time order
-	ascending bool // log entries are listed oldest first
+	unsorted  bool          // entries or incidents were added out of time order
+	ascending bool          // log entries are listed oldest first
+	delay     time.Duration // how long after its time an incident or entry is listed
 
 	rateLimited int // the next rateLimited requests answer 429
 	rateReset   int // their ratelimit-reset, in seconds
@@ -97,6 +98,11 @@ func WithoutTotals() Option { return func(s *Server) { s.noTotals = true } }
 // WithOldestLogEntriesFirst lists log entries oldest first instead of newest first,
 // for clients that must not depend on the order.
 func WithOldestLogEntriesFirst() Option { return func(s *Server) { s.ascending = true } }
+
+// WithListingDelay lists an incident, or a log entry, only once the server's clock
+// has passed its created_at by d, as PagerDuty's listings may lag a little behind
+// what happens.
+func WithListingDelay(d time.Duration) Option { return func(s *Server) { s.delay = d } }
 
 // New starts a fake server, closed when the test ends.
 func New(t testing.TB, opts ...Option) *Server {
@@ -448,7 +454,7 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 	statuses, services, teams := q["statuses[]"], q["service_ids[]"], q["team_ids[]"]
 	var items []*Incident
 	for _, in := range s.incidents {
-		if !all && (in.CreatedAt.Before(since) || !in.CreatedAt.Before(until)) {
+		if !all && (in.CreatedAt.Before(since) || !in.CreatedAt.Before(until)) || s.hidden(in.CreatedAt) {
 			continue
 		}
 		if len(statuses) > 0 && !slices.Contains(statuses, in.Status) ||
@@ -477,7 +483,7 @@ func (s *Server) listLogEntries(w http.ResponseWriter, r *http.Request) {
 	var items []*logEntry
 	for i := len(s.entries) - 1; i >= 0; i-- {
 		e := s.entries[i]
-		if !all && (e.at.Before(since) || !e.at.Before(until)) {
+		if !all && (e.at.Before(since) || !e.at.Before(until)) || s.hidden(e.at) {
 			continue
 		}
 		if len(teams) > 0 && !slices.ContainsFunc(e.incident.TeamIDs, func(id string) bool { return slices.Contains(teams, id) }) {
@@ -503,6 +509,9 @@ func (s *Server) listLogEntries(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 }
+
+// hidden says whether something of that time is not listed yet (WithListingDelay).
+func (s *Server) hidden(at time.Time) bool { return s.delay > 0 && s.now().Before(at.Add(s.delay)) }
 
 func htmlURL(in *Incident) string { return "https://acme.pagerduty.com/incidents/" + in.ID }
 
