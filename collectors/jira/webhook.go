@@ -21,7 +21,11 @@ const WebhookSignatureHeader = "X-Hub-Signature"
 // the body keyed by the secret>", as Jira Cloud sends it for a webhook with a secret.
 // The comparison takes constant time, so the signature cannot be guessed byte by
 // byte.
+// An empty secret is refused: anyone could compute the signature it gives.
 func VerifySignature(header string, body, secret []byte) error {
+	if len(secret) == 0 {
+		return errors.New("jira webhook: an empty secret would accept forged events: set the webhook's secret")
+	}
 	if header == "" {
 		return errors.New("jira webhook: no " + WebhookSignatureHeader + " header: is the webhook's secret set in Jira?")
 	}

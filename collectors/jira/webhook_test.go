@@ -108,4 +108,12 @@ func TestVerifySignature(t *testing.T) {
 	if err := VerifySignature(good, append(body, ' '), secret); err == nil {
 		t.Error("a changed body passed")
 	}
+	// An empty secret would accept a signature anyone can compute.
+	mac = hmac.New(sha256.New, nil)
+	mac.Write(body)
+	for _, empty := range [][]byte{nil, {}} {
+		if err := VerifySignature("sha256="+hex.EncodeToString(mac.Sum(nil)), body, empty); err == nil || !strings.Contains(err.Error(), "empty secret") {
+			t.Errorf("an empty secret: %v", err)
+		}
+	}
 }
