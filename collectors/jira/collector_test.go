@@ -485,6 +485,16 @@ func TestRateLimitAndFaults(t *testing.T) {
 			t.Errorf("%d requests, want 5", f.srv.Total())
 		}
 	})
+	t.Run("429 forever", func(t *testing.T) {
+		f := newFixture(t)
+		f.srv.Throttle(100, 42*time.Second)
+		f.connect(t, nil)
+		err := f.collect(context.Background(), collectortest.SQLite(t))
+		if err == nil || !strings.Contains(err.Error(), "429") || !strings.Contains(err.Error(), "rate limited") ||
+			!strings.Contains(err.Error(), "Retry-After 42") || statusOf(err) != http.StatusTooManyRequests {
+			t.Errorf("err %v", err)
+		}
+	})
 	t.Run("500", func(t *testing.T) {
 		f := newFixture(t)
 		generate(f.srv, "PAY", 3, 1, 0, on(0))
