@@ -121,6 +121,7 @@ type Server struct {
 	retryAfter time.Duration // with this Retry-After
 	faults     []*fault
 	hook       func(*http.Request)
+	triggers   []*trigger
 
 	counts map[string]int
 	total  int
@@ -135,6 +136,12 @@ type Limits struct {
 type pageToken struct {
 	jql    string
 	offset int
+}
+
+type trigger struct {
+	route string
+	n     int
+	f     func()
 }
 
 type fault struct {
@@ -340,6 +347,16 @@ func (s *Server) OnRequest(f func(*http.Request)) {
 	s.hook = f
 }
 
+// BeforeRequest makes f run once, when the route (as Count names it, "" for any)
+// receives its nth request counted since the last ResetCounts, before the request
+// is answered: so a test can edit issues between two pages of a search. f may call
+// the server's methods.
+func (s *Server) BeforeRequest(route string, n int, f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.triggers = append(s.triggers, &trigger{route: route, n: n, f: f})
+}
+
 // Count is how many requests a route received: "myself", "status", "search",
 // "bulkfetch", "changelog", "worklog", "issue".
 func (s *Server) Count(route string) int {
@@ -400,9 +417,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.total++
 	s.counts[route]++
 	hook := s.hook
+	var fire []func()
+	for _, tr := range s.triggers {
+		if tr.f != nil && ((tr.route == "" && s.total == tr.n) || (tr.route != "" && tr.route == route && s.counts[route] == tr.n)) {
+			fire, tr.f = append(fire, tr.f), nil
+		}
+	}
 	s.mu.Unlock()
 	if hook != nil {
 		hook(r)
+	}
+	for _, f := range fire {
+		f()
 	}
 	if !s.authorized(r) {
 		if s.mode == Cloud {
