@@ -91,13 +91,20 @@ func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, 
 	if ev.Changelog == nil || ev.Changelog.ID == "" {
 		return b, false, nil
 	}
-	// Jira stamps the issue's update time and the history's creation time with the
-	// same moment in the update that makes the event, so the issue's updated is the
-	// history time a collection reads; the event's timestamp (when it was sent) is
-	// the fallback.
+	// The event does not carry the history's time. Jira stamps the issue's update
+	// time with it in the update that makes the event, so the issue's updated is the
+	// best guess (the event's timestamp, when it was sent, the fallback); but a
+	// post-function or automation that edits the issue afterwards makes it later.
+	// So the records an event makes carry the lowest sensible version, the issue's
+	// creation time: no history is older than its issue, so the next collection's
+	// copy (versioned by the history's own time) always replaces the event's guess.
 	created := ev.Issue.Fields.Updated
 	if created == "" && ev.Timestamp > 0 {
 		created = time.UnixMilli(ev.Timestamp).UTC().Format(jiraTime)
+	}
+	version, err := parseTime(ev.Issue.Fields.Created)
+	if err != nil {
+		return nil, false, fmt.Errorf("jira event %q: issue %s: created: %w", ev.WebhookEvent, ev.Issue.Key, err)
 	}
 	s.mu.Lock()
 	cats := s.categories
@@ -115,6 +122,9 @@ func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, 
 		sc, err := s.statusChange(ev.Issue.Key, ev.Changelog.ID, ev.User, created, n, it, from, to)
 		if err != nil {
 			return nil, false, fmt.Errorf("jira event %q: %w", ev.WebhookEvent, err)
+		}
+		if !version.IsZero() && version.Before(sc.UpdatedAt) {
+			sc.UpdatedAt = version
 		}
 		b.StatusChanges = append(b.StatusChanges, sc)
 		n++

@@ -901,7 +901,10 @@ func (s *Server) changelog(w http.ResponseWriter, r *http.Request) {
 // WebhookPayload is the body Jira posts for event ("jira:issue_updated") on an
 // issue: the issue with every field and, when historyID is not empty, that history
 // as the event's changelog, with the history's author as the user and a timestamp a
-// moment after the history's time, as a delivery is sent after the change.
+// moment after the history's time, as a delivery is sent after the change. The
+// issue is as it is now: Touch it after the Transition for the body Jira sends when
+// a post-function or automation updated the issue after the history, whose issue
+// updated is later than the history's created.
 func (s *Server) WebhookPayload(event, key, historyID string) []byte {
 	s.mu.Lock()
 	is := s.issue(key)
