@@ -295,6 +295,27 @@ func TestSearchWithinOneMinute(t *testing.T) {
 	}
 }
 
+// TestChangelogTotalUnderstated: a Cloud search that inlines the changelog's limit
+// of 40 histories but gives 40 as the total too; the source bulk-fetches the rest
+// all the same.
+func TestChangelogTotalUnderstated(t *testing.T) {
+	f := newFixture(t, jiratest.WithChangelogTotalInlined())
+	generate(f.srv, "PAY", 2, 45, 0, now.Add(-5*24*time.Hour))
+	generate(f.srv, "OPS", 1, 3, 0, now.Add(-5*24*time.Hour))
+	f.connect(t, func(r *resolved) { r.projects = []string{"PAY", "OPS"} })
+	st := collectortest.SQLite(t)
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(snapshot(t, st).changes); n != 2*45+3 {
+		t.Errorf("%d status changes, want %d", n, 2*45+3)
+	}
+	// One bulk fetch, for PAY's page; OPS-1's 3 histories are whole.
+	if n := f.srv.Count("bulkfetch"); n != 1 {
+		t.Errorf("%d bulk fetches, want 1", n)
+	}
+}
+
 // recorder is a Writer that remembers the ids of the work items written.
 type recorder struct {
 	store.Store

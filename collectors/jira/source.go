@@ -423,9 +423,19 @@ func (r *run) records(ctx context.Context, issues []apiIssue) (*schema.Batch, ti
 	return b, latest, nil
 }
 
-// truncated says whether the search inlined less than an issue's whole changelog.
-func truncated(is *apiIssue) bool {
-	return is.Changelog != nil && is.Changelog.Total > len(is.Changelog.Histories)
+// changelogInline is the most changelog histories Jira Cloud's search inlines.
+const changelogInline = 40
+
+// truncated says whether the search inlined less than an issue's whole changelog:
+// its total says so, or (on Cloud) it holds as many histories as Cloud inlines at
+// most, since a cut-short changelog's total has been seen to give the count
+// inlined.
+func truncated(is *apiIssue, datacenter bool) bool {
+	if is.Changelog == nil {
+		return false
+	}
+	n := len(is.Changelog.Histories)
+	return is.Changelog.Total > n || (!datacenter && n >= changelogInline)
 }
 
 // fullChangelogs fetches the whole status history of the issues whose changelog the
@@ -436,7 +446,7 @@ func (r *run) fullChangelogs(ctx context.Context, issues []apiIssue) (map[string
 	var keys []string
 	byID := map[string]string{}
 	for i := range issues {
-		if truncated(&issues[i]) {
+		if truncated(&issues[i], r.set.datacenter) {
 			keys = append(keys, issues[i].Key)
 			byID[issues[i].ID] = issues[i].Key
 			out[issues[i].Key] = []apiHistory{}

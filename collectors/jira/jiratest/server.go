@@ -109,6 +109,8 @@ type Server struct {
 	tz     *time.Location
 	now    func() time.Time
 	limits Limits
+	// totalInlined: a search's changelog total is the count inlined.
+	totalInlined bool
 
 	mu       sync.Mutex
 	issues   map[string]*Issue
@@ -168,6 +170,11 @@ func WithTimeZone(tz *time.Location) Option { return func(s *Server) { s.tz = tz
 // WithClock sets the server's clock, used for the bumps of Touch and Transition
 // when no time is given.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithChangelogTotalInlined makes a search's inlined changelog give as its total
+// the number of histories it inlines rather than the issue's whole count, as Jira
+// Cloud has been seen to do: a cut-short changelog that says it is whole.
+func WithChangelogTotalInlined() Option { return func(s *Server) { s.totalInlined = true } }
 
 // WithLimits overrides page caps, so tests can page with few records.
 func WithLimits(l Limits) Option { return func(s *Server) { s.limits = l } }
@@ -723,7 +730,11 @@ func (s *Server) issueJSON(is *Issue, fields map[string]bool, changelog bool) ma
 		for _, h := range is.Histories[len(is.Histories)-n:] {
 			hs = append(hs, s.historyJSON(h, ""))
 		}
-		issue["changelog"] = map[string]any{"startAt": 0, "maxResults": n, "total": len(is.Histories), "histories": hs}
+		total := len(is.Histories)
+		if s.totalInlined {
+			total = n
+		}
+		issue["changelog"] = map[string]any{"startAt": 0, "maxResults": n, "total": total, "histories": hs}
 	}
 	return issue
 }
