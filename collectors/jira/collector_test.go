@@ -316,6 +316,32 @@ func TestChangelogTotalUnderstated(t *testing.T) {
 	}
 }
 
+// TestSinceEarlierThanCursor: --since earlier than a stream's cursor collects the
+// stream again from there; a later one leaves the cursor in charge.
+func TestSinceEarlierThanCursor(t *testing.T) {
+	f := newFixture(t)
+	generate(f.srv, "PAY", 3, 1, 0, on(0))
+	f.connect(t, nil)
+	st := &recorder{Store: collectortest.SQLite(t)}
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	run := func(since time.Time) []string {
+		st.items = nil
+		if err := f.source.Collect(context.Background(), st, collectors.CollectOptions{Now: f.clock.Now, Since: since}); err != nil {
+			t.Fatal(err)
+		}
+		return st.items
+	}
+	if got, want := run(day.Add(-time.Hour)), []string{"PAY-1", "PAY-2", "PAY-3"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("--since before the cursor wrote %v, want %v", got, want)
+	}
+	// PAY-3 (updated at the cursor) only: a since after the cursor changes nothing.
+	if got, want := run(now.Add(-time.Hour)), []string{"PAY-3"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("--since after the cursor wrote %v, want %v", got, want)
+	}
+}
+
 // recorder is a Writer that remembers the ids of the work items written.
 type recorder struct {
 	store.Store

@@ -267,6 +267,13 @@ func (r *run) collectStream(ctx context.Context, st stream) error {
 	bound := r.floor
 	if !cursor.IsZero() {
 		bound = cursor.Add(-r.set.overlap)
+		// --since earlier than the cursor collects the stream again from there; the
+		// cursor stays where it is (it only moves forward).
+		if since := r.opts.Since; !since.IsZero() && since.Before(bound) {
+			bound = since.UTC()
+			r.log.Info("collecting again from --since, before the cursor", "stream", st.name,
+				"since", bound.Format(time.RFC3339), "cursor", cursor.Format(time.RFC3339))
+		}
 	}
 	jql := r.jql(st, bound)
 	r.log.Debug("searching", "stream", st.name, "jql", jql)
