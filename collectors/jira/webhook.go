@@ -60,8 +60,10 @@ type webhookEvent struct {
 // HandleEvent turns a Jira issue event (jira:issue_created, jira:issue_updated) into
 // the work item and status changes a collection would write for it, with the same
 // ids: the event's changelog id is the history id a collection reads. Other events
-// (deletions, comments, worklogs, sprints) give an empty batch: the next collection
-// brings what they change. It asks for a collection only when a status is not yet
+// (deletions, comments, worklogs, sprints) give an empty batch: a comment or worklog
+// updates the issue, which the next collection reads again, but a deleted issue or
+// worklog stays in the store. Events are selected by project only: the jql setting
+// cannot be checked against an event. It asks for a collection only when a status is not yet
 // in the status list the last collection read. kind may be empty; the event's own webhookEvent decides.
 func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, error) {
 	var ev webhookEvent
