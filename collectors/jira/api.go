@@ -267,10 +267,10 @@ func (s *Source) do(ctx context.Context, method, path string, q url.Values, body
 				last = after + " (" + wait.Round(time.Second).String() + ")"
 			}
 			if wait > maxWait {
-				return fmt.Errorf("rate limited: Jira asked to wait %s, more than the %s waited at most (last Retry-After %s): %w",
+				return fmt.Errorf("rate limited (429): Jira asked to wait %s, more than the %s waited at most; the last Retry-After was %s: %w",
 					wait.Round(time.Second), maxWait, last, err)
 			}
-			return fmt.Errorf("still rate limited after %d attempts, the retry budget (last Retry-After %s): %w", attempt+1, last, err)
+			return fmt.Errorf("rate limited (429) on all %d attempts the retry budget allows; the last Retry-After was %s: %w", attempt+1, last, err)
 		}
 		s.log.Warn("Jira asked to wait; retrying", "reason", reason, "status", resp.StatusCode,
 			"path", path, "attempt", attempt+1, "in", wait.Round(time.Second))

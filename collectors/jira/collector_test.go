@@ -588,7 +588,7 @@ func TestRateLimitAndFaults(t *testing.T) {
 		f.connect(t, nil)
 		err := f.collect(context.Background(), collectortest.SQLite(t))
 		if err == nil || !strings.Contains(err.Error(), "429") || !strings.Contains(err.Error(), "rate limited") ||
-			!strings.Contains(err.Error(), "Retry-After 42") || statusOf(err) != http.StatusTooManyRequests {
+			!strings.Contains(err.Error(), "Retry-After was 42") || statusOf(err) != http.StatusTooManyRequests {
 			t.Errorf("err %v", err)
 		}
 	})
