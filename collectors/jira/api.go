@@ -240,7 +240,7 @@ func (s *Source) do(ctx context.Context, method, path string, q url.Values, body
 			continue
 		}
 		var wait time.Duration
-		reason := ""
+		reason, after := "", ""
 		switch code := resp.StatusCode; {
 		case code >= 200 && code < 300:
 			if err := json.Unmarshal(data, v); err != nil {
@@ -248,7 +248,8 @@ func (s *Source) do(ctx context.Context, method, path string, q url.Values, body
 			}
 			return nil
 		case code == http.StatusTooManyRequests:
-			wait, reason = retryAfter(resp.Header.Get("Retry-After"), s.now(), attempt), "rate limited (429)"
+			after = resp.Header.Get("Retry-After")
+			wait, reason = retryAfter(after, s.now(), attempt), "rate limited (429)"
 		case code == http.StatusInternalServerError || code == http.StatusBadGateway ||
 			code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout:
 			wait, reason = backoff(attempt), "server error"
@@ -257,7 +258,19 @@ func (s *Source) do(ctx context.Context, method, path string, q url.Values, body
 			}
 		}
 		if reason == "" || attempt >= maxRetries || wait > maxWait {
-			return &apiError{Status: resp.StatusCode, Path: path, Msg: errorMessages(data)}
+			err := &apiError{Status: resp.StatusCode, Path: path, Msg: errorMessages(data)}
+			if resp.StatusCode != http.StatusTooManyRequests {
+				return err
+			}
+			last := "none"
+			if after != "" {
+				last = after + " (" + wait.Round(time.Second).String() + ")"
+			}
+			if wait > maxWait {
+				return fmt.Errorf("rate limited (429): Jira asked to wait %s, more than the %s waited at most; the last Retry-After was %s: %w",
+					wait.Round(time.Second), maxWait, last, err)
+			}
+			return fmt.Errorf("rate limited (429) on all %d attempts the retry budget allows; the last Retry-After was %s: %w", attempt+1, last, err)
 		}
 		s.log.Warn("Jira asked to wait; retrying", "reason", reason, "status", resp.StatusCode,
 			"path", path, "attempt", attempt+1, "in", wait.Round(time.Second))

@@ -100,6 +100,11 @@ func resolve(set Settings, s collectors.Settings) (*resolved, error) {
 	if set.BaseURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, s.Invalid("base_url", "want the site's http(s) URL such as https://acme.atlassian.net, got %q", set.BaseURL)
 	}
+	if u.User != nil {
+		// Credentials in the URL would be sent with no check and copied into the link
+		// of every work item; the secrets have their own settings.
+		return nil, s.Invalid("base_url", "leave the user or password out of the URL (%s://…@%s): the credentials go in email_env and token_env or token_file", u.Scheme, u.Host)
+	}
 	r.baseURL = strings.TrimSuffix(set.BaseURL, "/")
 	switch set.Deployment {
 	case "", deploymentCloud:

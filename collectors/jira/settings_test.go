@@ -69,6 +69,8 @@ func TestSettings(t *testing.T) {
 		{base + "      projects: [PAY]\n      overlap: -5m\n", "jira.overlap"},
 		{base + "      projects: [PAY]\n      page_size: 5000\n", "jira.page_size"},
 		{base + "      projects: [PAY]\n      colour: blue\n", "colour"},
+		{"      base_url: https://ana:pw@acme.atlassian.net\n      email_env: JIRA_TEST_EMAIL\n      token_env: JIRA_TEST_TOKEN\n      projects: [PAY]\n", "user or password"},
+		{"      base_url: https://ana@acme.atlassian.net\n      email_env: JIRA_TEST_EMAIL\n      token_env: JIRA_TEST_TOKEN\n      projects: [PAY]\n", "user or password"},
 		{"      base_url: https://acme.atlassian.net\n      token_env: JIRA_TEST_TOKEN\n      projects: [PAY]\n", "jira.email_env"},
 		{"      base_url: https://acme.atlassian.net\n      email_env: JIRA_TEST_EMAIL\n      token_env: JIRA_UNSET_TOKEN\n      projects: [PAY]\n", "JIRA_UNSET_TOKEN is not set"},
 		{"      base_url: https://j.example.com\n      deployment: datacenter\n      email_env: JIRA_TEST_EMAIL\n      token_env: JIRA_TEST_TOKEN\n      projects: [PAY]\n", "leave email_env out"},

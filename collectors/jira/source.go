@@ -251,6 +251,14 @@ func (r *run) loadCursor(ctx context.Context, name string) (time.Time, error) {
 
 // collectStream searches one stream from its cursor and writes each page of issues
 // in one batch with the cursor that covers it.
+//
+// The search is ordered by update time, so an issue edited during the search moves
+// to its end and every issue after it moves up a place: paging by offset (startAt,
+// or Cloud's nextPageToken) would skip the issue at the next page boundary. So
+// after each page the search starts again from the page's last update time (JQL's
+// minute, in the account's zone), skipping the issues this run already wrote with
+// the same update time; only when that would repeat the same search (the whole page
+// within the bound's minute) does it go on by offset within the search.
 func (r *run) collectStream(ctx context.Context, st stream) error {
 	cursor, err := r.loadCursor(ctx, st.name)
 	if err != nil {
@@ -259,9 +267,18 @@ func (r *run) collectStream(ctx context.Context, st stream) error {
 	bound := r.floor
 	if !cursor.IsZero() {
 		bound = cursor.Add(-r.set.overlap)
+		// --since earlier than the cursor collects the stream again from there; the
+		// cursor stays where it is (it only moves forward).
+		if since := r.opts.Since; !since.IsZero() && since.Before(bound) {
+			bound = since.UTC()
+			r.log.Info("collecting again from --since, before the cursor", "stream", st.name,
+				"since", bound.Format(time.RFC3339), "cursor", cursor.Format(time.RFC3339))
+		}
 	}
 	jql := r.jql(st, bound)
 	r.log.Debug("searching", "stream", st.name, "jql", jql)
+	// written holds the update time of each issue written in this run.
+	written := map[string]time.Time{}
 	done := 0
 	token, startAt := "", 0
 	for page := 0; ; page++ {
@@ -276,7 +293,23 @@ func (r *run) collectStream(ctx context.Context, st stream) error {
 			r.log.Warn("the search found no issues at all; check the project key, the jql and the account's access",
 				"stream", st.name, "since", bound.Format(time.RFC3339))
 		}
-		b, latest, err := r.records(ctx, p.Issues)
+		fresh := make([]apiIssue, 0, len(p.Issues))
+		var pageFirst, pageLast time.Time
+		for i, is := range p.Issues {
+			updated, err := parseTime(is.Fields.Updated)
+			if err != nil {
+				return fmt.Errorf("issue %s: updated: %w", is.Key, err)
+			}
+			if i == 0 {
+				pageFirst = updated
+			}
+			pageLast = updated
+			if at, ok := written[is.Key]; ok && at.Equal(updated) {
+				continue
+			}
+			fresh = append(fresh, is)
+		}
+		b, latest, err := r.records(ctx, fresh)
 		if err != nil {
 			return err
 		}
@@ -292,12 +325,28 @@ func (r *run) collectStream(ctx context.Context, st stream) error {
 				return fmt.Errorf("writing: %w", err)
 			}
 		}
-		done += len(p.Issues)
+		for _, wi := range b.WorkItems {
+			written[wi.ID] = wi.UpdatedAt
+		}
+		done += len(fresh)
 		last := lastPage(p, startAt, r.set.datacenter)
-		r.opts.Report(collectors.Report{Source: r.name, Unit: st.unit, Stream: "issues", Done: done, Total: p.Total,
+		total := 0
+		if p.Total > 0 {
+			total = done + max(0, p.Total-startAt-len(p.Issues))
+		}
+		r.opts.Report(collectors.Report{Source: r.name, Unit: st.unit, Stream: "issues", Done: done, Total: total,
 			Requests: int(r.requests.Load()), RateRemaining: -1, Finished: last})
 		if last {
 			return nil
+		}
+		// Start again from the page's last update when that skips at least the
+		// page's first minute; else (the whole page within one minute, which a new
+		// search would read again) go on by offset in the same search.
+		if from := jqlDate(pageLast, r.tz); from > jqlDate(pageFirst, r.tz) && from > jqlDate(bound, r.tz) {
+			next := r.jql(st, pageLast)
+			bound, jql, token, startAt = pageLast, next, "", 0
+			r.log.Debug("searching on", "stream", st.name, "jql", jql)
+			continue
 		}
 		token, startAt = p.NextPageToken, startAt+len(p.Issues)
 	}
@@ -381,9 +430,19 @@ func (r *run) records(ctx context.Context, issues []apiIssue) (*schema.Batch, ti
 	return b, latest, nil
 }
 
-// truncated says whether the search inlined less than an issue's whole changelog.
-func truncated(is *apiIssue) bool {
-	return is.Changelog != nil && is.Changelog.Total > len(is.Changelog.Histories)
+// changelogInline is the most changelog histories Jira Cloud's search inlines.
+const changelogInline = 40
+
+// truncated says whether the search inlined less than an issue's whole changelog:
+// its total says so, or (on Cloud) it holds as many histories as Cloud inlines at
+// most, since a cut-short changelog's total has been seen to give the count
+// inlined.
+func truncated(is *apiIssue, datacenter bool) bool {
+	if is.Changelog == nil {
+		return false
+	}
+	n := len(is.Changelog.Histories)
+	return is.Changelog.Total > n || (!datacenter && n >= changelogInline)
 }
 
 // fullChangelogs fetches the whole status history of the issues whose changelog the
@@ -394,7 +453,7 @@ func (r *run) fullChangelogs(ctx context.Context, issues []apiIssue) (map[string
 	var keys []string
 	byID := map[string]string{}
 	for i := range issues {
-		if truncated(&issues[i]) {
+		if truncated(&issues[i], r.set.datacenter) {
 			keys = append(keys, issues[i].Key)
 			byID[issues[i].ID] = issues[i].Key
 			out[issues[i].Key] = []apiHistory{}

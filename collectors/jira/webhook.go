@@ -21,7 +21,11 @@ const WebhookSignatureHeader = "X-Hub-Signature"
 // the body keyed by the secret>", as Jira Cloud sends it for a webhook with a secret.
 // The comparison takes constant time, so the signature cannot be guessed byte by
 // byte.
+// An empty secret is refused: anyone could compute the signature it gives.
 func VerifySignature(header string, body, secret []byte) error {
+	if len(secret) == 0 {
+		return errors.New("jira webhook: an empty secret would accept forged events: set the webhook's secret")
+	}
 	if header == "" {
 		return errors.New("jira webhook: no " + WebhookSignatureHeader + " header: is the webhook's secret set in Jira?")
 	}
@@ -56,8 +60,10 @@ type webhookEvent struct {
 // HandleEvent turns a Jira issue event (jira:issue_created, jira:issue_updated) into
 // the work item and status changes a collection would write for it, with the same
 // ids: the event's changelog id is the history id a collection reads. Other events
-// (deletions, comments, worklogs, sprints) give an empty batch: the next collection
-// brings what they change. It asks for a collection only when a status is not yet
+// (deletions, comments, worklogs, sprints) give an empty batch: a comment or worklog
+// updates the issue, which the next collection reads again, but a deleted issue or
+// worklog stays in the store. Events are selected by project only: the jql setting
+// cannot be checked against an event. It asks for a collection only when a status is not yet
 // in the status list the last collection read. kind may be empty; the event's own webhookEvent decides.
 func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, error) {
 	var ev webhookEvent
@@ -87,13 +93,20 @@ func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, 
 	if ev.Changelog == nil || ev.Changelog.ID == "" {
 		return b, false, nil
 	}
-	// Jira stamps the issue's update time and the history's creation time with the
-	// same moment in the update that makes the event, so the issue's updated is the
-	// history time a collection reads; the event's timestamp (when it was sent) is
-	// the fallback.
+	// The event does not carry the history's time. Jira stamps the issue's update
+	// time with it in the update that makes the event, so the issue's updated is the
+	// best guess (the event's timestamp, when it was sent, the fallback); but a
+	// post-function or automation that edits the issue afterwards makes it later.
+	// So the records an event makes carry the lowest sensible version, the issue's
+	// creation time: no history is older than its issue, so the next collection's
+	// copy (versioned by the history's own time) always replaces the event's guess.
 	created := ev.Issue.Fields.Updated
 	if created == "" && ev.Timestamp > 0 {
 		created = time.UnixMilli(ev.Timestamp).UTC().Format(jiraTime)
+	}
+	version, err := parseTime(ev.Issue.Fields.Created)
+	if err != nil {
+		return nil, false, fmt.Errorf("jira event %q: issue %s: created: %w", ev.WebhookEvent, ev.Issue.Key, err)
 	}
 	s.mu.Lock()
 	cats := s.categories
@@ -111,6 +124,9 @@ func (s *Source) HandleEvent(kind string, payload []byte) (*schema.Batch, bool, 
 		sc, err := s.statusChange(ev.Issue.Key, ev.Changelog.ID, ev.User, created, n, it, from, to)
 		if err != nil {
 			return nil, false, fmt.Errorf("jira event %q: %w", ev.WebhookEvent, err)
+		}
+		if !version.IsZero() && version.Before(sc.UpdatedAt) {
+			sc.UpdatedAt = version
 		}
 		b.StatusChanges = append(b.StatusChanges, sc)
 		n++

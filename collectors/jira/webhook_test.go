@@ -45,8 +45,15 @@ func TestWebhookMatchesCollection(t *testing.T) {
 		t.Errorf("work item\n event      %+v\n collection %+v", b.WorkItems, got.items["PAY-7"])
 	}
 	id := "PAY-7/" + h + "/0"
-	if len(b.StatusChanges) != 1 || !reflect.DeepEqual(b.StatusChanges[0], got.changes[id]) {
-		t.Errorf("status change\n event      %+v\n collection %+v", b.StatusChanges, got.changes[id])
+	// The same record but for its version: the event's is the issue's creation, so
+	// that any collection of the history replaces it.
+	if len(b.StatusChanges) != 1 || !b.StatusChanges[0].UpdatedAt.Equal(on(0)) {
+		t.Fatalf("status changes %+v, want one versioned at the issue's creation %v", b.StatusChanges, on(0))
+	}
+	event := b.StatusChanges[0]
+	event.UpdatedAt = got.changes[id].UpdatedAt
+	if !reflect.DeepEqual(event, got.changes[id]) {
+		t.Errorf("status change\n event      %+v\n collection %+v", event, got.changes[id])
 	}
 	if sc := got.changes[id]; sc.FromCategory != "In Progress" || sc.ToCategory != "Done" || sc.Author != "Cy" {
 		t.Errorf("status change %+v", sc)
@@ -87,6 +94,37 @@ func TestWebhookMatchesCollection(t *testing.T) {
 	}
 }
 
+// TestWebhookYieldsToCollection: a post-function or automation updates the issue
+// after the transition, so the event's issue updated (the webhook's guess at the
+// history's time) is later than the history's created. The next collection's copy,
+// with the history's own time, must replace the event's.
+func TestWebhookYieldsToCollection(t *testing.T) {
+	f := newFixture(t)
+	f.srv.AddIssue(jiratest.Issue{Key: "PAY-7", Created: on(0)})
+	f.connect(t, nil)
+	st := collectortest.SQLite(t)
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	at := on(3 * time.Hour)
+	h := f.srv.Transition("PAY-7", "In Progress", "Bo", at)
+	f.srv.Touch("PAY-7", at.Add(40*time.Second)) // the automation's edit
+	b, _, err := f.source.HandleEvent("", f.srv.WebhookPayload("jira:issue_updated", "PAY-7", h))
+	if err != nil || len(b.StatusChanges) != 1 {
+		t.Fatalf("%+v, %v", b, err)
+	}
+	if err := st.Write(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	sc := snapshot(t, st).changes["PAY-7/"+h+"/0"]
+	if !sc.At.Equal(at) || !sc.UpdatedAt.Equal(at) {
+		t.Errorf("stored status change at %v (version %v), want the history's %v", sc.At, sc.UpdatedAt, at)
+	}
+}
+
 func TestVerifySignature(t *testing.T) {
 	body, secret := []byte(`{"webhookEvent":"jira:issue_updated"}`), []byte("s3cret")
 	mac := hmac.New(sha256.New, secret)
@@ -107,5 +145,13 @@ func TestVerifySignature(t *testing.T) {
 	}
 	if err := VerifySignature(good, append(body, ' '), secret); err == nil {
 		t.Error("a changed body passed")
+	}
+	// An empty secret would accept a signature anyone can compute.
+	mac = hmac.New(sha256.New, nil)
+	mac.Write(body)
+	for _, empty := range [][]byte{nil, {}} {
+		if err := VerifySignature("sha256="+hex.EncodeToString(mac.Sum(nil)), body, empty); err == nil || !strings.Contains(err.Error(), "empty secret") {
+			t.Errorf("an empty secret: %v", err)
+		}
 	}
 }

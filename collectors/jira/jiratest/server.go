@@ -109,6 +109,8 @@ type Server struct {
 	tz     *time.Location
 	now    func() time.Time
 	limits Limits
+	// totalInlined: a search's changelog total is the count inlined.
+	totalInlined bool
 
 	mu       sync.Mutex
 	issues   map[string]*Issue
@@ -121,6 +123,7 @@ type Server struct {
 	retryAfter time.Duration // with this Retry-After
 	faults     []*fault
 	hook       func(*http.Request)
+	triggers   []*trigger
 
 	counts map[string]int
 	total  int
@@ -135,6 +138,12 @@ type Limits struct {
 type pageToken struct {
 	jql    string
 	offset int
+}
+
+type trigger struct {
+	route string
+	n     int
+	f     func()
 }
 
 type fault struct {
@@ -161,6 +170,11 @@ func WithTimeZone(tz *time.Location) Option { return func(s *Server) { s.tz = tz
 // WithClock sets the server's clock, used for the bumps of Touch and Transition
 // when no time is given.
 func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithChangelogTotalInlined makes a search's inlined changelog give as its total
+// the number of histories it inlines rather than the issue's whole count, as Jira
+// Cloud has been seen to do: a cut-short changelog that says it is whole.
+func WithChangelogTotalInlined() Option { return func(s *Server) { s.totalInlined = true } }
 
 // WithLimits overrides page caps, so tests can page with few records.
 func WithLimits(l Limits) Option { return func(s *Server) { s.limits = l } }
@@ -340,6 +354,16 @@ func (s *Server) OnRequest(f func(*http.Request)) {
 	s.hook = f
 }
 
+// BeforeRequest makes f run once, when the route (as Count names it, "" for any)
+// receives its nth request counted since the last ResetCounts, before the request
+// is answered: so a test can edit issues between two pages of a search. f may call
+// the server's methods.
+func (s *Server) BeforeRequest(route string, n int, f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.triggers = append(s.triggers, &trigger{route: route, n: n, f: f})
+}
+
 // Count is how many requests a route received: "myself", "status", "search",
 // "bulkfetch", "changelog", "worklog", "issue".
 func (s *Server) Count(route string) int {
@@ -400,9 +424,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.total++
 	s.counts[route]++
 	hook := s.hook
+	var fire []func()
+	for _, tr := range s.triggers {
+		if tr.f != nil && ((tr.route == "" && s.total == tr.n) || (tr.route != "" && tr.route == route && s.counts[route] == tr.n)) {
+			fire, tr.f = append(fire, tr.f), nil
+		}
+	}
 	s.mu.Unlock()
 	if hook != nil {
 		hook(r)
+	}
+	for _, f := range fire {
+		f()
 	}
 	if !s.authorized(r) {
 		if s.mode == Cloud {
@@ -697,7 +730,11 @@ func (s *Server) issueJSON(is *Issue, fields map[string]bool, changelog bool) ma
 		for _, h := range is.Histories[len(is.Histories)-n:] {
 			hs = append(hs, s.historyJSON(h, ""))
 		}
-		issue["changelog"] = map[string]any{"startAt": 0, "maxResults": n, "total": len(is.Histories), "histories": hs}
+		total := len(is.Histories)
+		if s.totalInlined {
+			total = n
+		}
+		issue["changelog"] = map[string]any{"startAt": 0, "maxResults": n, "total": total, "histories": hs}
 	}
 	return issue
 }
@@ -875,7 +912,10 @@ func (s *Server) changelog(w http.ResponseWriter, r *http.Request) {
 // WebhookPayload is the body Jira posts for event ("jira:issue_updated") on an
 // issue: the issue with every field and, when historyID is not empty, that history
 // as the event's changelog, with the history's author as the user and a timestamp a
-// moment after the history's time, as a delivery is sent after the change.
+// moment after the history's time, as a delivery is sent after the change. The
+// issue is as it is now: Touch it after the Transition for the body Jira sends when
+// a post-function or automation updated the issue after the history, whose issue
+// updated is later than the history's created.
 func (s *Server) WebhookPayload(event, key, historyID string) []byte {
 	s.mu.Lock()
 	is := s.issue(key)
