@@ -218,3 +218,33 @@ func (r Registry) Types() []string {
 	sort.Strings(types)
 	return types
 }
+
+// Backfill is where a source's first collection starts, as its `since` setting
+// gives it: an age back from the time of the collection, or a fixed date.
+type Backfill struct {
+	Age  time.Duration // used when Date is zero
+	Date time.Time
+}
+
+// Start is where a first collection made at now starts.
+func (b Backfill) Start(now time.Time) time.Time {
+	if !b.Date.IsZero() {
+		return b.Date
+	}
+	return now.Add(-b.Age).Truncate(time.Second)
+}
+
+// Backfill reads a `since`-style setting: a duration back from now ("90d") or a
+// date ("2026-01-01"); empty gives an age of def.
+func (s Settings) Backfill(field, value string, def time.Duration) (Backfill, error) {
+	if value == "" {
+		return Backfill{Age: def}, nil
+	}
+	if d, err := config.ParseDuration(value); err == nil && d.Duration > 0 {
+		return Backfill{Age: d.Duration}, nil
+	}
+	if t, err := time.Parse(time.DateOnly, value); err == nil {
+		return Backfill{Date: t}, nil
+	}
+	return Backfill{}, s.Invalid(field, "want a duration such as %s or a date such as 2026-01-01, got %q", config.Duration{Duration: def}, value)
+}

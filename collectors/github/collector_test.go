@@ -49,7 +49,7 @@ func newFixture(t testing.TB, opts ...githubtest.Option) *fixture {
 // connect builds the source with the given settings on top of the defaults.
 func (f *fixture) connect(t testing.TB, edit func(*resolved)) *Source {
 	r := &resolved{
-		baseURL: f.srv.URL(), token: "test-token", orgs: []string{"acme"}, sinceAge: defaultSince,
+		baseURL: f.srv.URL(), token: "test-token", orgs: []string{"acme"}, since: collectors.Backfill{Age: defaultSince},
 		bots: []*regexp.Regexp{regexp.MustCompile(defaultBotPattern)}, api: true, releasesEnv: "production",
 	}
 	if edit != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/schema"
 )
 
@@ -14,7 +15,7 @@ import (
 // releases, for events.
 func eventSource(t *testing.T) *Source {
 	s, err := newSource("gh", &resolved{
-		token: "t", orgs: []string{"acme"}, exclude: []string{"acme/sandbox"}, sinceAge: defaultSince,
+		token: "t", orgs: []string{"acme"}, exclude: []string{"acme/sandbox"}, since: collectors.Backfill{Age: defaultSince},
 		bots: []*regexp.Regexp{regexp.MustCompile(defaultBotPattern)}, api: true, releases: true, releasesEnv: "production",
 		workflows: []WorkflowSettings{{Workflow: "deploy.yml", Environment: "production"}},
 	}, nil)

@@ -69,7 +69,7 @@ func FuzzReverts(f *testing.F) {
 // its requests answered by rt.
 func fuzzSource(tb testing.TB, rt http.RoundTripper) *Source {
 	s, err := newSource("gh", &resolved{
-		token: "t", orgs: []string{"acme"}, exclude: []string{"acme/sandbox"}, sinceAge: defaultSince,
+		token: "t", orgs: []string{"acme"}, exclude: []string{"acme/sandbox"}, since: collectors.Backfill{Age: defaultSince},
 		bots: []*regexp.Regexp{regexp.MustCompile(defaultBotPattern)}, api: true, releases: true, releasesEnv: "production",
 		workflows: []WorkflowSettings{
 			{Workflow: "deploy.yml", Environment: "production"},

@@ -187,7 +187,7 @@ func TestWorkflowRunsOverTheCap(t *testing.T) {
 		api.AddWorkflow(githubtest.Workflow{Name: "Deploy", Path: ".github/workflows/deploy.yml"})
 		f.connect(t, func(r *resolved) {
 			r.api = false
-			r.sinceDate = from
+			r.since.Date = from
 			r.workflows = []WorkflowSettings{{Workflow: "deploy.yml", Environment: "production"}}
 		})
 		return f, api

@@ -111,22 +111,13 @@ type resolved struct {
 	repos       []string // explicit "owner/name"
 	globs       []string // "owner/pattern"
 	exclude     []string
-	sinceAge    time.Duration // used when sinceDate is zero
-	sinceDate   time.Time
+	since       collectors.Backfill
 	bots        []*regexp.Regexp
 	api         bool
 	envs        map[string]bool // nil: every environment
 	workflows   []WorkflowSettings
 	releases    bool
 	releasesEnv string
-}
-
-// backfillStart is where a first collection starts at time now.
-func (r *resolved) backfillStart(now time.Time) time.Time {
-	if !r.sinceDate.IsZero() {
-		return r.sinceDate
-	}
-	return now.Add(-r.sinceAge).Truncate(time.Second)
 }
 
 func (r *resolved) isBot(login string, typ string) bool {
@@ -184,17 +175,8 @@ func resolve(set Settings, s collectors.Settings) (*resolved, error) {
 		}
 		r.exclude = append(r.exclude, ex)
 	}
-	switch {
-	case set.Since == "":
-		r.sinceAge = defaultSince
-	default:
-		if d, err := config.ParseDuration(set.Since); err == nil && d.Duration > 0 {
-			r.sinceAge = d.Duration
-		} else if t, err := time.Parse("2006-01-02", set.Since); err == nil {
-			r.sinceDate = t
-		} else {
-			return nil, s.Invalid("since", "want a duration such as 180d or a date such as 2026-01-01, got %q", set.Since)
-		}
+	if r.since, err = s.Backfill("since", set.Since, defaultSince); err != nil {
+		return nil, err
 	}
 	patterns := set.BotPatterns
 	if patterns == nil {

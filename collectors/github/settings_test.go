@@ -33,12 +33,12 @@ func TestSettings(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := s.set
-		if r.token != "s3cret-value" || r.baseURL != "" || !r.api || r.releases || r.sinceAge != 180*24*time.Hour ||
+		if r.token != "s3cret-value" || r.baseURL != "" || !r.api || r.releases || r.since.Age != 180*24*time.Hour ||
 			len(r.bots) != 1 || !r.isBot("renovate[bot]", "User") || r.isBot("ana", "User") || !r.isBot("ci", "Bot") {
 			t.Fatalf("defaults: %+v", r)
 		}
 		want := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-		if got := r.backfillStart(want.Add(180 * 24 * time.Hour)); !got.Equal(want) {
+		if got := r.since.Start(want.Add(180 * 24 * time.Hour)); !got.Equal(want) {
 			t.Errorf("backfill start %v, want %v", got, want)
 		}
 	})
@@ -60,7 +60,7 @@ func TestSettings(t *testing.T) {
 		r := s.set
 		if r.baseURL != "https://ghe.example.com/api/v3/" || r.api || !r.releases || r.releasesEnv != "prod" ||
 			len(r.repos) != 1 || len(r.globs) != 1 || !r.excluded("acme/Pay-Legacy") || r.excluded("acme/pay-api") ||
-			!r.sinceDate.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)) || r.workflows[0].Environment != "production" ||
+			!r.since.Date.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)) || r.workflows[0].Environment != "production" ||
 			!r.workflows[0].onDefaultBranch() || !r.workflows[0].onTags() || r.workflows[1].onDefaultBranch() || !r.workflows[1].onTags() {
 			t.Fatalf("resolved %+v", r)
 		}

@@ -49,7 +49,7 @@ func newFixture(t testing.TB, opts ...jiratest.Option) *fixture {
 func (f *fixture) connect(t testing.TB, edit func(*resolved)) *Source {
 	r := &resolved{
 		baseURL: f.srv.URL(), email: "ana@example.com", token: "test-token", emailEnv: "JIRA_EMAIL",
-		tokenRef: "token_env JIRA_TOKEN", projects: []string{"PAY"}, sinceAge: defaultSince,
+		tokenRef: "token_env JIRA_TOKEN", projects: []string{"PAY"}, since: collectors.Backfill{Age: defaultSince},
 		overlap: defaultOverlap, worklogs: true, pageSize: defaultPageSize,
 	}
 	if edit != nil {

@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/flowmeter/flowmeter/collectors"
 )
 
 // FuzzHandleEvent hands arbitrary payloads to the source /webhooks/jira forwards
@@ -16,7 +18,7 @@ func FuzzHandleEvent(f *testing.F) {
 	f.Add("jira:issue_deleted", []byte(`{"webhookEvent":"jira:issue_deleted","issue":{"key":"PAY-1"}}`))
 	f.Add("", []byte(`{"webhookEvent":"jira:issue_created","issue":{"key":"OPS-1","fields":{"project":{"key":"OPS"}}}}`))
 	s := newSource("jira", &resolved{baseURL: "https://acme.atlassian.net", projects: []string{"PAY"}, overlap: defaultOverlap,
-		sinceAge: defaultSince, pageSize: defaultPageSize}, http.DefaultTransport)
+		since: collectors.Backfill{Age: defaultSince}, pageSize: defaultPageSize}, http.DefaultTransport)
 	s.now = func() time.Time { return time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC) }
 	f.Fuzz(func(t *testing.T, kind string, payload []byte) {
 		b, collect, err := s.HandleEvent(kind, payload)

@@ -69,19 +69,10 @@ type resolved struct {
 	tokenRef   string
 	projects   []string
 	jql        string
-	sinceAge   time.Duration // used when sinceDate is zero
-	sinceDate  time.Time
+	since      collectors.Backfill
 	overlap    time.Duration
 	worklogs   bool
 	pageSize   int
-}
-
-// backfillStart is where a first collection starts at time now.
-func (r *resolved) backfillStart(now time.Time) time.Time {
-	if !r.sinceDate.IsZero() {
-		return r.sinceDate
-	}
-	return now.Add(-r.sinceAge).Truncate(time.Second)
 }
 
 // apiPath is the REST root of the deployment: v3 on Cloud (v2 is being retired
@@ -156,17 +147,8 @@ func resolve(set Settings, s collectors.Settings) (*resolved, error) {
 	if strings.Contains(strings.ToLower(r.jql), "order by") {
 		return nil, s.Invalid("jql", "leave ORDER BY out: the source orders by update time itself")
 	}
-	switch {
-	case set.Since == "":
-		r.sinceAge = defaultSince
-	default:
-		if d, err := config.ParseDuration(set.Since); err == nil && d.Duration > 0 {
-			r.sinceAge = d.Duration
-		} else if t, err := time.Parse(time.DateOnly, set.Since); err == nil {
-			r.sinceDate = t
-		} else {
-			return nil, s.Invalid("since", "want a duration such as 90d or a date such as 2026-01-01, got %q", set.Since)
-		}
+	if r.since, err = s.Backfill("since", set.Since, defaultSince); err != nil {
+		return nil, err
 	}
 	r.overlap = defaultOverlap
 	if set.Overlap != "" {

@@ -38,7 +38,7 @@ func TestSettings(t *testing.T) {
 		}
 		r := s.set
 		if r.baseURL != "https://acme.atlassian.net" || r.datacenter || r.email != "ana@example.com" || r.token != "s3cret-value" ||
-			strings.Join(r.projects, ",") != "PAY,OPS" || r.sinceAge != 90*24*time.Hour || r.overlap != 5*time.Minute ||
+			strings.Join(r.projects, ",") != "PAY,OPS" || r.since.Age != 90*24*time.Hour || r.overlap != 5*time.Minute ||
 			!r.worklogs || r.pageSize != 100 || r.apiPath() != "/rest/api/3" {
 			t.Fatalf("defaults: %+v", r)
 		}
@@ -53,7 +53,7 @@ func TestSettings(t *testing.T) {
 		}
 		r := s.set
 		if !r.datacenter || r.token != "pat-value" || len(r.projects) != 0 || r.jql != "issuetype != Sub-task" ||
-			!r.sinceDate.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) || r.overlap != 30*time.Minute || r.worklogs ||
+			!r.since.Date.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) || r.overlap != 30*time.Minute || r.worklogs ||
 			r.pageSize != 500 || r.apiPath() != "/rest/api/2" || s.streams()[0].name != "issues" {
 			t.Fatalf("datacenter: %+v", r)
 		}

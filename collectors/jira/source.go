@@ -141,7 +141,7 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 	s.now = opts.Clock()
 	s.requests.Store(0)
 	r := &run{Source: s, w: w, opts: opts}
-	r.floor = s.set.backfillStart(s.now().UTC())
+	r.floor = s.set.since.Start(s.now().UTC())
 	if !opts.Since.IsZero() {
 		r.floor = opts.Since.UTC()
 	}

@@ -50,7 +50,7 @@ func newFixture(t testing.TB, key string) *fixture {
 func (f *fixture) connect(edit func(*resolved)) *Source {
 	r := &resolved{
 		baseURL: f.srv.URL(), key: testKey, alerts: true, incidents: true, serviceTag: defaultServiceTag,
-		sinceAge: defaultSince, pageSize: maxPageSize,
+		since: collectors.Backfill{Age: defaultSince}, pageSize: maxPageSize,
 	}
 	if edit != nil {
 		edit(r)

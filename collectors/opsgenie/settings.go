@@ -56,17 +56,8 @@ type resolved struct {
 	query      string
 	serviceTag string
 	webURL     string
-	sinceAge   time.Duration // used when sinceDate is zero
-	sinceDate  time.Time
+	since      collectors.Backfill
 	pageSize   int
-}
-
-// backfillStart is where a first collection starts at time now.
-func (r *resolved) backfillStart(now time.Time) time.Time {
-	if !r.sinceDate.IsZero() {
-		return r.sinceDate
-	}
-	return now.Add(-r.sinceAge).Truncate(time.Second)
 }
 
 // resolve validates settings, reporting problems at their field and line.
@@ -105,17 +96,8 @@ func resolve(set Settings, s collectors.Settings) (*resolved, error) {
 	if set.ServiceTagPrefix != nil {
 		r.serviceTag = *set.ServiceTagPrefix
 	}
-	switch {
-	case set.Since == "":
-		r.sinceAge = defaultSince
-	default:
-		if d, err := config.ParseDuration(set.Since); err == nil && d.Duration > 0 {
-			r.sinceAge = d.Duration
-		} else if t, err := time.Parse("2006-01-02", set.Since); err == nil {
-			r.sinceDate = t
-		} else {
-			return nil, s.Invalid("since", "want a duration such as 90d or a date such as 2026-01-01, got %q", set.Since)
-		}
+	if r.since, err = s.Backfill("since", set.Since, defaultSince); err != nil {
+		return nil, err
 	}
 	if set.PageSize != 0 {
 		if set.PageSize < 1 || set.PageSize > maxPageSize {

@@ -34,7 +34,7 @@ func TestSettings(t *testing.T) {
 		}
 		r := s.set
 		if r.key != "s3cret-value" || r.baseURL != "https://api.opsgenie.com" || !r.alerts || !r.incidents ||
-			r.serviceTag != "service:" || r.sinceAge != 90*24*time.Hour || r.pageSize != 100 || r.query != "" || r.webURL != "" {
+			r.serviceTag != "service:" || r.since.Age != 90*24*time.Hour || r.pageSize != 100 || r.query != "" || r.webURL != "" {
 			t.Fatalf("defaults: %+v", r)
 		}
 	})
@@ -54,7 +54,7 @@ func TestSettings(t *testing.T) {
 		}
 		r := s.set
 		if r.baseURL != "https://api.eu.opsgenie.com" || r.incidents || !r.alerts || r.query != "tag:prod" || r.serviceTag != "" ||
-			r.webURL != "https://acme.app.eu.opsgenie.com" || !r.sinceDate.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)) || r.pageSize != 50 {
+			r.webURL != "https://acme.app.eu.opsgenie.com" || !r.since.Date.Equal(time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)) || r.pageSize != 50 {
 			t.Fatalf("settings: %+v", r)
 		}
 	})

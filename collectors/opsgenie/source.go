@@ -90,7 +90,7 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 	log := opts.Log().With("source", s.name)
 	s.client.log = log
 	r := &run{Source: s, w: w, opts: opts, log: log, now: opts.Clock()().UTC(), services: map[string]string{}, requests0: s.client.stats()}
-	r.floor = s.set.backfillStart(r.now)
+	r.floor = s.set.since.Start(r.now)
 	if !opts.Since.IsZero() {
 		r.floor = opts.Since
 	}
@@ -201,7 +201,7 @@ func (r *run) stream(ctx context.Context, api streamAPI) error {
 	floor := r.floor.UnixMilli()
 	// keepFrom bounds the followed ids: those created before the backfill start
 	// (or --since, when earlier) are no longer followed.
-	keepFrom := min(floor, r.set.backfillStart(r.now).UnixMilli())
+	keepFrom := min(floor, r.set.since.Start(r.now).UnixMilli())
 	if !r.opts.Since.IsZero() {
 		// --since reads the stream again from its date, but the alerts still open
 		// are still followed, wherever they were created.

@@ -51,7 +51,7 @@ func newFixture(t testing.TB, opts ...pagerdutytest.Option) *fixture {
 
 // connect builds the source with the given settings on top of the defaults.
 func (f *fixture) connect(edit func(*resolved)) *Source {
-	r := &resolved{baseURL: f.srv.URL(), token: "test-token", sinceAge: defaultSince, pageSize: defaultPageSize}
+	r := &resolved{baseURL: f.srv.URL(), token: "test-token", since: collectors.Backfill{Age: defaultSince}, pageSize: defaultPageSize}
 	if edit != nil {
 		edit(r)
 	}
@@ -476,7 +476,7 @@ func TestSinceEarlierCollectsTheGap(t *testing.T) {
 	f := newFixture(t)
 	ids := scenario(f.srv)
 	// The first collection starts after A and B opened.
-	f.connect(func(r *resolved) { r.sinceAge = now.Sub(on(40 * time.Hour)) })
+	f.connect(func(r *resolved) { r.since.Age = now.Sub(on(40 * time.Hour)) })
 	st := collectortest.SQLite(t)
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)

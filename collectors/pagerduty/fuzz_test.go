@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/schema"
 )
 
@@ -16,7 +17,7 @@ func FuzzHandleEvent(f *testing.F) {
 	f.Add("incident.triggered", []byte(`{"event":{"id":"E1","event_type":"incident.triggered","resource_type":"incident","occurred_at":"2026-03-01T10:00:00Z","data":{"id":"P1","type":"incident","number":1,"title":"x","status":"triggered","urgency":"high","created_at":"2026-03-01T10:00:00Z","html_url":"https://acme.pagerduty.com/incidents/P1","service":{"id":"S1","summary":"api"},"priority":{"summary":"P1"}}}}`))
 	f.Add("incident.resolved", []byte(`{"event":{"id":"E2","event_type":"incident.resolved","resource_type":"incident","occurred_at":"2026-03-01T11:00:00Z","data":{"id":"P1","status":"resolved","created_at":"2026-03-01T10:00:00Z"}}}`))
 	f.Add("service.updated", []byte(`{"event":{"event_type":"service.updated","resource_type":"service","data":{}}}`))
-	s := newSource("pd", &resolved{baseURL: "https://api.pagerduty.com", sinceAge: defaultSince, pageSize: defaultPageSize}, http.DefaultTransport)
+	s := newSource("pd", &resolved{baseURL: "https://api.pagerduty.com", since: collectors.Backfill{Age: defaultSince}, pageSize: defaultPageSize}, http.DefaultTransport)
 	f.Fuzz(func(t *testing.T, kind string, payload []byte) {
 		b, collect, err := s.HandleEvent(kind, payload)
 		if err != nil {

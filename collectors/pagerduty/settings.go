@@ -41,21 +41,12 @@ const (
 
 // resolved is validated settings in the form the source uses.
 type resolved struct {
-	baseURL   string // no trailing slash
-	token     string
-	services  []string // ids or names, as configured
-	teams     []string
-	sinceAge  time.Duration // used when sinceDate is zero
-	sinceDate time.Time
-	pageSize  int
-}
-
-// backfillStart is where a first collection starts at time now.
-func (r *resolved) backfillStart(now time.Time) time.Time {
-	if !r.sinceDate.IsZero() {
-		return r.sinceDate
-	}
-	return now.Add(-r.sinceAge).Truncate(time.Second)
+	baseURL  string // no trailing slash
+	token    string
+	services []string // ids or names, as configured
+	teams    []string
+	since    collectors.Backfill
+	pageSize int
 }
 
 // resolve validates settings, reporting problems at their field and line.
@@ -89,17 +80,8 @@ func resolve(set Settings, s collectors.Settings) (*resolved, error) {
 		}
 		r.teams = append(r.teams, strings.TrimSpace(v))
 	}
-	switch {
-	case set.Since == "":
-		r.sinceAge = defaultSince
-	default:
-		if d, err := config.ParseDuration(set.Since); err == nil && d.Duration > 0 {
-			r.sinceAge = d.Duration
-		} else if t, err := time.Parse("2006-01-02", set.Since); err == nil {
-			r.sinceDate = t
-		} else {
-			return nil, s.Invalid("since", "want a duration such as 90d or a date such as 2026-01-01, got %q", set.Since)
-		}
+	if r.since, err = s.Backfill("since", set.Since, defaultSince); err != nil {
+		return nil, err
 	}
 	switch {
 	case set.PageSize == 0:

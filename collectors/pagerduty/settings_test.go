@@ -30,7 +30,7 @@ func TestSettings(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := s.set; r.token != "s3cret-value" || r.baseURL != defaultBaseURL || r.sinceAge != 90*24*time.Hour || r.pageSize != 100 || r.services != nil {
+	if r := s.set; r.token != "s3cret-value" || r.baseURL != defaultBaseURL || r.since.Age != 90*24*time.Hour || r.pageSize != 100 || r.services != nil {
 		t.Fatalf("defaults: %+v", r)
 	}
 	s, err = build(t, "      token_env: PD_TEST_TOKEN\n      base_url: https://api.eu.pagerduty.com/\n      services: [PSVC001, Checkout API]\n      teams: [Storefront]\n      since: 2026-01-01\n      page_size: 50\n")
@@ -38,7 +38,7 @@ func TestSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r := s.set; r.baseURL != "https://api.eu.pagerduty.com" || len(r.services) != 2 || r.teams[0] != "Storefront" ||
-		!r.sinceDate.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) || r.pageSize != 50 {
+		!r.since.Date.Equal(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)) || r.pageSize != 50 {
 		t.Fatalf("given: %+v", r)
 	}
 	for _, tc := range []struct{ name, settings, want string }{

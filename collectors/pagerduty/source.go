@@ -186,7 +186,7 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 	s.client.log = log
 	s.client.mu.Unlock()
 	now := opts.Clock()().UTC().Truncate(time.Second)
-	r := &run{Source: s, w: w, opts: opts, log: log, now: now, floor: s.set.backfillStart(now),
+	r := &run{Source: s, w: w, opts: opts, log: log, now: now, floor: s.set.since.Start(now),
 		acks: map[string]time.Time{}, persisted: map[string]time.Time{}, resolved: map[string]time.Time{}}
 	if !opts.Since.IsZero() {
 		r.floor = opts.Since.UTC().Truncate(time.Second)
