@@ -260,13 +260,15 @@ func (s Source) MarshalYAML() (any, error) {
 	return n, nil
 }
 
-// expand copies a node tree with aliases replaced by what they point to and anchors
-// dropped, so settings can be written without the anchors defined elsewhere in the
-// original file.
+// expand copies a node tree with aliases replaced by what they point to, and
+// anchors and comments dropped, so settings can be written without the anchors
+// defined elsewhere in the original file, and a comment cannot wander to another
+// key when the copy is written out.
 func expand(n *yaml.Node) *yaml.Node {
 	n = resolve(n)
 	c := *n
 	c.Anchor = ""
+	c.HeadComment, c.LineComment, c.FootComment = "", "", ""
 	c.Content = make([]*yaml.Node, 0, len(n.Content))
 	for _, ch := range n.Content {
 		c.Content = append(c.Content, expand(ch))
