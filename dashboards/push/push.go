@@ -282,8 +282,8 @@ type saveRequest struct {
 	Message   string         `json:"message"`
 }
 
-// dashboard saves d into the folder, unless Grafana's copy (read with the SDK's
-// GetRawDashboardByUID) is already the same and in that folder.
+// dashboard saves d into the folder, unless Grafana's copy is already the same and
+// in that folder.
 func (c *Client) dashboard(ctx context.Context, d Dashboard, folderUID string, folderID int) Result {
 	r := Result{Kind: KindDashboard, UID: d.UID, Title: d.Title}
 	fail := func(err error) Result {
@@ -314,20 +314,30 @@ func (c *Client) dashboard(ctx context.Context, d Dashboard, folderUID string, f
 	delete(model, "id")
 	delete(model, "version")
 
-	var (
-		raw  []byte
-		meta sdk.BoardProperties
-	)
+	// Read with a request of this package, not the SDK's GetRawDashboardByUID:
+	// the SDK's metadata has the folder's numeric id but not its folderUid, and
+	// Grafana is deprecating the numeric ids.
+	var got struct {
+		Dashboard json.RawMessage `json:"dashboard"`
+		Meta      struct {
+			FolderUID string `json:"folderUid"`
+			FolderID  int    `json:"folderId"`
+		} `json:"meta"`
+	}
 	getPath := "/api/dashboards/uid/" + d.UID
-	status, err := c.do(ctx, op{http.MethodGet, getPath, KindDashboard, "read"}, func(ctx context.Context) (err error) {
-		raw, meta, err = c.sdk.GetRawDashboardByUID(ctx, d.UID)
-		return err
+	status, err := c.do(ctx, op{http.MethodGet, getPath, KindDashboard, "read"}, func(ctx context.Context) error {
+		return c.raw(ctx, http.MethodGet, getPath, nil, &got)
 	})
 	exists := status == http.StatusOK && err == nil
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return fail(err)
 	}
-	if exists && meta.FolderID == folderID && sameModel(raw, model) {
+	inFolder := got.Meta.FolderUID == folderUID
+	if got.Meta.FolderUID == "" && folderUID != "" {
+		// A Grafana that answers only the numeric id.
+		inFolder = folderID != 0 && got.Meta.FolderID == folderID
+	}
+	if exists && inFolder && sameModel(got.Dashboard, model) {
 		r.Action = Unchanged
 		return r
 	}

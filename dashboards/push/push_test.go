@@ -435,3 +435,64 @@ func TestPushRejectsBadItemsWithoutSendingThem(t *testing.T) {
 		t.Errorf("%d requests sent", n)
 	}
 }
+
+func TestPushHonoursRetryAfter(t *testing.T) {
+	g := grafanatest.New(t)
+	g.Inject(grafanatest.Fault{Method: http.MethodGet, Path: "/api/folders/flowmeter", Status: http.StatusServiceUnavailable, Times: 1, RetryAfter: "12"})
+	c, waits := newClient(t, g, grafanatest.AdminToken)
+	if _, err := Push(context.Background(), c, Plan{FolderUID: "flowmeter"}); err != nil {
+		t.Fatal(err)
+	}
+	if len(*waits) != 1 || (*waits)[0] != 12*time.Second {
+		t.Errorf("waits %v, want [12s]", *waits)
+	}
+}
+
+func TestPushOverwritesHandEditsAndMovesBackIntoTheFolder(t *testing.T) {
+	g := grafanatest.New(t)
+	c, _ := newClient(t, g, grafanatest.AdminToken)
+	ctx := context.Background()
+	if _, err := Push(ctx, c, plan()); err != nil {
+		t.Fatal(err)
+	}
+	// Someone edits one dashboard in Grafana and moves the other to the root.
+	other, err := NewClient(g.URL, grafanatest.EditorToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := saveRequest{Dashboard: map[string]any{"uid": "flowmeter-dora", "title": "DORA metrics", "panels": []any{}}, FolderUID: "flowmeter", Overwrite: true}
+	moved := saveRequest{Dashboard: map[string]any{"uid": "flowmeter-flow", "title": "Flow metrics", "schemaVersion": 39, "panels": []any{}}, Overwrite: true}
+	for _, req := range []saveRequest{edited, moved} {
+		if err := other.raw(ctx, http.MethodPost, "/api/dashboards/db", req, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rs, err := Push(ctx, c, plan())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := actions(rs); a["dashboard flowmeter-dora"] != Updated || a["dashboard flowmeter-flow"] != Updated {
+		t.Errorf("actions %v", a)
+	}
+	if d, _ := g.Dashboard("flowmeter-flow"); d.FolderUID != "flowmeter" || d.Version != 3 {
+		t.Errorf("moved dashboard after push = %+v", d)
+	}
+	if d, _ := g.Dashboard("flowmeter-dora"); len(d.Model["panels"].([]any)) != 1 {
+		t.Errorf("edited dashboard after push = %+v", d)
+	}
+}
+
+func TestPushStopsWithItsContext(t *testing.T) {
+	g := grafanatest.New(t)
+	g.Inject(grafanatest.Fault{Method: http.MethodGet, Path: "/api/folders/flowmeter", Status: http.StatusBadGateway})
+	c, _ := newClient(t, g, grafanatest.AdminToken)
+	ctx, cancel := context.WithCancel(context.Background())
+	c.sleep = func(context.Context, time.Duration) error { cancel(); return context.Canceled }
+	rs, err := Push(ctx, c, plan())
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Push = %v, want context.Canceled", err)
+	}
+	if len(rs) != 5 {
+		t.Errorf("%d results, want 5", len(rs))
+	}
+}

@@ -46,10 +46,12 @@ type Request struct {
 // Fault makes the fake answer Status (a 5xx, or any other code) instead of doing
 // the request, for requests with this Method and Path and, when DashboardUID is
 // set, a POST /api/dashboards/db body saving that dashboard. Times is how many
-// requests it answers so; zero or less is every one.
+// requests it answers so; zero or less is every one. RetryAfter, when set, is sent
+// as the Retry-After header.
 type Fault struct {
 	Method, Path, DashboardUID string
 	Status, Times              int
+	RetryAfter                 string
 
 	left int // answers left; -1 is without end
 }
@@ -223,8 +225,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Authorization: r.Header.Get("Authorization"), Body: body})
 
-	if code := s.fault(r, body); code != 0 {
-		message(w, code, http.StatusText(code), "")
+	if f := s.fault(r, body); f != nil {
+		if f.RetryAfter != "" {
+			w.Header().Set("Retry-After", f.RetryAfter)
+		}
+		message(w, f.Status, http.StatusText(f.Status), "")
 		return
 	}
 	who, ok := authorize(r.Header.Get("Authorization"))
@@ -422,8 +427,8 @@ func (s *Server) saveDashboard(w http.ResponseWriter, body []byte) {
 		"status": "success", "version": d.Version, "slug": slug(title)})
 }
 
-// fault answers the status of the first live fault matching r, or 0.
-func (s *Server) fault(r *http.Request, body []byte) int {
+// fault returns the first live fault matching r, counting the answer, or nil.
+func (s *Server) fault(r *http.Request, body []byte) *Fault {
 	for _, f := range s.faults {
 		if f.left == 0 || f.Method != r.Method || f.Path != r.URL.Path {
 			continue
@@ -439,9 +444,9 @@ func (s *Server) fault(r *http.Request, body []byte) int {
 		if f.left > 0 {
 			f.left--
 		}
-		return f.Status
+		return f
 	}
-	return 0
+	return nil
 }
 
 func authorize(h string) (role, bool) {
