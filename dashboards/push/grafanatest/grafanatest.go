@@ -117,13 +117,19 @@ type Server struct {
 
 // New starts a fake Grafana that the test closes when it ends.
 func New(t testing.TB) *Server {
+	s := Start()
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Start starts a fake Grafana that the caller closes.
+func Start() *Server {
 	s := &Server{
 		folders:     map[string]*Folder{},
 		datasources: map[string]*Datasource{},
 		dashboards:  map[string]*Dashboard{},
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
-	t.Cleanup(s.Close)
 	return s
 }
 
