@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -24,8 +25,8 @@ import (
 // agree with each other and with the repository, and the configs they mount pass
 // flowmeter's and Prometheus's own checks. docs/docker.md describes the stack.
 
-// repoRoot is the repository, seen from this package's directory.
-var repoRoot = filepath.Join("..", "..")
+// stackRoot is the repository, seen from this package's directory.
+var stackRoot = filepath.Join("..", "..")
 
 type composeService struct {
 	Image       string         `yaml:"image"`
@@ -46,9 +47,9 @@ type composeFile struct {
 	Volumes  map[string]any            `yaml:"volumes"`
 }
 
-func readRepoFile(t *testing.T, name string) []byte {
+func readStackFile(t *testing.T, name string) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot, filepath.FromSlash(name)))
+	data, err := os.ReadFile(filepath.Join(stackRoot, filepath.FromSlash(name)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +58,7 @@ func readRepoFile(t *testing.T, name string) []byte {
 
 func loadCompose(t *testing.T) (composeFile, []byte) {
 	t.Helper()
-	data := readRepoFile(t, "docker-compose.yml")
+	data := readStackFile(t, "docker-compose.yml")
 	var compose composeFile
 	if err := yaml.Unmarshal(data, &compose); err != nil {
 		t.Fatalf("docker-compose.yml does not parse: %v", err)
@@ -65,17 +66,17 @@ func loadCompose(t *testing.T) (composeFile, []byte) {
 	return compose, data
 }
 
-// bindMount is one "SOURCE:TARGET[:MODE]" entry of a service's volumes whose source
+// stackBindMount is one "SOURCE:TARGET[:MODE]" entry of a service's volumes whose source
 // is a path in the repository.
-type bindMount struct{ source, target string }
+type stackBindMount struct{ source, target string }
 
-func bindMounts(svc composeService) []bindMount {
-	var out []bindMount
+func stackBindMounts(svc composeService) []stackBindMount {
+	var out []stackBindMount
 	for _, v := range svc.Volumes {
 		src, rest, _ := strings.Cut(v, ":")
 		target, _, _ := strings.Cut(rest, ":")
 		if strings.HasPrefix(src, ".") || strings.HasPrefix(src, "/") {
-			out = append(out, bindMount{source: path.Clean(src), target: target})
+			out = append(out, stackBindMount{source: path.Clean(src), target: target})
 		}
 	}
 	return out
@@ -105,7 +106,7 @@ func TestComposeFile(t *testing.T) {
 	// Images that have no shell-free way to probe themselves are exempt; the
 	// flowmeter image is distroless and flowmeter has no probe subcommand.
 	needsHealthcheck := map[string]bool{"clickhouse": true, "grafana": true, "prometheus": true}
-	generated := filepath.Join(repoRoot, "dashboards", "generated")
+	generated := filepath.Join(stackRoot, "dashboards", "generated")
 	_, err := os.Stat(generated)
 	haveGenerated := err == nil
 
@@ -150,14 +151,14 @@ func TestComposeFile(t *testing.T) {
 			}
 		}
 
-		for _, m := range bindMounts(svc) {
+		for _, m := range stackBindMounts(svc) {
 			if strings.HasPrefix(m.source, "dashboards/generated") {
 				if !haveGenerated {
 					t.Logf("service %s mounts %s: not checked, dashboards/generated is not in this checkout yet", name, m.source)
 					continue
 				}
 			}
-			if _, err := os.Stat(filepath.Join(repoRoot, filepath.FromSlash(m.source))); err != nil {
+			if _, err := os.Stat(filepath.Join(stackRoot, filepath.FromSlash(m.source))); err != nil {
 				t.Errorf("service %s mounts %s, which is not in the repository", name, m.source)
 			}
 		}
@@ -196,7 +197,7 @@ func TestComposeFile(t *testing.T) {
 			continue
 		}
 		mounted := false
-		for _, b := range bindMounts(svc) {
+		for _, b := range stackBindMounts(svc) {
 			mounted = mounted || b.target == m[1]
 		}
 		if !mounted {
@@ -223,12 +224,12 @@ func composeVars(text string) []string {
 	return out
 }
 
-// envExample reads the variables .env.example sets, and fails on a line that is
+// stackEnvExample reads the variables .env.example sets, and fails on a line that is
 // neither a comment nor NAME=value.
-func envExample(t *testing.T) map[string]string {
+func stackEnvExample(t *testing.T) map[string]string {
 	t.Helper()
 	vars := map[string]string{}
-	sc := bufio.NewScanner(strings.NewReader(string(readRepoFile(t, ".env.example"))))
+	sc := bufio.NewScanner(strings.NewReader(string(readStackFile(t, ".env.example"))))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {
@@ -250,12 +251,12 @@ func envExample(t *testing.T) map[string]string {
 // uncomments); and that its values are placeholders, not secrets.
 func TestComposeEnvExample(t *testing.T) {
 	_, text := loadCompose(t)
-	vars := envExample(t)
+	vars := stackEnvExample(t)
 	want := composeVars(string(text))
 	if len(want) == 0 {
 		t.Fatal("docker-compose.yml interpolates no variable; the secrets must come from .env")
 	}
-	configs, err := filepath.Glob(filepath.Join(repoRoot, "deploy", "flowmeter", "*.yaml"))
+	configs, err := filepath.Glob(filepath.Join(stackRoot, "deploy", "flowmeter", "*.yaml"))
 	if err != nil || len(configs) == 0 {
 		t.Fatalf("no config in deploy/flowmeter: %v", err)
 	}
@@ -298,7 +299,7 @@ func TestComposePrometheusConfig(t *testing.T) {
 			} `yaml:"dns_sd_configs"`
 		} `yaml:"scrape_configs"`
 	}
-	if err := yaml.Unmarshal(readRepoFile(t, "deploy/prometheus/prometheus.yml"), &prom); err != nil {
+	if err := yaml.Unmarshal(readStackFile(t, "deploy/prometheus/prometheus.yml"), &prom); err != nil {
 		t.Fatalf("deploy/prometheus/prometheus.yml does not parse: %v", err)
 	}
 	targets := map[string][]string{}
@@ -308,7 +309,7 @@ func TestComposePrometheusConfig(t *testing.T) {
 		}
 		for _, d := range sc.DNSSDConfigs {
 			for _, n := range d.Names {
-				targets[sc.JobName] = append(targets[sc.JobName], n+":"+strconvItoa(d.Port))
+				targets[sc.JobName] = append(targets[sc.JobName], n+":"+strconv.Itoa(d.Port))
 			}
 		}
 	}
@@ -332,7 +333,7 @@ func TestComposePrometheusConfig(t *testing.T) {
 	}
 	root := t.TempDir()
 	var config string
-	for _, m := range bindMounts(svc) {
+	for _, m := range stackBindMounts(svc) {
 		if !strings.HasPrefix(m.target, "/etc/prometheus/") {
 			continue
 		}
@@ -340,7 +341,7 @@ func TestComposePrometheusConfig(t *testing.T) {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(dst, readRepoFile(t, m.source), 0o644); err != nil {
+		if err := os.WriteFile(dst, readStackFile(t, m.source), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		if m.target == "/etc/prometheus/prometheus.yml" {
@@ -369,22 +370,11 @@ func TestComposePrometheusConfig(t *testing.T) {
 	}
 }
 
-func strconvItoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
-}
-
 // setStackEnv sets every variable .env.example documents, as Compose would from
 // .env, with a value where the example leaves it empty.
 func setStackEnv(t *testing.T) {
 	t.Helper()
-	for name, value := range envExample(t) {
+	for name, value := range stackEnvExample(t) {
 		if value == "" {
 			value = "test-" + strings.ToLower(name)
 		}
@@ -398,7 +388,7 @@ func setStackEnv(t *testing.T) {
 // Both must use the clickhouse service and serve where Prometheus scrapes.
 func TestDeployConfigs(t *testing.T) {
 	setStackEnv(t)
-	dir := filepath.Join(repoRoot, "deploy", "flowmeter")
+	dir := filepath.Join(stackRoot, "deploy", "flowmeter")
 	for _, name := range []string{"flowmeter.yaml", "demo.yaml"} {
 		p := filepath.Join(dir, name)
 		if out, err := runInProcess(t, "config", "check", "--config", p); err != nil {
@@ -418,7 +408,7 @@ func TestDeployConfigs(t *testing.T) {
 				SpoolDir string `yaml:"spool_dir"`
 			} `yaml:"server"`
 		}
-		if err := yaml.Unmarshal(readRepoFile(t, "deploy/flowmeter/"+name), &cfg); err != nil {
+		if err := yaml.Unmarshal(readStackFile(t, "deploy/flowmeter/"+name), &cfg); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		ch := cfg.Store.ClickHouse
@@ -434,7 +424,7 @@ func TestDeployConfigs(t *testing.T) {
 	}
 
 	// The commented sources of flowmeter.yaml, enabled.
-	text := string(readRepoFile(t, "deploy/flowmeter/flowmeter.yaml"))
+	text := string(readStackFile(t, "deploy/flowmeter/flowmeter.yaml"))
 	lines := strings.Split(text, "\n")
 	uncommented := 0
 	for i := 0; i < len(lines); i++ {
@@ -466,7 +456,7 @@ func TestDeployDemoTeams(t *testing.T) {
 		} `yaml:"sources"`
 		Teams []map[string]any `yaml:"teams"`
 	}
-	if err := yaml.Unmarshal(readRepoFile(t, "deploy/flowmeter/demo.yaml"), &demo); err != nil {
+	if err := yaml.Unmarshal(readStackFile(t, "deploy/flowmeter/demo.yaml"), &demo); err != nil {
 		t.Fatal(err)
 	}
 	if len(demo.Sources) != 1 || demo.Sources[0].Synthetic == nil {
@@ -499,8 +489,8 @@ func TestDeployDemoTeams(t *testing.T) {
 // release line is go.mod's, the binary is static and runs as non-root, and the
 // default command runs the config the compose file mounts on the port it publishes.
 func TestDockerfile(t *testing.T) {
-	text := string(readRepoFile(t, "Dockerfile"))
-	gomod := string(readRepoFile(t, "go.mod"))
+	text := string(readStackFile(t, "Dockerfile"))
+	gomod := string(readStackFile(t, "go.mod"))
 	goLine := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(gomod)
 	if goLine == nil {
 		t.Fatal("go.mod has no go line")
@@ -540,7 +530,7 @@ func TestDockerfile(t *testing.T) {
 
 	// .dockerignore must leave what the build needs.
 	var ignored []string
-	for _, line := range strings.Split(string(readRepoFile(t, ".dockerignore")), "\n") {
+	for _, line := range strings.Split(string(readStackFile(t, ".dockerignore")), "\n") {
 		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
 			ignored = append(ignored, strings.TrimPrefix(line, "/"))
 		}
@@ -580,9 +570,9 @@ func TestDockerBuild(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	tag := "flowmeter:compose-test"
-	build := []string{"build", "-t", tag, repoRoot}
+	build := []string{"build", "-t", tag, stackRoot}
 	if filepath.Base(engine) == "buildah" {
-		build = []string{"bud", "-t", tag, repoRoot}
+		build = []string{"bud", "-t", tag, stackRoot}
 	}
 	if out, err := exec.CommandContext(ctx, engine, build...).CombinedOutput(); err != nil {
 		t.Fatalf("%s %v: %v\n%s", engine, build, err, out)
