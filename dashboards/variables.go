@@ -34,9 +34,9 @@ func allOption() dashboard.VariableOption {
 
 // teamVariable is $team: the teams of the facts, several at once, All by default.
 func teamVariable() *dashboard.QueryVariableBuilder {
-	q := sqlf("SELECT DISTINCT "+teamExpr+" AS team FROM deployment_facts FINAL",
+	q := sqlf("SELECT DISTINCT "+teamExpr+" AS name FROM deployment_facts FINAL",
 		"UNION ALL",
-		"SELECT DISTINCT "+teamExpr+" AS team FROM change_facts FINAL")
+		"SELECT DISTINCT "+teamExpr+" AS name FROM change_facts FINAL")
 	return dashboard.NewQueryVariableBuilder("team").
 		Label("Team").
 		Description("The teams whose facts the panels show; facts of no configured team are (no team).").
@@ -53,9 +53,9 @@ func teamVariable() *dashboard.QueryVariableBuilder {
 // serviceVariable is $service: the services of the chosen teams' deployments and
 // changes.
 func serviceVariable() *dashboard.QueryVariableBuilder {
-	q := sqlf("SELECT DISTINCT "+deployServiceExpr+" AS service FROM deployment_facts FINAL WHERE "+teamFilter,
+	q := sqlf("SELECT DISTINCT "+deployServiceExpr+" AS name FROM deployment_facts FINAL WHERE "+teamFilter,
 		"UNION ALL",
-		"SELECT DISTINCT "+changeServiceExpr+" AS service FROM change_facts FINAL WHERE "+teamFilter)
+		"SELECT DISTINCT "+changeServiceExpr+" AS name FROM change_facts FINAL WHERE "+teamFilter)
 	return dashboard.NewQueryVariableBuilder("service").
 		Label("Service").
 		Description("The services whose facts the panels show, among the chosen teams'.").
