@@ -8,12 +8,13 @@ import (
 // The quarters the executive overview compares, fixed to the calendar rather than
 // the time picker: this one up to now, and the last one whole.
 const (
-	quarterWith = "WITH toDateTime(toStartOfQuarter(now())) AS this_q, toDateTime(toStartOfQuarter(addMonths(now(), -3))) AS last_q"
+	// Quarters are UTC's whatever the server's time zone.
+	quarterWith = "WITH toDateTime(toStartOfQuarter(now(), 'UTC'), 'UTC') AS this_q, toDateTime(addMonths(toStartOfQuarter(now(), 'UTC'), -3), 'UTC') AS last_q"
 	// quarterDays is the days of the period elapsed: per-day rates of the current
 	// quarter count only its days up to now (docs/metrics.md).
 	quarterDays = "(if(period = 'this quarter', toUInt32(now()) - toUInt32(this_q), toUInt32(this_q) - toUInt32(last_q)) / 86400)"
 	// trendWith is the four quarters of the trend: this one and the three before.
-	trendWith = "WITH toDateTime(toStartOfQuarter(addMonths(now(), -9))) AS first_q"
+	trendWith = "WITH toDateTime(addMonths(toStartOfQuarter(now(), 'UTC'), -9), 'UTC') AS first_q"
 	// quarterLabel names a quarter like 2026-Q3.
 	quarterLabel = "concat(toString(toYear(q)), '-Q', toString(toQuarter(q)))"
 )
@@ -98,7 +99,7 @@ func executive() *dashboard.DashboardBuilder {
 		return sqlf(trendWith,
 			"SELECT "+quarterLabel+" AS quarter, "+figure,
 			"FROM deployment_facts FINAL",
-			"ARRAY JOIN [toDateTime(toStartOfQuarter(assumeNotNull(finished_at)))] AS q",
+			"ARRAY JOIN [toDateTime(toStartOfQuarter(assumeNotNull(finished_at), 'UTC'), 'UTC')] AS q",
 			"WHERE "+countedDeployments+" AND finished_at >= first_q AND "+teamFilter,
 			"GROUP BY quarter",
 			"ORDER BY quarter")
@@ -106,13 +107,13 @@ func executive() *dashboard.DashboardBuilder {
 	add(d, g,
 		trend("Deployment frequency by quarter", unitPerDay,
 			"Counted production deployments per day of each of the last four quarters (the current one up to today).",
-			deployTrend("count() / ((least(toUInt32(now()), toUInt32(toDateTime(addMonths(any(q), 3)))) - toUInt32(any(q))) / 86400) AS deployments_per_day")),
+			deployTrend("count() / ((least(toUInt32(now()), toUInt32(addMonths(any(q), 3))) - toUInt32(any(q))) / 86400) AS deployments_per_day")),
 		trend("Lead time median by quarter", "s",
 			"Median change lead time of the changes shipped in each of the last four quarters.",
 			sqlf(trendWith,
 				"SELECT "+quarterLabel+" AS quarter, "+percentile(0.5, "lead_time_seconds", "")+" AS lead_time_p50",
 				"FROM change_facts FINAL",
-				"ARRAY JOIN [toDateTime(toStartOfQuarter(assumeNotNull(shipped_at)))] AS q",
+				"ARRAY JOIN [toDateTime(toStartOfQuarter(assumeNotNull(shipped_at), 'UTC'), 'UTC')] AS q",
 				"WHERE state = 'shipped' AND lead_time_seconds >= 0 AND shipped_at >= first_q AND "+teamFilter,
 				"GROUP BY quarter",
 				"ORDER BY quarter")),

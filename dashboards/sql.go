@@ -42,9 +42,9 @@ const countedDeployments = "production = 1 AND rollout_of = '' AND finished_at I
 const inferredFailure = "failed = 1 AND failure_reasons = ['incident_window']"
 
 // bucketExpr is the start of the $bucket (day, week, month or quarter) a time falls
-// in, as a DateTime in UTC.
+// in, as a DateTime in UTC whatever the server's time zone.
 func bucketExpr(column string) string {
-	return "toDateTime(${bucket}(assumeNotNull(" + column + ")))"
+	return "toDateTime(${bucket}(assumeNotNull(" + column + "), 'UTC'), 'UTC')"
 }
 
 // percentile is the q-quantile of the values of expr in the group (those where

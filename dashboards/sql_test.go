@@ -248,6 +248,14 @@ func TestSQLRunsOnClickHouse(t *testing.T) {
 			if len(rows) == 0 && (name == "all" || tg.panel != "Undeployed changes") {
 				t.Errorf("%s, %s / %s: no rows", name, tg.dashboard, tg.panel)
 			}
+			if strings.Contains(tg.sql, " AS time,") {
+				for _, row := range rows {
+					if at := *row[0].(*time.Time); !bucketStart(at.UTC(), e.vars["bucket"]) {
+						t.Errorf("%s, %s / %s: %v does not start a UTC %s bucket", name, tg.dashboard, tg.panel, at, e.vars["bucket"])
+						break
+					}
+				}
+			}
 		}
 	}
 
@@ -339,4 +347,20 @@ func TestPercentileMatchesReports(t *testing.T) {
 	if p := reflect.ValueOf(rows[0][0]); p.Kind() != reflect.Pointer || !p.Elem().IsNil() {
 		t.Errorf("percentile of no values: %v, want NULL", p.Elem())
 	}
+}
+
+// bucketStart says whether at (in UTC) starts a bucket of the ClickHouse function fn.
+func bucketStart(at time.Time, fn string) bool {
+	if at.Hour() != 0 || at.Minute() != 0 || at.Second() != 0 {
+		return false
+	}
+	switch fn {
+	case "toMonday":
+		return at.Weekday() == time.Monday
+	case "toStartOfMonth":
+		return at.Day() == 1
+	case "toStartOfQuarter":
+		return at.Day() == 1 && (at.Month()-1)%3 == 0
+	}
+	return true
 }
