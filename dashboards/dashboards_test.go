@@ -7,7 +7,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	"gopkg.in/yaml.v3"
@@ -289,5 +291,33 @@ func TestProvisioning(t *testing.T) {
 	if p.Type != "file" || p.Folder != "flowmeter" || p.FolderUID != FolderUID || p.AllowUIUpdates ||
 		p.Options.Path != "/var/lib/grafana/dashboards/flowmeter" {
 		t.Errorf("dashboard provider: %+v", p)
+	}
+}
+
+// TestHealthFamiliesAreDocumented fails when the health dashboard queries a
+// flowmeter family that docs/prometheus.md does not list.
+func TestHealthFamiliesAreDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/prometheus.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	family := regexp.MustCompile(`flowmeter_[a-z_]+`)
+	seen := 0
+	for _, d := range parsed(t) {
+		for _, p := range d.Panels {
+			for _, q := range p.Targets {
+				expr, _ := q["expr"].(string)
+				for _, f := range family.FindAllString(expr, -1) {
+					seen++
+					f = strings.TrimSuffix(f, "_bucket")
+					if !bytes.Contains(doc, []byte("`"+f+"`")) {
+						t.Errorf("%s / %s: %s is not in docs/prometheus.md", d.UID, p.Title, f)
+					}
+				}
+			}
+		}
+	}
+	if seen == 0 {
+		t.Error("no flowmeter family queried")
 	}
 }
