@@ -31,18 +31,19 @@ type environment struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"collect": {"collect new records from the configured sources", runCollect},
-		"demo":    {"generate a demo organisation into an embedded store and print a summary", runDemo},
-		"derive":  {"derive the facts behind every metric from the collected records", runDerive},
-		"explain": {"show one fact with every field and the records it came from", runExplain},
-		"metrics": {"print the Prometheus exposition once", runMetrics},
-		"migrate": {"create or update the store's tables", runMigrate},
-		"record":  {"'record deploy' or 'record incident': push one event from a CI step or a script", runRecord},
-		"run":     {"run as a daemon: scheduled collection, /metrics, webhooks, health", runRun},
-		"spool":   {"'spool list', 'retry' or 'drop': webhook events waiting for the store, and dead letters", runSpool},
-		"config":  {"'config check': validate a config file and the sources it names", runConfig},
-		"report":  {"'report dora|flow|toil': DORA, flow and toil figures per team", runReport},
-		"version": {"print the version", runVersion},
+		"collect":    {"collect new records from the configured sources", runCollect},
+		"demo":       {"generate a demo organisation into an embedded store and print a summary", runDemo},
+		"dashboards": {"'dashboards export --dir DIR': write the Grafana dashboards and their provisioning files", runDashboards},
+		"derive":     {"derive the facts behind every metric from the collected records", runDerive},
+		"explain":    {"show one fact with every field and the records it came from", runExplain},
+		"metrics":    {"print the Prometheus exposition once", runMetrics},
+		"migrate":    {"create or update the store's tables", runMigrate},
+		"record":     {"'record deploy' or 'record incident': push one event from a CI step or a script", runRecord},
+		"run":        {"run as a daemon: scheduled collection, /metrics, webhooks, health", runRun},
+		"spool":      {"'spool list', 'retry' or 'drop': webhook events waiting for the store, and dead letters", runSpool},
+		"config":     {"'config check': validate a config file and the sources it names", runConfig},
+		"report":     {"'report dora|flow|toil': DORA, flow and toil figures per team", runReport},
+		"version":    {"print the version", runVersion},
 	}
 }
 
