@@ -60,6 +60,8 @@ type Config struct {
 	Server Server `yaml:"server"`
 	// Log sets how much the long-running commands log, and in which format.
 	Log Log `yaml:"log"`
+	// Grafana is where `flowmeter dashboards push` sends the dashboards.
+	Grafana Grafana `yaml:"grafana,omitempty"`
 	// Path is the file the config came from, so relative paths in source settings
 	// can be resolved against its directory; it is not part of the YAML.
 	Path string `yaml:"-"`

@@ -103,6 +103,7 @@ func (c *Config) validate(lines map[string]int) error {
 	c.validateTeams(v)
 	c.validateRules(v)
 	c.validateFlow(v)
+	c.validateGrafana(v)
 	if host, port, err := net.SplitHostPort(c.Server.Listen); err != nil || !validPort(port) {
 		_ = host
 		v.add("server.listen", "want host:port or :port, got %q", c.Server.Listen)

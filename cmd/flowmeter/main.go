@@ -33,7 +33,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"collect":    {"collect new records from the configured sources", runCollect},
 		"demo":       {"generate a demo organisation into an embedded store and print a summary", runDemo},
-		"dashboards": {"'dashboards export --dir DIR': write the Grafana dashboards and their provisioning files", runDashboards},
+		"dashboards": {"'dashboards export --dir DIR' or 'dashboards push': the Grafana dashboards, as files or into a Grafana", runDashboards},
 		"derive":     {"derive the facts behind every metric from the collected records", runDerive},
 		"explain":    {"show one fact with every field and the records it came from", runExplain},
 		"metrics":    {"print the Prometheus exposition once", runMetrics},
