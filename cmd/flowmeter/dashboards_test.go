@@ -13,10 +13,10 @@ func TestDashboardsExport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "wrote 3 dashboards") {
+	if !strings.Contains(out, "wrote 5 dashboards") {
 		t.Errorf("output %q", out)
 	}
-	for _, f := range []string{"dashboards/flowmeter-executive.json", "provisioning/datasources/flowmeter.yaml", "provisioning/dashboards/flowmeter.yaml"} {
+	for _, f := range []string{"dashboards/flowmeter-executive.json", "dashboards/flowmeter-flow.json", "dashboards/flowmeter-toil.json", "provisioning/datasources/flowmeter.yaml", "provisioning/dashboards/flowmeter.yaml"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
 		}
