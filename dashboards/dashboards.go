@@ -39,7 +39,7 @@ type Built struct {
 
 // All builds every dashboard, in a stable order.
 func All() ([]Built, error) {
-	builders := []func() *dashboard.DashboardBuilder{executive, teamDelivery, health}
+	builders := []func() *dashboard.DashboardBuilder{executive, teamDelivery, flowDashboard, toilDashboard, health}
 	out := make([]Built, 0, len(builders))
 	for _, b := range builders {
 		d, err := b().Build()
@@ -111,6 +111,7 @@ type panel struct {
 	stacked     bool
 	overrides   []override
 	decimals    *float64
+	xField      string // a bar chart's category field; quarter when empty
 }
 
 type override struct {
@@ -207,8 +208,12 @@ func (p panel) build(pos dashboard.GridPos) cog.Builder[dashboard.Panel] {
 		}
 		return b
 	case kindBarChart:
+		x := p.xField
+		if x == "" {
+			x = "quarter"
+		}
 		b := barchart.NewPanelBuilder().Title(p.title).Description(p.description).Datasource(ds).GridPos(pos).
-			Unit(p.unit).Thresholds(thresholds(p.thresholds)).XField("quarter").
+			Unit(p.unit).Thresholds(thresholds(p.thresholds)).XField(x).
 			Legend(common.NewVizLegendOptionsBuilder().ShowLegend(true).DisplayMode(common.LegendDisplayModeList).Placement(common.LegendPlacementBottom))
 		if p.min != nil {
 			b.Min(*p.min)

@@ -77,8 +77,10 @@ func TestExportWritesExactlyTheFiles(t *testing.T) {
 	slices.Sort(names)
 	want := []string{
 		"dashboards/flowmeter-executive.json",
+		"dashboards/flowmeter-flow.json",
 		"dashboards/flowmeter-health.json",
 		"dashboards/flowmeter-team-delivery.json",
+		"dashboards/flowmeter-toil.json",
 		"provisioning/dashboards/flowmeter.yaml",
 		"provisioning/datasources/flowmeter.yaml",
 	}
@@ -106,7 +108,7 @@ func TestStableUIDs(t *testing.T) {
 			t.Errorf("%s: JSON does not end with a newline", d.UID)
 		}
 	}
-	want := []string{"flowmeter-executive", "flowmeter-team-delivery", "flowmeter-health"}
+	want := []string{"flowmeter-executive", "flowmeter-team-delivery", "flowmeter-flow", "flowmeter-toil", "flowmeter-health"}
 	if !slices.Equal(uids, want) {
 		t.Errorf("UIDs %v, want %v in this order", uids, want)
 	}
@@ -229,6 +231,8 @@ func TestVariables(t *testing.T) {
 	want := map[string][]string{
 		"flowmeter-executive":     {"team"},
 		"flowmeter-team-delivery": {"team", "service", "bucket"},
+		"flowmeter-flow":          {"team", "bucket"},
+		"flowmeter-toil":          {"team", "bucket"},
 		"flowmeter-health":        {"source"},
 	}
 	for _, d := range parsed(t) {

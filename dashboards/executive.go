@@ -37,7 +37,7 @@ func executive() *dashboard.DashboardBuilder {
 	d := newDashboard("flowmeter-executive", "Executive overview",
 		"The DORA figures of the chosen teams, this quarter against the last, and their trend over four quarters (docs/metrics.md defines each).",
 		"now-1y").
-		WithVariable(teamVariable())
+		WithVariable(teamVariable("deployment_facts", "change_facts", "flow_item_facts", "toil_facts"))
 	g := &grid{}
 	add(d, g,
 		panel{kind: kindStat, title: "Deployment frequency", unit: unitPerDay, w: 5, h: 5, thresholds: frequencyTiers, decimals: cog.ToPtr(2.0),
@@ -124,7 +124,30 @@ func executive() *dashboard.DashboardBuilder {
 			"Median failed deployment recovery time of the failures finished in each of the last four quarters.",
 			deployTrend(percentile(0.5, "recovery_seconds", "failed = 1 AND recovery_seconds >= 0")+" AS recovery_p50")),
 	)
-	// A place for the flow efficiency and toil share panels to come.
 	d.WithRow(dashboard.NewRowBuilder("Flow and toil").GridPos(g.newRow()))
+	add(d, g,
+		panel{kind: kindTable, title: "Flow efficiency by team: this quarter and last", unit: "percentunit", w: 12, h: 9, decimals: cog.ToPtr(1.0),
+			description: "Each team's flow efficiency (Σ active / Σ flow time of the items finished in the quarter) and median item efficiency, this quarter (up to today) and last quarter, with the items finished.",
+			overrides:   []override{unitOverride("finished", "none")},
+			targets: queries(sqlf(quarterWith,
+				"SELECT "+teamExpr+" AS team_name, "+periodOf("done_at")+" AS period, count() AS finished, "+efficiencyFigures,
+				"FROM flow_item_facts FINAL",
+				"WHERE done_at IS NOT NULL AND flow_seconds >= 0 AND done_at >= last_q AND "+teamFilter,
+				"GROUP BY team_name, period",
+				"ORDER BY team_name, period DESC"))},
+		panel{kind: kindTable, title: "Toil by team: this quarter and last", unit: "s", w: 12, h: 9, decimals: cog.ToPtr(1.0),
+			description: "Each team's toil time and entries this quarter (up to today) and last quarter, and its toil time per week of the quarter elapsed. flowmeter does not know a team's working time, so it shows toil hours rather than a share of time.",
+			overrides:   []override{unitOverride("entries", "none")},
+			targets: queries(sqlf(quarterWith,
+				"SELECT team_name, period, entries, toil_seconds, toil_seconds / ("+quarterDays+" / 7) AS toil_seconds_per_week",
+				"FROM (",
+				"    "+quarterWith,
+				"    SELECT "+teamExpr+" AS team_name, "+periodOf("started_at")+" AS period, count() AS entries, sum(seconds) AS toil_seconds",
+				"    FROM toil_facts FINAL",
+				"    WHERE retired = 0 AND started_at >= last_q AND "+teamFilter,
+				"    GROUP BY team_name, period",
+				")",
+				"ORDER BY team_name, period DESC"))},
+	)
 	return d
 }

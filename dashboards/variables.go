@@ -1,6 +1,8 @@
 package dashboards
 
 import (
+	"strings"
+
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -32,11 +34,17 @@ func allOption() dashboard.VariableOption {
 	}
 }
 
-// teamVariable is $team: the teams of the facts, several at once, All by default.
-func teamVariable() *dashboard.QueryVariableBuilder {
-	q := sqlf("SELECT DISTINCT "+teamExpr+" AS name FROM deployment_facts FINAL",
-		"UNION ALL",
-		"SELECT DISTINCT "+teamExpr+" AS name FROM change_facts FINAL")
+// teamVariable is $team: the teams of the facts of tables (the deployment and
+// change facts when none is named), several at once, All by default.
+func teamVariable(tables ...string) *dashboard.QueryVariableBuilder {
+	if len(tables) == 0 {
+		tables = []string{"deployment_facts", "change_facts"}
+	}
+	var parts []string
+	for _, t := range tables {
+		parts = append(parts, "SELECT DISTINCT "+teamExpr+" AS name FROM "+t+" FINAL")
+	}
+	q := strings.Join(parts, "\nUNION ALL\n")
 	return dashboard.NewQueryVariableBuilder("team").
 		Label("Team").
 		Description("The teams whose facts the panels show; facts of no configured team are (no team).").
