@@ -20,10 +20,11 @@ const (
 // numbers them.
 type Format int
 
-// The formats flowmeter's panels use.
+// The formats flowmeter's panels use, as the plugin's backend (Grafana's sqlutil)
+// numbers them: time series first.
 const (
-	FormatTable      Format = 0
-	FormatTimeSeries Format = 1
+	FormatTimeSeries Format = 0
+	FormatTable      Format = 1
 )
 
 // ClickHouseQuery is a raw-SQL query of the grafana-clickhouse-datasource plugin,

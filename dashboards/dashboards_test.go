@@ -219,6 +219,14 @@ func TestPanels(t *testing.T) {
 				if sql != "" && (ds["uid"] != ClickHouseUID || q["format"] == nil || q["editorType"] != "sql") {
 					t.Errorf("%s: ClickHouse target %v: datasource %v, format %v, editorType %v", name, q["refId"], ds, q["format"], q["editorType"])
 				}
+				// The plugin's backend numbers formats as Grafana's sqlutil does:
+				// 0 time series, 1 table; queryType says the same in words.
+				if sql != "" {
+					want := map[any]float64{"timeseries": 0, "table": 1}[q["queryType"]]
+					if f, ok := q["format"].(float64); !ok || f != want || (q["queryType"] != "timeseries" && q["queryType"] != "table") {
+						t.Errorf("%s: target %v has queryType %v and format %v; want timeseries with 0 or table with 1", name, q["refId"], q["queryType"], q["format"])
+					}
+				}
 				if expr != "" && ds["uid"] != PrometheusUID {
 					t.Errorf("%s: Prometheus target on datasource %v", name, ds)
 				}

@@ -17,7 +17,7 @@ import (
 const teamExpr = "if(team = '', '(no team)', team)"
 
 // teamFilter keeps the facts of the teams chosen in $team; at All it is 1=1.
-const teamFilter = "$__conditionalAll(" + teamExpr + " IN (${team}), $team)"
+const teamFilter = "$__conditionalAll(" + teamExpr + " IN (${team:singlequote}), $team)"
 
 // deployServiceExpr is a deployment's service as reports name it.
 const deployServiceExpr = "if(service = '', '(no service)', service)"
@@ -28,8 +28,8 @@ const changeServiceExpr = "multiIf(service != '', service, repo != '', splitByCh
 
 // The service filters: the services chosen in $service; at All, 1=1.
 const (
-	deployServiceFilter = "$__conditionalAll(" + deployServiceExpr + " IN (${service}), $service)"
-	changeServiceFilter = "$__conditionalAll(" + changeServiceExpr + " IN (${service}), $service)"
+	deployServiceFilter = "$__conditionalAll(" + deployServiceExpr + " IN (${service:singlequote}), $service)"
+	changeServiceFilter = "$__conditionalAll(" + changeServiceExpr + " IN (${service:singlequote}), $service)"
 )
 
 // countedDeployments is the condition of a counted production deployment
@@ -90,8 +90,8 @@ func steps(values []float64, colours ...string) []dashboard.Threshold {
 // bound falls to the slower tier, except low's (more than 30 days); a change failure
 // rate exactly at a bound stays in the better tier.
 var (
-	leadTimeTiers = steps([]float64{86400, 604800, 2592001}, colourElite, colourHigh, colourMedium, colourLow)
-	recoveryTiers = steps([]float64{3600, 86400, 604800}, colourElite, colourHigh, colourMedium, colourLow)
+	leadTimeTiers = steps([]float64{86400, 604800, 2592000 + 1e-9}, colourElite, colourHigh, colourMedium, colourLow)
+	recoveryTiers = steps([]float64{3600, 86400, 604800 + 1e-9}, colourElite, colourHigh, colourMedium, colourLow)
 	cfrTiers      = steps([]float64{0.05 + 1e-9, 0.10 + 1e-9, 0.15 + 1e-9}, colourElite, colourHigh, colourMedium, colourLow)
 	// Deployment frequency is graded on deploy days, which a rate cannot show; the
 	// colours read the rate as daily (elite and high), weekly (medium) and monthly

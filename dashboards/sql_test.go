@@ -66,6 +66,8 @@ func (e expansion) expand(t *testing.T, sql string) string {
 		if name == "bucket" {
 			value = v
 		}
+		// :singlequote wraps each value in quotes with its own quotes escaped.
+		sql = strings.ReplaceAll(sql, "${"+name+":singlequote}", "'"+strings.ReplaceAll(v, "'", `\'`)+"'")
 		sql = strings.ReplaceAll(sql, "${"+name+"}", value)
 		sql = regexp.MustCompile(`\$`+name+`\b`).ReplaceAllLiteralString(sql, value)
 	}

@@ -55,6 +55,7 @@ func teamVariable(tables ...string) *dashboard.QueryVariableBuilder {
 		Sort(dashboard.VariableSortAlphabeticalAsc).
 		Multi(true).
 		IncludeAll(true).
+		AllowCustomValue(false).
 		Current(allOption())
 }
 
@@ -74,6 +75,7 @@ func serviceVariable() *dashboard.QueryVariableBuilder {
 		Sort(dashboard.VariableSortAlphabeticalAsc).
 		Multi(true).
 		IncludeAll(true).
+		AllowCustomValue(false).
 		Current(allOption())
 }
 
