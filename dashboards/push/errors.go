@@ -114,6 +114,9 @@ func newAPIError(o op, status int, body []byte, tries int) *APIError {
 		e.hint = "Grafana or a proxy before it is failing; check its logs and push again"
 	default:
 		e.kind = ErrRequest
+		if o.kind == "dashboard" && strings.Contains(strings.ToLower(e.Message), "provisioned") {
+			e.hint = "this Grafana provisions the dashboard from files (as docker-compose.yml does), which the API cannot overwrite; update those files with 'flowmeter dashboards export' instead of pushing"
+		}
 	}
 	return e
 }

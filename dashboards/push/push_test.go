@@ -375,6 +375,8 @@ func TestAPIErrorMessages(t *testing.T) {
 			[]string{"502 Bad Gateway", "<html>Bad Gateway</html>"}},
 		{"datasource forbidden", op{http.MethodPost, "/api/datasources", KindDatasource, "create"}, 403, `{"message":"Permission denied"}`, ErrForbidden,
 			[]string{"403 Forbidden", "Admin role"}},
+		{"provisioned", dash, 400, `{"message":"Cannot save provisioned dashboard"}`, ErrRequest,
+			[]string{"400 Bad Request", "provisions the dashboard from files", "dashboards export"}},
 		{"bad request", dash, 400, `{"message":"Dashboard title cannot be empty"}`, ErrRequest,
 			[]string{"400 Bad Request", "Dashboard title cannot be empty"}},
 	}
