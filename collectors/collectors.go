@@ -5,6 +5,8 @@ package collectors
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -247,4 +249,35 @@ func (s Settings) Backfill(field, value string, def time.Duration) (Backfill, er
 		return Backfill{Date: t}, nil
 	}
 	return Backfill{}, s.Invalid(field, "want a duration such as %s or a date such as 2026-01-01, got %q", config.Duration{Duration: def}, value)
+}
+
+// LoadCursor reads the JSON cursor of one stream of a source into v. A stream
+// never collected, or a collection asked to start over (opts.Full), leaves v as it
+// is; an unreadable cursor is logged and costs only a fresh collection of the
+// stream.
+func LoadCursor(ctx context.Context, w Writer, opts CollectOptions, source, stream string, v any) error {
+	if opts.Full {
+		return nil
+	}
+	c, err := w.Cursor(ctx, source, stream)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the %s cursor: %w", stream, err)
+	}
+	if err := json.Unmarshal([]byte(c.Value), v); err != nil {
+		opts.Log().Warn("cursor unreadable; collecting the stream afresh", "source", source, "stream", stream, "err", err)
+	}
+	return nil
+}
+
+// JSONCursor is the cursor of one stream holding v as JSON, stamped with the
+// collection's clock, for writing in the batch whose records it covers.
+func JSONCursor(opts CollectOptions, source, stream string, v any) schema.Cursor {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("collectors: a cursor value that does not marshal: " + err.Error())
+	}
+	return schema.Cursor{Source: source, Stream: stream, Value: string(b), UpdatedAt: opts.Clock()().UTC()}
 }

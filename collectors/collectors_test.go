@@ -8,6 +8,8 @@ import (
 
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/config"
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
 )
 
 type fakeSettings struct {
@@ -79,5 +81,44 @@ func TestBuild(t *testing.T) {
 				t.Fatalf("error %q, want it to start with %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// cursorStore holds one stream's cursor value.
+type cursorStore struct{ value string }
+
+func (c cursorStore) Write(context.Context, *schema.Batch) error { return nil }
+func (c cursorStore) Cursor(_ context.Context, source, stream string) (schema.Cursor, error) {
+	if c.value == "" {
+		return schema.Cursor{}, store.ErrNotFound
+	}
+	return schema.Cursor{Source: source, Stream: stream, Value: c.value}, nil
+}
+
+func TestJSONCursors(t *testing.T) {
+	type pos struct{ N int }
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	opts := collectors.CollectOptions{Now: func() time.Time { return at }}
+	c := collectors.JSONCursor(opts, "src", "s", pos{N: 7})
+	if c.Value != `{"N":7}` || !c.UpdatedAt.Equal(at) || c.Source != "src" || c.Stream != "s" {
+		t.Fatalf("cursor %+v", c)
+	}
+	for _, tc := range []struct {
+		name  string
+		value string
+		full  bool
+		want  int
+	}{
+		{"stored", `{"N":7}`, false, 7},
+		{"never collected", "", false, -1},
+		{"unreadable: collected afresh", "{", false, -1},
+		{"full: ignored", `{"N":7}`, true, -1},
+	} {
+		v := pos{N: -1}
+		o := opts
+		o.Full = tc.full
+		if err := collectors.LoadCursor(context.Background(), cursorStore{tc.value}, o, "src", "s", &v); err != nil || v.N != tc.want {
+			t.Errorf("%s: %+v, %v; want N %d", tc.name, v, err, tc.want)
+		}
 	}
 }

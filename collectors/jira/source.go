@@ -21,7 +21,6 @@ import (
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/collectors/httpwait"
 	"github.com/flowmeter/flowmeter/schema"
-	"github.com/flowmeter/flowmeter/store"
 )
 
 // The fields every search asks for: what the records need and nothing more, since
@@ -231,22 +230,9 @@ func (r *run) jql(st stream, bound time.Time) string {
 
 // loadCursor reads a stream's cursor; a missing one (or --full) gives zero.
 func (r *run) loadCursor(ctx context.Context, name string) (time.Time, error) {
-	if r.opts.Full {
-		return time.Time{}, nil
-	}
-	c, err := r.w.Cursor(ctx, r.name, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return time.Time{}, nil
-	}
-	if err != nil {
-		return time.Time{}, err
-	}
 	var v cursorValue
-	if err := json.Unmarshal([]byte(c.Value), &v); err != nil {
-		r.log.Warn("cursor unreadable; collecting the stream afresh", "stream", name, "err", err)
-		return time.Time{}, nil
-	}
-	return v.Updated, nil
+	err := collectors.LoadCursor(ctx, r.w, r.opts, r.name, name, &v)
+	return v.Updated, err
 }
 
 // collectStream searches one stream from its cursor and writes each page of issues

@@ -22,7 +22,6 @@ import (
 
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/schema"
-	"github.com/flowmeter/flowmeter/store"
 )
 
 // The streams, and the cursor names they are kept under.
@@ -372,27 +371,12 @@ func (r *run) report(stream string, done int, finished bool) {
 
 // loadCursor reads a stream's cursor into v; a missing one (or --full) leaves v zero.
 func (r *run) loadCursor(ctx context.Context, stream string, v any) error {
-	if r.opts.Full {
-		return nil
-	}
-	c, err := r.w.Cursor(ctx, r.name, stream)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading the %s cursor: %w", stream, err)
-	}
-	if err := json.Unmarshal([]byte(c.Value), v); err != nil {
-		// An unreadable cursor only costs a fresh collection of the stream.
-		r.log.Warn("cursor unreadable; collecting the stream afresh", "stream", stream, "err", err)
-	}
-	return nil
+	return collectors.LoadCursor(ctx, r.w, r.opts, r.name, stream, v)
 }
 
 // cursor encodes a stream's position for writing in the batch it covers.
 func (r *run) cursor(stream string, v any) schema.Cursor {
-	b, _ := json.Marshal(v)
-	return schema.Cursor{Source: r.name, Stream: stream, Value: string(b), UpdatedAt: r.opts.Clock()().UTC()}
+	return collectors.JSONCursor(r.opts, r.name, stream, v)
 }
 
 // alert is the part of an Opsgenie alert flowmeter reads, with the documented
