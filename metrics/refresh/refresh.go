@@ -13,6 +13,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/flowmeter/flowmeter/collectors"
@@ -117,6 +118,7 @@ func Run(ctx context.Context, st store.Store, cfg *config.Config, opts Options) 
 	}
 	sum.FlowFacts = flow.Derive(fin, flow.NewRules(cfg))
 	sum.FlowItems = len(sum.FlowFacts)
+	warnUnmatchedProjects(cfg, fin.Items, log)
 	if sum.FlowItemsWritten, err = writeChanged(ctx, st, st.FlowItemFacts(ctx, store.Filter{}), sum.FlowFacts, schema.FlowItemFacts, changed,
 		func(b *schema.Batch, f []schema.FlowItemFact) { b.FlowItemFacts = f }); err != nil {
 		return sum, err
@@ -191,6 +193,25 @@ func resolveAncestry(ctx context.Context, st store.Store, rules *metrics.Rules, 
 			for p, contains := range answers {
 				in.Ancestry[p] = contains
 			}
+		}
+	}
+}
+
+// warnUnmatchedProjects warns of each project a flow status mapping is given for
+// that no collected ticket belongs to: a misspelt key would otherwise leave its
+// statuses to the defaults without a word. Before any ticket is collected there is
+// nothing to say.
+func warnUnmatchedProjects(cfg *config.Config, items []schema.WorkItem, log *slog.Logger) {
+	if len(items) == 0 || len(cfg.Flow.Projects) == 0 {
+		return
+	}
+	seen := map[string]bool{}
+	for _, it := range items {
+		seen[strings.ToLower(it.Project)] = true
+	}
+	for _, key := range slices.Sorted(maps.Keys(cfg.Flow.Projects)) {
+		if !seen[strings.ToLower(key)] {
+			log.Warn("flow.projects maps the statuses of a project no collected ticket belongs to", "project", key)
 		}
 	}
 }

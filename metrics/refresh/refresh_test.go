@@ -3,8 +3,10 @@ package refresh_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -485,5 +487,27 @@ func TestToilEntriesRetire(t *testing.T) {
 				t.Fatalf("labelled again: toil facts %+v, want OPS-1 back", f)
 			}
 		})
+	}
+}
+
+// A flow mapping for a project no ticket belongs to (a misspelt key) is named in a
+// warning; one for a project that has tickets is not.
+func TestUnmatchedFlowProjectWarns(t *testing.T) {
+	ctx := context.Background()
+	st := stores()["sqlite"](t)
+	cfg, err := config.Parse([]byte("flow:\n  projects:\n    PAY: {statuses: {Done: done}}\n    PYA: {statuses: {Done: done}}\n"), "f.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := now.Add(-time.Hour)
+	if err := st.Write(ctx, &schema.Batch{WorkItems: []schema.WorkItem{{Source: "jira", ID: "PAY-1", Project: "PAY", CreatedAt: at, UpdatedAt: at}}}); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	if _, err := refresh.Run(ctx, st, cfg, refresh.Options{Now: now, Logger: slog.New(slog.NewTextHandler(&logs, nil))}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "project=PYA") || strings.Contains(logs.String(), "project=PAY") {
+		t.Errorf("logs %q: want a warning naming PYA only", logs.String())
 	}
 }
