@@ -440,7 +440,7 @@ func (l *runLister) list(ctx context.Context, w runWindow, etag string) (string,
 func (r *run) findWorkflow(ctx context.Context, repo repository, name string) (int64, error) {
 	workflows, err := allPages(func(opt gh.ListOptions) ([]*gh.Workflow, *gh.Response, error) {
 		page, resp, err := r.client.Actions.ListWorkflows(ctx, repo.owner, repo.name, &opt)
-		if err != nil {
+		if err != nil || page == nil { // a body of null decodes to no page
 			return nil, resp, err
 		}
 		return page.Workflows, resp, nil
