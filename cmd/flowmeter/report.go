@@ -140,8 +140,12 @@ func runReportDORA(ctx context.Context, env *environment, args []string, now tim
 	if in.Incidents, err = store.All(s.IncidentFacts(ctx, store.Filter{})); err != nil {
 		return fmt.Errorf("report dora: %w", err)
 	}
+	reports := dorareport.Reports{Current: aggregate.DORA(in)}
+	prev := in
+	prev.From, prev.To = aggregate.PreviousWindow(in.From, in.To)
+	reports.Previous = aggregate.DORA(prev)
 	var buf bytes.Buffer
-	if err := dorareport.Render(&buf, aggregate.DORA(in), rf.formatted); err != nil {
+	if err := dorareport.Render(&buf, reports, rf.formatted); err != nil {
 		return fmt.Errorf("report dora: %w", err)
 	}
 	return rf.emit(env, buf.Bytes())
@@ -163,10 +167,10 @@ func runReportFlow(ctx context.Context, env *environment, args []string, now tim
 	if err != nil {
 		return fmt.Errorf("report flow: %w", err)
 	}
-	rep := flow.Aggregate(facts, rf.teams(), rf.window.from, rf.window.to, now.UTC().Truncate(time.Second), flow.NewRules(rf.cfg))
+	review := flow.BuildReview(flow.ReviewInput{Items: facts, Teams: rf.cfg.TeamNames(), Team: *rf.team,
+		From: rf.window.from, To: rf.window.to, Now: now.UTC().Truncate(time.Second), Rules: flow.NewRules(rf.cfg)})
 	var buf bytes.Buffer
-	if err := flowreport.Render(&buf, onlyTeam(rep, *rf.team, func(r *flow.Report) *[]flow.Team { return &r.Teams },
-		func(t flow.Team) string { return t.Name }), rf.formatted); err != nil {
+	if err := flowreport.Render(&buf, review, rf.formatted); err != nil {
 		return fmt.Errorf("report flow: %w", err)
 	}
 	return rf.emit(env, buf.Bytes())

@@ -36,9 +36,16 @@ const (
 // rather than a default.
 func ParseFormat(s string) (Format, error) { return render.ParseFormat(s) }
 
+// Reports is what the DORA report shows: the window's figures, and the previous
+// window's (aggregate.PreviousWindow) to say what changed.
+type Reports struct {
+	Current, Previous aggregate.Report
+}
+
 // Render writes the report in the format; a report built with Explain is written
 // with its explanation (in CSV, as the explanation's rows instead of the figures').
-func Render(w io.Writer, r aggregate.Report, f Format) error {
+func Render(w io.Writer, rs Reports, f Format) error {
+	r := rs.Current
 	switch f {
 	case Markdown:
 		return WriteMarkdown(w, r)

@@ -75,7 +75,7 @@ func TestGolden(t *testing.T) {
 		{"report-explain.csv", CSV, true},
 	} {
 		var buf bytes.Buffer
-		if err := Render(&buf, fixtureReport(tt.explain), tt.format); err != nil {
+		if err := Render(&buf, Reports{Current: fixtureReport(tt.explain)}, tt.format); err != nil {
 			t.Fatal(err)
 		}
 		golden(t, tt.file, buf.Bytes())
@@ -350,7 +350,7 @@ func TestParseFormat(t *testing.T) {
 // figure, fact), then each fact's values once.
 func TestExplanationCSV(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Render(&buf, fixtureReport(true), CSV); err != nil {
+	if err := Render(&buf, Reports{Current: fixtureReport(true)}, CSV); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(&buf).ReadAll()

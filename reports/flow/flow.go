@@ -22,9 +22,9 @@ import (
 	"github.com/flowmeter/flowmeter/schema"
 )
 
-// Render writes the report in the format.
-func Render(w io.Writer, r flow.Report, f render.Format) error {
-	return render.Write(w, r, f, WriteMarkdown, WriteJSON, WriteCSV)
+// Render writes the review in the format.
+func Render(w io.Writer, r flow.Review, f render.Format) error {
+	return render.Write(w, r.Current, f, WriteMarkdown, WriteJSON, WriteCSV)
 }
 
 // Durations says how a team's durations were counted: "wall-clock", or "working

@@ -119,7 +119,7 @@ func firstDiff(want, got string) string {
 func renderReport(t *testing.T, f render.Format) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := Render(&buf, fixtureReport(), f); err != nil {
+	if err := Render(&buf, flow.Review{Current: fixtureReport()}, f); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()

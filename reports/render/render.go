@@ -23,16 +23,38 @@ const (
 	Markdown Format = "md"
 	JSON     Format = "json"
 	CSV      Format = "csv"
+	// HTML is a single self-contained page (inline CSS and SVG charts).
+	HTML Format = "html"
+	// SVG is a chart on its own, such as the toil snake.
+	SVG Format = "svg"
 )
 
-// ParseFormat checks a format named on the command line, so a typo is an error
-// rather than a default.
-func ParseFormat(s string) (Format, error) {
-	switch f := Format(s); f {
-	case Markdown, JSON, CSV:
-		return f, nil
+// TextFormats are the formats every report writes.
+var TextFormats = []Format{Markdown, JSON, CSV}
+
+// ParseFormat checks a format named on the command line against the formats a
+// report writes (TextFormats when none are given), so a typo is an error rather
+// than a default.
+func ParseFormat(s string, allowed ...Format) (Format, error) {
+	if len(allowed) == 0 {
+		allowed = TextFormats
 	}
-	return "", fmt.Errorf("unknown format %q (want md, json or csv)", s)
+	names := make([]string, len(allowed))
+	for i, f := range allowed {
+		if Format(s) == f {
+			return f, nil
+		}
+		names[i] = string(f)
+	}
+	return "", fmt.Errorf("unknown format %q (want %s)", s, orList(names))
+}
+
+// orList joins names as "a, b or c".
+func orList(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // Write writes a report in the format with the writer of that format.
