@@ -62,6 +62,8 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// Grafana is where `flowmeter dashboards push` sends the dashboards.
 	Grafana Grafana `yaml:"grafana,omitempty"`
+	// Privacy "teams-only" names teams instead of people in every output.
+	Privacy string `yaml:"privacy,omitempty"`
 	// Path is the file the config came from, so relative paths in source settings
 	// can be resolved against its directory; it is not part of the YAML.
 	Path string `yaml:"-"`
@@ -78,6 +80,9 @@ type Server struct {
 	// MaxSpoolAge is how long a spooled batch may wait for the store before /readyz
 	// reports the daemon not ready, so that a store refusing writes is noticed.
 	MaxSpoolAge Duration `yaml:"max_spool_age"`
+	// Auth guards the report pages; required when Listen is not a loopback
+	// address.
+	Auth PagesAuth `yaml:"auth,omitempty"`
 }
 
 // Log configures the log lines of `flowmeter run` and the other long-running

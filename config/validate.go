@@ -104,6 +104,7 @@ func (c *Config) validate(lines map[string]int) error {
 	c.validateRules(v)
 	c.validateFlow(v)
 	c.validateGrafana(v)
+	c.validatePages(v)
 	if host, port, err := net.SplitHostPort(c.Server.Listen); err != nil || !validPort(port) {
 		_ = host
 		v.add("server.listen", "want host:port or :port, got %q", c.Server.Listen)
