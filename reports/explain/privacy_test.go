@@ -94,7 +94,7 @@ func TestWithoutTeamsOnly(t *testing.T) {
 		if err := e.WriteText(&text); err != nil {
 			t.Fatal(err)
 		}
-		if !regexp.MustCompile(`\b` + who + `\b`).MatchString(text.String()) || strings.Contains(text.String(), explain.TeamsOnlyNote) {
+		if !regexp.MustCompile(`\b`+who+`\b`).MatchString(text.String()) || strings.Contains(text.String(), explain.TeamsOnlyNote) {
 			t.Errorf("%s, explained without teams-only, does not name %s or speaks of teams-only:\n%s", name, who, text.String())
 		}
 	}
