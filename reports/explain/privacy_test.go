@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/flowmeter/flowmeter/reports/explain"
-	"github.com/flowmeter/flowmeter/schema"
 )
 
 // TestNameTeams explains facts of flowFixture whose records name people (ana
@@ -86,7 +85,7 @@ func TestNameTeams(t *testing.T) {
 func TestWithoutTeamsOnly(t *testing.T) {
 	st := flowFixture(t)
 	for name, who := range map[string]string{"gh:acme/api#12": "bo", "jira:PAY-1": "ana", "jira:ticket:OPS-1": "ana"} {
-		e, err := explain.Find(context.Background(), st, name, schema.Kind(""))
+		e, err := explain.Find(context.Background(), st, name, "")
 		if err != nil {
 			t.Fatal(err)
 		}
