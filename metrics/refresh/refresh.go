@@ -1,8 +1,8 @@
 // Package refresh brings the stored facts up to date with the records: it reads the
 // records, asks the ancestry questions ship attribution needs of the sources that
 // can answer them, derives, and writes only the facts that differ from the stored
-// ones. A changed config (teams, rules) therefore rewrites exactly the facts it
-// changes, and a refresh with nothing new writes nothing.
+// ones. A changed config (teams, rules, privacy) therefore rewrites exactly the
+// facts it changes, and a refresh with nothing new writes nothing.
 package refresh
 
 import (

@@ -511,3 +511,77 @@ func TestUnmatchedFlowProjectWarns(t *testing.T) {
 		t.Errorf("logs %q: want a warning naming PYA only", logs.String())
 	}
 }
+
+// Switching "privacy: teams-only" on rewrites, at the next refresh, exactly the
+// toil facts that name a person, so that the stored facts (which dashboards read)
+// name their team instead; switching it off puts the names back.
+func TestPrivacySwitchRewritesToil(t *testing.T) {
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := open(t)
+			at := now.Add(-48 * time.Hour)
+			// Two toil tickets of ops, logged by bo and by cy, and a resolved incident,
+			// whose toil entry names no one: three entries, two naming a person.
+			ticket := func(id string) schema.WorkItem {
+				return schema.WorkItem{Source: "jira", ID: id, Project: "OPS", Labels: []string{"toil"}, Status: "Done",
+					StatusCategory: "Done", CreatedAt: at, ResolvedAt: at.Add(time.Hour), UpdatedAt: at.Add(time.Hour)}
+			}
+			worklog := func(id, item, author string) schema.Worklog {
+				return schema.Worklog{Source: "jira", ID: id, ItemID: item, Author: author, StartedAt: at, Seconds: 600, UpdatedAt: at}
+			}
+			if err := st.Write(ctx, &schema.Batch{
+				WorkItems: []schema.WorkItem{ticket("OPS-1"), ticket("OPS-2")},
+				Worklogs:  []schema.Worklog{worklog("1", "OPS-1", "bo"), worklog("2", "OPS-2", "cy")},
+				Incidents: []schema.Incident{{Source: "pd", ID: "P1", Service: "queue", OpenedAt: at, ResolvedAt: at.Add(time.Hour), UpdatedAt: at}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			named, err := config.Parse([]byte("teams:\n  - name: ops\n    ticket_projects: [OPS]\n    services: [queue]\n"), "f.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			private := *named
+			private.Privacy = config.PrivacyTeamsOnly
+			whoByRecord := func() map[string]string {
+				facts, err := store.All(st.ToilFacts(ctx, store.Filter{}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := map[string]string{}
+				for _, f := range facts {
+					out[f.Record] = f.Who
+				}
+				return out
+			}
+			for i, step := range []struct {
+				name    string
+				cfg     *config.Config
+				written int
+				who     map[string]string
+			}{
+				{"first refresh", named, 3 + 2 + 1, map[string]string{"OPS-1": "bo", "OPS-2": "cy", "P1": ""}}, // 3 toil, 2 flow, 1 incident fact
+				{"teams-only", &private, 2, map[string]string{"OPS-1": "ops", "OPS-2": "ops", "P1": ""}},
+				{"teams-only again", &private, 0, map[string]string{"OPS-1": "ops", "OPS-2": "ops", "P1": ""}},
+				{"names again", named, 2, map[string]string{"OPS-1": "bo", "OPS-2": "cy", "P1": ""}},
+			} {
+				sum, err := refresh.Run(ctx, st, step.cfg, refresh.Options{Now: now.Add(time.Duration(i) * time.Hour)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sum.Written() != step.written || (i > 0 && sum.ToilEntriesWritten != step.written) {
+					t.Errorf("%s: wrote %d facts (%d toil), want %d", step.name, sum.Written(), sum.ToilEntriesWritten, step.written)
+				}
+				if got := whoByRecord(); !reflect.DeepEqual(got, step.who) {
+					t.Errorf("%s: stored toil facts name %v, want %v", step.name, got, step.who)
+				}
+				// The facts handed on to the exporter are the stored ones.
+				for _, f := range sum.ToilFacts {
+					if f.Who != step.who[f.Record] {
+						t.Errorf("%s: summary's %s names %q, want %q", step.name, f.Record, f.Who, step.who[f.Record])
+					}
+				}
+			}
+		})
+	}
+}

@@ -39,7 +39,9 @@ type key struct{ source, id string }
 
 // Derive turns records into toil facts, one per toil entry, grouped by kind in
 // schema.ToilSources order and each group in the order of its records in the
-// input, so the same input always gives the same facts.
+// input, so the same input always gives the same facts. Under "privacy:
+// teams-only" the facts name each entry's team instead of its person, so that
+// the stored facts, and every dashboard and export reading them, name no one.
 func Derive(in Input, rules *Rules) []schema.ToilFact {
 	var incidents, alerts, tickets, deployments, reruns []schema.ToilFact
 
@@ -92,6 +94,10 @@ func Derive(in Input, rules *Rules) []schema.ToilFact {
 	out := make([]schema.ToilFact, 0, len(incidents)+len(alerts)+len(tickets)+len(deployments)+len(reruns))
 	for _, group := range [][]schema.ToilFact{incidents, alerts, tickets, deployments, reruns} {
 		out = append(out, group...)
+	}
+	if rules.cfg.TeamsOnly() {
+		// After the teams are found: a ticket's team may come from its person.
+		NameTeams(out)
 	}
 	return out
 }

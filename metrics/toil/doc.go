@@ -69,6 +69,11 @@
 // facts grouped by kind in schema.ToilSources order, each group in the order of
 // its records in the input.
 //
+// With "privacy: teams-only" an entry's Who is its team (aggregate.NoTeam for an
+// entry of no team), put in after the team is found from the person, as
+// NameTeams does: DORA's research measures teams, never individuals. Switching
+// the setting changes the facts, so the next refresh rewrites them.
+//
 // # Report
 //
 // Aggregate counts the entries that started in [from, AsOf), AsOf being the

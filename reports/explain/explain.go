@@ -57,6 +57,9 @@ type Record struct {
 	Ref string
 	// Fields are its columns; nil when the store does not hold it.
 	Fields []Field
+	// team is the team of the fact that led to it, which NameTeams names in place
+	// of the people in its fields.
+	team string
 }
 
 // Explanation is one fact with everything it came from.
@@ -69,6 +72,10 @@ type Explanation struct {
 	Records []Record
 	// Shipped lists, for a deployment, the changes that it shipped.
 	Shipped []string
+	// team is the fact's team; teamsOnly says NameTeams has named teams in place
+	// of people.
+	team      string
+	teamsOnly bool
 }
 
 // Kinds are the kinds Find accepts, by the names reports use.
@@ -155,11 +162,11 @@ func Find(ctx context.Context, st store.Store, name string, kind schema.Kind) (*
 	switch m.kind {
 	case schema.KindChangeFact:
 		c := &changes[m.i]
-		out.Fields = fields(schema.ChangeFacts, c)
+		out.Fields, out.team = fields(schema.ChangeFacts, c), c.Team
 		err = x.change(out, c)
 	case schema.KindDeploymentFact:
 		d := &deployments[m.i]
-		out.Fields = fields(schema.DeploymentFacts, d)
+		out.Fields, out.team = fields(schema.DeploymentFacts, d), d.Team
 		err = x.deployment(out, d)
 		for _, c := range changes {
 			if c.State == schema.ChangeShipped && c.ShippedBy == d.ID {
@@ -169,15 +176,15 @@ func Find(ctx context.Context, st store.Store, name string, kind schema.Kind) (*
 		slices.Sort(out.Shipped)
 	case schema.KindIncidentFact:
 		in := &incidents[m.i]
-		out.Fields = fields(schema.IncidentFacts, in)
+		out.Fields, out.team = fields(schema.IncidentFacts, in), in.Team
 		err = x.incident(out, in)
 	case schema.KindFlowItemFact:
 		f := &flows[m.i]
-		out.Fields = fields(schema.FlowItemFacts, f)
+		out.Fields, out.team = fields(schema.FlowItemFacts, f), f.Team
 		err = x.flow(out, f)
 	case schema.KindToilFact:
 		f := &toils[m.i]
-		out.Fields = fields(schema.ToilFacts, f)
+		out.Fields, out.team = fields(schema.ToilFacts, f), f.Team
 		err = x.toil(out, f)
 	}
 	if err != nil {
@@ -225,7 +232,7 @@ func (x *explainer) change(out *Explanation, c *schema.ChangeFact) error {
 	if err != nil {
 		return err
 	}
-	out.add(asRecord("record", schema.PullRequests, c.Source, c.ID, pr))
+	out.add(asRecord("record", c.Team, schema.PullRequests, c.Source, c.ID, pr))
 	if c.ShippedBy == "" {
 		return nil
 	}
@@ -244,7 +251,7 @@ func (x *explainer) change(out *Explanation, c *schema.ChangeFact) error {
 			return fmt.Errorf("reading ancestry answers: %w", err)
 		}
 		if a.ID == id {
-			out.add(asRecord("attribution", schema.Ancestries, a.Source, a.ID, &a))
+			out.add(asRecord("attribution", c.Team, schema.Ancestries, a.Source, a.ID, &a))
 			break
 		}
 	}
@@ -256,7 +263,7 @@ func (x *explainer) deployment(out *Explanation, d *schema.DeploymentFact) error
 	if err != nil {
 		return err
 	}
-	out.add(asRecord("record", schema.Deployments, d.Source, d.ID, rec))
+	out.add(asRecord("record", d.Team, schema.Deployments, d.Source, d.ID, rec))
 	for _, id := range d.CausedIncidents {
 		if err := x.incidentRecords(out, "caused_incidents", id); err != nil {
 			return err
@@ -291,7 +298,7 @@ func (x *explainer) incident(out *Explanation, in *schema.IncidentFact) error {
 	if err != nil {
 		return err
 	}
-	out.add(asRecord("record", schema.Incidents, in.Source, in.ID, rec))
+	out.add(asRecord("record", in.Team, schema.Incidents, in.Source, in.ID, rec))
 	if in.Deployment != "" {
 		_, err = x.deploymentRecords(out, "deployment", in.Deployment)
 	}
@@ -299,7 +306,7 @@ func (x *explainer) incident(out *Explanation, in *schema.IncidentFact) error {
 }
 
 func (x *explainer) flow(out *Explanation, f *schema.FlowItemFact) error {
-	if err := x.workItemRecords(out, f.Source, f.ID, f.CreatedAt, true); err != nil {
+	if err := x.workItemRecords(out, f.Team, f.Source, f.ID, f.CreatedAt, true); err != nil {
 		return err
 	}
 	for _, id := range f.PullRequests {
@@ -332,7 +339,7 @@ func (x *explainer) toil(out *Explanation, f *schema.ToilFact) error {
 		if err != nil {
 			return err
 		}
-		out.add(asRecord("record", schema.Incidents, f.Source, f.Record, rec))
+		out.add(asRecord("record", f.Team, schema.Incidents, f.Source, f.Record, rec))
 	case schema.ToilFromTicket:
 		var created time.Time
 		for _, fl := range x.flows[f.Record] {
@@ -340,25 +347,25 @@ func (x *explainer) toil(out *Explanation, f *schema.ToilFact) error {
 				created = fl.CreatedAt
 			}
 		}
-		return x.workItemRecords(out, f.Source, f.Record, created, false)
+		return x.workItemRecords(out, f.Team, f.Source, f.Record, created, false)
 	case schema.ToilFromDeployment, schema.ToilFromRerun:
 		rec, err := record(x.ctx, x.st.Deployments, schema.Deployments, f.Source, f.Record, f.StartedAt)
 		if err != nil {
 			return err
 		}
-		out.add(asRecord("record", schema.Deployments, f.Source, f.Record, rec))
+		out.add(asRecord("record", f.Team, schema.Deployments, f.Source, f.Record, rec))
 	}
 	return nil
 }
 
 // workItemRecords adds a work item's record, its status changes in time order when
-// asked, and its worklogs in time order, all as "record".
-func (x *explainer) workItemRecords(out *Explanation, source, id string, created time.Time, statuses bool) error {
+// asked, and its worklogs in time order, all as "record" and of the team given.
+func (x *explainer) workItemRecords(out *Explanation, team, source, id string, created time.Time, statuses bool) error {
 	item, err := record(x.ctx, x.st.WorkItems, schema.WorkItems, source, id, created)
 	if err != nil {
 		return err
 	}
-	out.add(asRecord("record", schema.WorkItems, source, id, item))
+	out.add(asRecord("record", team, schema.WorkItems, source, id, item))
 	if statuses {
 		var changes []schema.StatusChange
 		for c, err := range x.st.StatusChanges(x.ctx, store.Filter{Source: source}) {
@@ -371,7 +378,7 @@ func (x *explainer) workItemRecords(out *Explanation, source, id string, created
 		}
 		slices.SortStableFunc(changes, func(a, b schema.StatusChange) int { return a.At.Compare(b.At) })
 		for i := range changes {
-			out.add(asRecord("record", schema.StatusChanges, source, changes[i].ID, &changes[i]))
+			out.add(asRecord("record", team, schema.StatusChanges, source, changes[i].ID, &changes[i]))
 		}
 	}
 	var logs []schema.Worklog
@@ -385,13 +392,14 @@ func (x *explainer) workItemRecords(out *Explanation, source, id string, created
 	}
 	slices.SortStableFunc(logs, func(a, b schema.Worklog) int { return a.StartedAt.Compare(b.StartedAt) })
 	for i := range logs {
-		out.add(asRecord("record", schema.Worklogs, source, logs[i].ID, &logs[i]))
+		out.add(asRecord("record", team, schema.Worklogs, source, logs[i].ID, &logs[i]))
 	}
 	return nil
 }
 
 // pullRequestRecords adds the records of the pull requests with an id, of any
-// source: those its change facts find, else those among all pull requests.
+// source: those its change facts find, of their team, else those among all pull
+// requests, of no team.
 func (x *explainer) pullRequestRecords(out *Explanation, role, id string) error {
 	found := 0
 	for _, c := range x.changes[id] {
@@ -400,7 +408,7 @@ func (x *explainer) pullRequestRecords(out *Explanation, role, id string) error 
 			return err
 		}
 		if pr != nil {
-			out.add(asRecord(role, schema.PullRequests, pr.Source, pr.ID, pr))
+			out.add(asRecord(role, c.Team, schema.PullRequests, pr.Source, pr.ID, pr))
 			found++
 		}
 	}
@@ -422,7 +430,7 @@ func (x *explainer) pullRequestRecords(out *Explanation, role, id string) error 
 		return nil
 	}
 	for i := range prs {
-		out.add(asRecord(role, schema.PullRequests, prs[i].Source, prs[i].ID, &prs[i]))
+		out.add(asRecord(role, "", schema.PullRequests, prs[i].Source, prs[i].ID, &prs[i]))
 	}
 	return nil
 }
@@ -441,7 +449,7 @@ func (x *explainer) deploymentRecords(out *Explanation, role, id string) ([]*sch
 		if err != nil {
 			return nil, err
 		}
-		out.add(asRecord(role, schema.Deployments, f.Source, f.ID, rec))
+		out.add(asRecord(role, f.Team, schema.Deployments, f.Source, f.ID, rec))
 		if rec != nil {
 			found = append(found, rec)
 		}
@@ -461,7 +469,7 @@ func (x *explainer) incidentRecords(out *Explanation, role, id string) error {
 		if err != nil {
 			return err
 		}
-		out.add(asRecord(role, schema.Incidents, f.Source, f.ID, rec))
+		out.add(asRecord(role, f.Team, schema.Incidents, f.Source, f.ID, rec))
 	}
 	return nil
 }
@@ -503,8 +511,8 @@ func (e *Explanation) add(r Record) {
 	e.Records = append(e.Records, r)
 }
 
-func asRecord[R any](role string, t *schema.Table[R], source, id string, r *R) Record {
-	out := Record{Role: role, Kind: t.Kind, Ref: aggregate.Ref(source, id)}
+func asRecord[R any](role, team string, t *schema.Table[R], source, id string, r *R) Record {
+	out := Record{Role: role, Kind: t.Kind, Ref: aggregate.Ref(source, id), team: team}
 	if r != nil {
 		out.Fields = fields(t, r)
 	}
@@ -547,10 +555,14 @@ func format(name string, v any) string {
 }
 
 // WriteText writes the explanation for people: the fact's fields, then each record
-// with the field of the fact that names it.
+// with the field of the fact that names it. After NameTeams, TeamsOnlyNote follows
+// the first line.
 func (e *Explanation) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s fact %s\n", kindName(e.Kind), e.Ref)
+	if e.teamsOnly {
+		b.WriteString(TeamsOnlyNote + "\n")
+	}
 	writeFields(&b, e.Fields)
 	for _, r := range e.Records {
 		role := ""

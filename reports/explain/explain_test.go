@@ -290,9 +290,19 @@ func TestWriteTextGolden(t *testing.T) {
 // testdata/, or rewrites the file with -update.
 func golden(t *testing.T, st store.Store, name, file string) {
 	t.Helper()
+	goldenOf(t, st, name, file, nil)
+}
+
+// goldenOf is golden with a change made to the explanation before it is written,
+// when change is not nil.
+func goldenOf(t *testing.T, st store.Store, name, file string, change func(*explain.Explanation)) {
+	t.Helper()
 	e, err := explain.Find(context.Background(), st, name, "")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if change != nil {
+		change(e)
 	}
 	var buf bytes.Buffer
 	if err := e.WriteText(&buf); err != nil {
