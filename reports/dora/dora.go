@@ -1,6 +1,6 @@
 // Package dora renders the DORA report, a window's DORA figures per team and per
-// service (metrics/aggregate) compared with the previous window's, as Markdown for
-// people, and as JSON and CSV with stable keys for
+// service (metrics/aggregate) compared with the previous window's, as Markdown and
+// a self-contained HTML page for people, and as JSON and CSV with stable keys for
 // other tools; with an explanation, each figure also names the facts behind it and
 // the report lists those facts' values once. docs/reports.md documents every key;
 // changing one is a breaking change.
@@ -30,11 +30,12 @@ const (
 	Markdown = render.Markdown
 	JSON     = render.JSON
 	CSV      = render.CSV
+	HTML     = render.HTML
 )
 
 // ParseFormat checks a format named on the command line against the formats the
 // DORA report writes, so a typo is an error rather than a default.
-func ParseFormat(s string) (Format, error) { return render.ParseFormat(s, Markdown, JSON, CSV) }
+func ParseFormat(s string) (Format, error) { return render.ParseFormat(s, Markdown, JSON, CSV, HTML) }
 
 // Reports is what the DORA report shows: the window's figures, and the previous
 // window's (aggregate.PreviousWindow) to say what changed. A zero Previous means
@@ -50,6 +51,8 @@ func Render(w io.Writer, rs Reports, f Format) error {
 	switch f {
 	case Markdown:
 		return WriteMarkdown(w, rs)
+	case HTML:
+		return WriteHTML(w, rs)
 	case JSON:
 		return WriteJSON(w, rs)
 	case CSV:

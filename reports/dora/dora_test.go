@@ -84,10 +84,12 @@ func TestGolden(t *testing.T) {
 		explain bool
 	}{
 		{"report.md", Markdown, false},
+		{"report.html", HTML, false},
 		{"report.json", JSON, false},
 		{"report.csv", CSV, false},
 		{"report-explain.json", JSON, true},
 		{"report-explain.md", Markdown, true},
+		{"report-explain.html", HTML, true},
 		{"report-explain.csv", CSV, true},
 	} {
 		var buf bytes.Buffer
@@ -394,7 +396,7 @@ func TestCSV(t *testing.T) {
 }
 
 func TestParseFormat(t *testing.T) {
-	for _, s := range []string{"md", "json", "csv"} {
+	for _, s := range []string{"md", "json", "csv", "html"} {
 		if f, err := ParseFormat(s); err != nil || string(f) != s {
 			t.Errorf("ParseFormat(%q) = %q, %v", s, f, err)
 		}
