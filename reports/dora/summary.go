@@ -27,11 +27,11 @@ type fourKey struct {
 	// higherIsBetter: more deployments are better; a shorter lead time and
 	// recovery and a lower failure rate are.
 	higherIsBetter bool
-	// chart draws the key in a unit a reader thinks in (hours, percent), each value
-	// the figure times scale, labelled by label.
-	chart keyChartUnit
+	chart          keyChartUnit
 }
 
+// keyChartUnit is how a key is charted: in a unit a reader thinks in (hours,
+// percent), each value the figure times scale, labelled by label.
 type keyChartUnit struct {
 	unit  string
 	scale float64
