@@ -20,12 +20,19 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
-func fixtureReport(explain bool) aggregate.Report {
+// fixtureReports is the fixture's window with the previous one, built as the
+// command builds it: the same facts and time, over aggregate.PreviousWindow, here
+// May 4 to Jun 1 (the fixture's 28 days are not a calendar month).
+func fixtureReports(explain bool) Reports {
 	in := aggregatetest.Input()
 	in.Explain = explain
-	return aggregate.DORA(in)
+	prev := in
+	prev.From, prev.To = aggregate.PreviousWindow(in.From, in.To)
+	return Reports{Current: aggregate.DORA(in), Previous: aggregate.DORA(prev)}
 }
 
+// golden compares got with testdata/name; HTML is compared after collapsing
+// whitespace, which a page's layout does not depend on.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
@@ -39,9 +46,18 @@ func golden(t *testing.T, name string, got []byte) {
 	if err != nil {
 		t.Fatalf("%v (run 'go test ./reports/dora -update' to create it)", err)
 	}
+	if filepath.Ext(name) == ".html" {
+		got, want = collapseSpace(got), collapseSpace(want)
+	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s differs from the golden file (run with -update after checking the change):\n%s", name, firstDiff(string(want), string(got)))
 	}
+}
+
+// collapseSpace turns every run of white space into one newline, so a diff still
+// points at a line.
+func collapseSpace(b []byte) []byte {
+	return []byte(strings.Join(strings.Fields(string(b)), "\n"))
 }
 
 func firstDiff(want, got string) string {
@@ -68,14 +84,16 @@ func TestGolden(t *testing.T) {
 		explain bool
 	}{
 		{"report.md", Markdown, false},
+		{"report.html", HTML, false},
 		{"report.json", JSON, false},
 		{"report.csv", CSV, false},
 		{"report-explain.json", JSON, true},
 		{"report-explain.md", Markdown, true},
+		{"report-explain.html", HTML, true},
 		{"report-explain.csv", CSV, true},
 	} {
 		var buf bytes.Buffer
-		if err := Render(&buf, Reports{Current: fixtureReport(tt.explain)}, tt.format); err != nil {
+		if err := Render(&buf, fixtureReports(tt.explain), tt.format); err != nil {
 			t.Fatal(err)
 		}
 		golden(t, tt.file, buf.Bytes())
@@ -84,7 +102,7 @@ func TestGolden(t *testing.T) {
 
 // The documented keys, exactly: docs/reports.md lists these.
 var (
-	reportKeys = []string{"dora_table", "teams", "window"}
+	reportKeys = []string{"dora_table", "previous", "teams", "window"}
 	windowKeys = []string{"as_of", "days", "elapsed_days", "from", "to"}
 	figureKeys = []string{
 		"change_failure_rate", "changes_shipped", "deploy_days_per_month_median", "deploy_days_per_week_median",
@@ -140,10 +158,10 @@ func checkFigureKeys(t *testing.T, who string, obj map[string]any, extra ...stri
 	}
 }
 
-func decode(t *testing.T, r aggregate.Report) map[string]any {
+func decode(t *testing.T, rs Reports) map[string]any {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := WriteJSON(&buf, r); err != nil {
+	if err := WriteJSON(&buf, rs); err != nil {
 		t.Fatal(err)
 	}
 	var doc map[string]any
@@ -154,7 +172,7 @@ func decode(t *testing.T, r aggregate.Report) map[string]any {
 }
 
 func TestJSONKeysAndValues(t *testing.T) {
-	doc := decode(t, fixtureReport(false))
+	doc := decode(t, fixtureReports(false))
 	if got := keys(doc); !slices.Equal(got, reportKeys) {
 		t.Errorf("report keys %v, want %v", got, reportKeys)
 	}
@@ -221,9 +239,47 @@ func TestJSONKeysAndValues(t *testing.T) {
 		t.Errorf("facts without explain")
 	}
 
+	// previous is the window before, May 4 to Jun 1, in the same shape; it ended
+	// before the fixture's now, so it is counted whole.
+	prev := doc["previous"].(map[string]any)
+	if got := keys(prev); !slices.Equal(got, []string{"teams", "window"}) {
+		t.Errorf("previous keys %v", got)
+	}
+	win = prev["window"].(map[string]any)
+	if win["from"] != "2026-05-04T00:00:00Z" || win["to"] != "2026-06-01T00:00:00Z" || win["days"] != 28.0 ||
+		win["as_of"] != "2026-06-01T00:00:00Z" || win["elapsed_days"] != 28.0 {
+		t.Errorf("previous window %v", win)
+	}
+	// The config's three teams; (no team) has no fact in May nor before it.
+	prevTeams := prev["teams"].([]any)
+	var names []string
+	for _, tm := range prevTeams {
+		team := tm.(map[string]any)
+		names = append(names, team["team"].(string))
+		checkFigureKeys(t, "previous "+team["team"].(string), team, "team", "services")
+	}
+	if !slices.Equal(names, []string{"payments", "search", "idle"}) {
+		t.Errorf("previous teams %v", names)
+	}
+	// payments in May: d10 (checkout, May 31 23:00) failed, recovered in 1 h; c6
+	// shipped May 30 with a lead time of 1000 s; c8 untracked (May 20); the attempt
+	// d11 started May 31 23:55; i5 restored in 100 s. One deploy day in May and in
+	// none but the last of the four weeks: medium; 1000 s elite; 1/1 low; exactly 1
+	// h of recovery high.
+	pp := prevTeams[0].(map[string]any)
+	ptiers := pp["tiers"].(map[string]any)
+	if pp["deployments"] != 1.0 || pp["deployment_frequency_per_day"] != 1.0/28 || pp["deploy_days_per_week_median"] != 0.0 ||
+		pp["change_failure_rate"] != 1.0 || pp["lead_time_seconds"].(map[string]any)["p50"] != 1000.0 ||
+		pp["failed_deployment_recovery_seconds"].(map[string]any)["p50"] != 3600.0 || pp["untracked"] != 1.0 ||
+		pp["failed_deploy_attempts"] != 1.0 || pp["time_to_restore_seconds"].(map[string]any)["p50"] != 100.0 ||
+		ptiers["deployment_frequency"] != "medium" || ptiers["lead_time"] != "elite" ||
+		ptiers["change_failure_rate"] != "low" || ptiers["failed_deployment_recovery"] != "high" {
+		t.Errorf("previous payments: %v", pp)
+	}
+
 	// With explain, teams and services carry it, and the report lists the facts.
-	doc = decode(t, fixtureReport(true))
-	if got := keys(doc); !slices.Equal(got, []string{"dora_table", "facts", "teams", "window"}) {
+	doc = decode(t, fixtureReports(true))
+	if got := keys(doc); !slices.Equal(got, []string{"dora_table", "facts", "previous", "teams", "window"}) {
 		t.Errorf("report keys with explain %v", got)
 	}
 	pay = doc["teams"].([]any)[0].(map[string]any)
@@ -237,6 +293,10 @@ func TestJSONKeysAndValues(t *testing.T) {
 	}
 	svc := pay["services"].([]any)[0].(map[string]any)
 	checkFigureKeys(t, "payments/checkout (explain)", svc, "service", "explain")
+	// The previous window's figures are for comparing, not explained: facts lists
+	// only the current window's.
+	prevPay := doc["previous"].(map[string]any)["teams"].([]any)[0].(map[string]any)
+	checkFigureKeys(t, "previous payments (explain)", prevPay, "team", "services")
 
 	facts := doc["facts"].(map[string]any)
 	for kind, want := range factKeys {
@@ -275,7 +335,7 @@ func TestJSONKeysAndValues(t *testing.T) {
 
 func TestCSV(t *testing.T) {
 	var buf bytes.Buffer
-	if err := WriteCSV(&buf, fixtureReport(false)); err != nil {
+	if err := WriteCSV(&buf, fixtureReports(false).Current); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(&buf).ReadAll()
@@ -336,13 +396,14 @@ func TestCSV(t *testing.T) {
 }
 
 func TestParseFormat(t *testing.T) {
-	for _, s := range []string{"md", "json", "csv"} {
+	for _, s := range []string{"md", "json", "csv", "html"} {
 		if f, err := ParseFormat(s); err != nil || string(f) != s {
 			t.Errorf("ParseFormat(%q) = %q, %v", s, f, err)
 		}
 	}
-	if _, err := ParseFormat("html"); err == nil || !strings.Contains(err.Error(), `"html"`) {
-		t.Errorf("ParseFormat(html): %v", err)
+	// A chart alone is not a DORA report.
+	if _, err := ParseFormat("svg"); err == nil || !strings.Contains(err.Error(), `"svg"`) {
+		t.Errorf("ParseFormat(svg): %v", err)
 	}
 }
 
@@ -350,7 +411,7 @@ func TestParseFormat(t *testing.T) {
 // figure, fact), then each fact's values once.
 func TestExplanationCSV(t *testing.T) {
 	var buf bytes.Buffer
-	if err := Render(&buf, Reports{Current: fixtureReport(true)}, CSV); err != nil {
+	if err := Render(&buf, fixtureReports(true), CSV); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(&buf).ReadAll()

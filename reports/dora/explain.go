@@ -292,35 +292,63 @@ func cell(v any) string {
 
 // --- Markdown ---
 
-// writeExplain lists, for one team or service, the facts behind each figure by ref;
-// figures with the same facts share a line, so the deployments behind the five
-// deployment-frequency figures are listed once, and so do the figures with none.
-func writeExplain(b *strings.Builder, who string, refs map[string][]string) {
-	fmt.Fprintf(b, "\n<details><summary>Facts behind %s</summary>\n\n", render.Escape(who))
+// explainLine is one line of a team's or service's explanation: the figures
+// (keys) whose facts are the same list, so the deployments behind the five
+// deployment-frequency figures are listed once, and so are the figures with none.
+type explainLine struct {
+	keys []string
+	kind aggregate.FactKind
+	refs []string
+}
+
+// explainLines groups the figures of one team or service by the facts behind them,
+// in the report's order of figures.
+func explainLines(refs map[string][]string) []explainLine {
 	figures := aggregate.ExplainFigures()
 	done := make([]bool, len(figures))
+	var out []explainLine
 	for i, f := range figures {
 		if done[i] {
 			continue
 		}
-		keys := []string{"`" + f.Key + "`"}
+		line := explainLine{keys: []string{f.Key}, kind: f.Kind, refs: refs[f.Key]}
 		for j := i + 1; j < len(figures); j++ {
 			same := slices.Equal(refs[figures[j].Key], refs[f.Key]) && (figures[j].Kind == f.Kind || len(refs[f.Key]) == 0)
 			if !done[j] && same {
-				keys = append(keys, "`"+figures[j].Key+"`")
+				line.keys = append(line.keys, figures[j].Key)
 				done[j] = true
 			}
 		}
-		list := refs[f.Key]
-		if len(list) == 0 {
+		out = append(out, line)
+	}
+	return out
+}
+
+// what says how many facts of its kind a line lists: "12 deployments", or "none".
+func (l explainLine) what() string {
+	if len(l.refs) == 0 {
+		return "none"
+	}
+	return count(len(l.refs), string(l.kind))
+}
+
+// writeExplain lists, for one team or service, the facts behind each figure by ref.
+func writeExplain(b *strings.Builder, who string, refs map[string][]string) {
+	fmt.Fprintf(b, "\n<details><summary>Facts behind %s</summary>\n\n", render.Escape(who))
+	for _, l := range explainLines(refs) {
+		keys := make([]string, len(l.keys))
+		for k, key := range l.keys {
+			keys[k] = "`" + key + "`"
+		}
+		if len(l.refs) == 0 {
 			fmt.Fprintf(b, "- %s: none\n", strings.Join(keys, ", "))
 			continue
 		}
-		quoted := make([]string, len(list))
-		for k, ref := range list {
+		quoted := make([]string, len(l.refs))
+		for k, ref := range l.refs {
 			quoted[k] = "`" + ref + "`"
 		}
-		fmt.Fprintf(b, "- %s (%s): %s\n", strings.Join(keys, ", "), count(len(list), string(f.Kind)), strings.Join(quoted, ", "))
+		fmt.Fprintf(b, "- %s (%s): %s\n", strings.Join(keys, ", "), l.what(), strings.Join(quoted, ", "))
 	}
 	b.WriteString("\n</details>\n")
 }
@@ -338,7 +366,7 @@ func writeFacts(b *strings.Builder, r aggregate.Report) {
 	b.WriteString("\n## Facts\n\nThe facts behind the figures above, each once, named as the figures name them " +
 		"(`source:id`). Times are UTC; durations are the fact's own; \"—\" means unknown or none.\n")
 	for _, e := range explainedFacts(r) {
-		fmt.Fprintf(b, "\n### %ss\n\n", strings.ToUpper(string(e.kind[:1]))+string(e.kind[1:]))
+		fmt.Fprintf(b, "\n### %s\n\n", kindTitle(e.kind))
 		if len(e.refs) == 0 {
 			b.WriteString("None.\n")
 			continue
@@ -362,6 +390,11 @@ func writeFacts(b *strings.Builder, r aggregate.Report) {
 	}
 }
 
+// kindTitle names a kind of fact as a heading: "Changes".
+func kindTitle(kind aggregate.FactKind) string {
+	return strings.ToUpper(string(kind[:1])) + string(kind[1:]) + "s"
+}
+
 // headings are the column names whose plain reading (heading) would be unclear.
 var headings = map[string]string{
 	"restore_seconds": "time to restore", "commit_sha": "commit", "changes": "changes shipped",
@@ -377,14 +410,19 @@ func heading(column string) string {
 	return strings.ReplaceAll(column, "_", " ")
 }
 
-// mdValue formats a fact's value for people.
+// mdValue formats a fact's value for a Markdown table.
 func mdValue(column string, v any) string {
+	return render.Escape(factText(column, v))
+}
+
+// factText formats a fact's value for people.
+func factText(column string, v any) string {
 	switch v := v.(type) {
 	case string:
 		if v == "" {
 			return render.Dash
 		}
-		return render.Escape(v)
+		return v
 	case int64:
 		if strings.HasSuffix(column, "_seconds") {
 			return render.Duration(aggregate.Some(float64(v)))
@@ -401,7 +439,7 @@ func mdValue(column string, v any) string {
 		if len(v) == 0 {
 			return render.Dash
 		}
-		return render.Escape(strings.Join(v, ", "))
+		return strings.Join(v, ", ")
 	}
 	return render.Dash
 }
