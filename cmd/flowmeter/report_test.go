@@ -203,7 +203,7 @@ func TestReportDORAQuarterOutAndFormats(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(out, "# DORA report\n") || !strings.Contains(out, "2026-04-01 to 2026-07-01 (exclusive)") ||
-		!strings.Contains(out, "| payments | 12 |") {
+		!strings.Contains(out, "\n## payments\n") || !strings.Contains(out, "| **all services** | 12 |") {
 		t.Errorf("markdown:\n%s", out)
 	}
 }
