@@ -95,6 +95,9 @@ func (c Snake) draw(string) (string, float64) {
 		b.WriteString(`</text></g>`)
 	}
 	bottom := top + float64(len(c.Rows))*snakeRow
+	if longest == 0 {
+		return b.String(), bottom
+	}
 	text(&b, "total", left, bottom+4, "start",
 		"One scale for every row: the longest, "+format(longest)+", spans the full width.")
 	return b.String(), bottom + 14
