@@ -289,6 +289,18 @@ func TestSnake(t *testing.T) {
 	}
 }
 
+// TestSnakeOfZeros: rows whose entries took no time are still rows (a count of
+// entries is data), with no scale to explain.
+func TestSnakeOfZeros(t *testing.T) {
+	svg := parseChart(t, Snake{Title: "T", Rows: []SnakeRow{{Label: "a", Segments: []Segment{{0, "x"}}, Note: "1 entry"}}}.SVG(), "snake", "T")
+	if rows := svg.All("g", "row"); len(rows) != 1 || !strings.Contains(rows[0].Text(), "1 entry") {
+		t.Error("the row is not drawn")
+	}
+	if strings.Contains(svg.Text(), "One scale") || strings.Contains(svg.Text(), "No data") {
+		t.Errorf("text %q", svg.Text())
+	}
+}
+
 func TestNoData(t *testing.T) {
 	for _, tt := range []struct {
 		kind string
