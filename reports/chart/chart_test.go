@@ -395,7 +395,7 @@ func TestStandalone(t *testing.T) {
 // TestCSS: every class the charts draw with has a style, light and dark where it
 // has a colour, and print has one too.
 func TestCSS(t *testing.T) {
-	for _, class := range []string{".s0", ".s5", ".work", ".wait", ".hatch", ".marked .segment", ".axis", ".grid", ".segment", ".marker", ".bin"} {
+	for _, class := range []string{".s0", ".s5", ".work", ".wait", ".hatch", ".marked .segment", ".axis", ".grid", ".label", ".segment", ".marker", ".bin"} {
 		if !strings.Contains(CSS, "svg.chart "+class+"{") && !strings.Contains(CSS, "svg.chart "+class+",") {
 			t.Errorf("CSS lacks %s", class)
 		}

@@ -12,6 +12,8 @@ const CSS = `svg.chart{max-width:100%;height:auto;font:12px system-ui,-apple-sys
 svg.chart:root{color:#1c1c1c;background:#fff}
 svg.chart text{fill:currentColor}
 svg.chart .heading{font-size:14px;font-weight:600}
+svg.chart .label{font-size:12px}
+svg.chart .tick{fill-opacity:.8}
 svg.chart .tick,svg.chart .legend,svg.chart .value,svg.chart .note,svg.chart .total{font-size:11px}
 svg.chart .nodata{font-style:italic}
 svg.chart .axis{stroke:currentColor;stroke-width:1;fill:none}

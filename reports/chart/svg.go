@@ -18,10 +18,9 @@ const width = 720
 // Font sizes, which the CSS repeats, and the share of a font size an average
 // character takes: what lets a chart decide whether a label fits.
 const (
-	fontSize    = 12
-	smallSize   = 11
-	headingSize = 14
-	charWidth   = 0.62
+	fontSize  = 12
+	smallSize = 11
+	charWidth = 0.62
 )
 
 // headingBaseline is where the visible title sits; content starts below it.
