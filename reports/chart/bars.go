@@ -25,7 +25,6 @@ func (c Bars) SVG() template.HTML {
 
 func (c Bars) draw(string) (string, float64) {
 	var b strings.Builder
-	heading(&b, c.Title)
 	y := float64(headingBaseline + 10)
 	if len(c.Series) > 1 {
 		y += legend(&b, seriesNames(c.Series), y, false)

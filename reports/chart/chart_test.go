@@ -38,8 +38,16 @@ func parseChart(t *testing.T, svg template.HTML, kind, title string) *browsertes
 	if first.Name != "title" || first.Text() != title {
 		t.Errorf("first child <%s> %q, want <title> %q", first.Name, first.Text(), title)
 	}
-	if id := s.Attr["aria-labelledby"]; id == "" || first.Attr["id"] != id {
-		t.Errorf("aria-labelledby %q, title id %q", id, first.Attr["id"])
+	// The label screen readers read is the visible title.
+	id := s.Attr["aria-labelledby"]
+	var label *browsertest.Node
+	for _, e := range s.All("text", "heading") {
+		if e.Attr["id"] == id {
+			label = e
+		}
+	}
+	if id == "" || label == nil || label.Text() != title {
+		t.Errorf("aria-labelledby %q names no heading reading %q", id, title)
 	}
 	return s
 }
@@ -363,7 +371,7 @@ func TestIDs(t *testing.T) {
 	a, b := snakeFixture(), snakeFixture()
 	b.Rows = b.Rows[:2]
 	idOf := func(svg template.HTML) string {
-		return regexp.MustCompile(`aria-labelledby="([^"]+)-title"`).FindStringSubmatch(string(svg))[1]
+		return regexp.MustCompile(`aria-labelledby="([^"]+)-heading"`).FindStringSubmatch(string(svg))[1]
 	}
 	if idOf(a.SVG()) != idOf(snakeFixture().SVG()) {
 		t.Error("the same chart drawn twice has two ids")

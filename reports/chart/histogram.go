@@ -25,7 +25,6 @@ func (c Histogram) SVG() template.HTML {
 
 func (c Histogram) draw(string) (string, float64) {
 	var b strings.Builder
-	heading(&b, c.Title)
 	highest := 0
 	for _, bin := range c.Bins {
 		highest = max(highest, bin.Count)

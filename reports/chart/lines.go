@@ -18,7 +18,6 @@ func (c Lines) SVG() template.HTML {
 
 func (c Lines) draw(string) (string, float64) {
 	var b strings.Builder
-	heading(&b, c.Title)
 	y := float64(headingBaseline + 10)
 	if len(c.Series) > 1 {
 		y += legend(&b, seriesNames(c.Series), y, true)

@@ -39,7 +39,6 @@ func (c Snake) SVG() template.HTML {
 
 func (c Snake) draw(string) (string, float64) {
 	var b strings.Builder
-	heading(&b, c.Title)
 	labelColumn := 0.0
 	longest := 0.0
 	for _, row := range c.Rows {

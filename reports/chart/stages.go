@@ -33,7 +33,6 @@ func (c Stages) SVG() template.HTML {
 func (c Stages) draw(ids string) (string, float64) {
 	var b strings.Builder
 	hatchPattern(&b, ids)
-	heading(&b, c.Title)
 	y := float64(headingBaseline + 10)
 	fmt.Fprintf(&b, `<rect class="work" x="2" y="%s" width="12" height="12"/>`, num(y))
 	text(&b, "label legend", 20, y+10, "start", "work")

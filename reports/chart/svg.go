@@ -26,11 +26,13 @@ const (
 // headingBaseline is where the visible title sits; content starts below it.
 const headingBaseline = 18
 
-// document wraps a chart's drawing into its <svg> element. draw writes the body
-// given the prefix of the ids it defines (the title's, the hatch pattern's) and
-// returns the height it used. The prefix is a hash of the body drawn without one,
-// so that two charts on one page never share an id, and the same chart always
-// gets the same id (golden files stay stable).
+// document wraps a chart's drawing into its <svg> element: the <title> first,
+// for screen readers and hover, then the title where a reader sees it (which
+// matters most when the chart is a file of its own), which aria-labelledby names.
+// draw writes the rest given the prefix of the ids it defines (the hatch
+// pattern's) and returns the height it used. The prefix is a hash of the drawing
+// made without one, so that two charts on one page never share an id, and the
+// same chart always gets the same id (golden files stay stable).
 func document(kind, title string, draw func(ids string) (body string, height float64)) template.HTML {
 	unnamed, _ := draw("")
 	h := fnv.New32a()
@@ -39,9 +41,10 @@ func document(kind, title string, draw func(ids string) (body string, height flo
 	body, height := draw(ids)
 
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart %s" viewBox="0 0 %d %s" width="%d" height="%s" role="img" aria-labelledby="%s-title">`,
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart %s" viewBox="0 0 %d %s" width="%d" height="%s" role="img" aria-labelledby="%s-heading">`,
 		kind, width, num(height), width, num(height), ids)
-	fmt.Fprintf(&b, `<title id="%s-title">%s</title>`, ids, esc(title))
+	fmt.Fprintf(&b, `<title>%s</title>`, esc(title))
+	fmt.Fprintf(&b, `<text id="%s-heading" class="heading" x="0" y="%d">%s</text>`, ids, headingBaseline, esc(title))
 	b.WriteString(body)
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
@@ -52,16 +55,9 @@ func document(kind, title string, draw func(ids string) (body string, height flo
 func noData(kind, title string) template.HTML {
 	return document(kind+" empty", title, func(string) (string, float64) {
 		var b strings.Builder
-		heading(&b, title)
 		text(&b, "nodata", width/2, 50, "middle", "No data for this chart.")
 		return b.String(), 70
 	})
-}
-
-// heading writes the chart's title where a reader sees it, which matters most when
-// the chart is a file of its own.
-func heading(b *strings.Builder, title string) {
-	text(b, "heading", 0, headingBaseline, "start", title)
 }
 
 // text writes one line of text with its class, anchored at x.
