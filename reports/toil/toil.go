@@ -1,6 +1,6 @@
 // Package toil renders the toil report, a window's toil per team and category
-// (metrics/toil), as Markdown for people, and as JSON and CSV with stable keys for
-// other tools. docs/reports.md documents every key; changing one is a breaking
+// (metrics/toil), as Markdown and an HTML page for people, each team's toil snake
+// as SVG, and as JSON and CSV with stable keys for other tools. docs/reports.md documents every key; changing one is a breaking
 // change. It follows the conventions of reports/dora: undefined figures are null in
 // JSON, empty in CSV and "—" in Markdown.
 package toil
@@ -22,8 +22,15 @@ import (
 	"github.com/flowmeter/flowmeter/schema"
 )
 
-// Render writes the report in the format.
+// Render writes the report in the format: Markdown, JSON, CSV, HTML, or SVG for a
+// report of one team (ErrOneTeam otherwise).
 func Render(w io.Writer, r toil.Report, f render.Format) error {
+	switch f {
+	case render.HTML:
+		return WriteHTML(w, r)
+	case render.SVG:
+		return WriteSVG(w, r)
+	}
 	return render.Write(w, r, f, WriteMarkdown, WriteJSON, WriteCSV)
 }
 
