@@ -13,6 +13,10 @@
 //   - .num on th and td: numbers, right-aligned in tabular figures;
 //   - .scroll around a wide table, which then scrolls sideways on a phone;
 //   - .note: small print, such as how a figure is made;
+//   - .value, .previous and .change inside a .card (the figure, the previous
+//     window's, and the change, with .good, .bad or .same);
+//   - .charts: a grid of small charts side by side;
+//   - dl, details: definitions and folded detail;
 //   - .good and .bad: a change for the better or the worse;
 //   - .tier with .tier-elite, .tier-high, .tier-medium or .tier-low: a badge in the
 //     colour of a DORA tier (green, teal, amber, red), its text the tier's name so
@@ -98,7 +102,12 @@ figcaption{font-size:.85rem;color:var(--muted);margin-top:.25rem}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(13rem,1fr));gap:.75rem;margin:1rem 0 1.5rem}
 .card{background:var(--card);border:1px solid var(--line);border-radius:.5rem;padding:.75rem 1rem}
 .card h3{font-size:.9rem;font-weight:600;margin:0 0 .25rem;color:var(--muted)}
-.card .figure{font-size:1.6rem;font-weight:600;line-height:1.25}
+.card .figure,.card .value{font-size:1.6rem;font-weight:600;line-height:1.25}
+.card .previous,.card .change{font-size:.85rem;margin:.15rem 0 0}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(20rem,1fr));gap:.75rem 1.25rem}
+.same{color:var(--muted)}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0}
+details{margin:.75rem 0}summary{cursor:pointer;font-weight:600}
 .note{font-size:.85rem;color:var(--muted)}
 .good{color:var(--good)}
 .bad{color:var(--bad)}
