@@ -66,7 +66,9 @@ func (b *Builder) Teams(ctx context.Context) ([]string, error) {
 	st := b.Store
 	for _, unlisted := range []func() (bool, error){
 		func() (bool, error) { return anyUnlisted(st.ChangeFacts(ctx, store.Filter{}), listed, changeTeam) },
-		func() (bool, error) { return anyUnlisted(st.DeploymentFacts(ctx, store.Filter{}), listed, deploymentTeam) },
+		func() (bool, error) {
+			return anyUnlisted(st.DeploymentFacts(ctx, store.Filter{}), listed, deploymentTeam)
+		},
 		func() (bool, error) { return anyUnlisted(st.IncidentFacts(ctx, store.Filter{}), listed, incidentTeam) },
 		func() (bool, error) { return anyUnlisted(st.FlowItemFacts(ctx, store.Filter{}), listed, flowTeam) },
 		func() (bool, error) { return anyUnlisted(st.ToilFacts(ctx, store.Filter{}), listed, toilTeam) },
