@@ -133,6 +133,6 @@ func Quarter(t time.Time) string {
 // that a link can say quarter=2026Q3 rather than two dates.
 func QuarterOf(from, to time.Time) (string, bool) {
 	name := Quarter(from)
-	qFrom, qTo, _ := Window(time.Time{}, "", "", name)
-	return name, qFrom.Equal(from) && qTo.Equal(to)
+	qFrom, qTo, err := Window(time.Time{}, "", "", name)
+	return name, err == nil && qFrom.Equal(from) && qTo.Equal(to)
 }

@@ -63,7 +63,8 @@ func TestQuarter(t *testing.T) {
 	if q, ok := QuarterOf(day(2026, 7, 1), day(2026, 10, 1)); !ok || q != "2026Q3" {
 		t.Errorf("QuarterOf(Jul 1, Oct 1) = %s %v", q, ok)
 	}
-	for _, w := range [][2]time.Time{{day(2026, 7, 1), day(2026, 9, 30)}, {day(2026, 8, 1), day(2026, 11, 1)}} {
+	// Not quarters: a day short, a month late, and no window (a year of one digit).
+	for _, w := range [][2]time.Time{{day(2026, 7, 1), day(2026, 9, 30)}, {day(2026, 8, 1), day(2026, 11, 1)}, {{}, {}}} {
 		if q, ok := QuarterOf(w[0], w[1]); ok {
 			t.Errorf("QuarterOf(%s, %s) = %s, want no quarter", w[0], w[1], q)
 		}
