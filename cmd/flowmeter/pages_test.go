@@ -187,7 +187,7 @@ func TestPagesNeedCredentials(t *testing.T) {
 }
 
 // TestPagesListenRule: beyond loopback, the daemon does not start without the
-// pages' credentials, and says why and what to do.
+// pages' credentials, and says why and what to do; config check says so too.
 func TestPagesListenRule(t *testing.T) {
 	open := pages.Credentials{}
 	guarded := pages.Credentials{BearerToken: "t"}
@@ -214,6 +214,9 @@ func TestPagesListenRule(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("serve on %s without server.auth: %v\nwant %s", listen, err, want)
 	}
+	if _, err := runInProcess(t, "config", "check", "--config", unguarded); err == nil || err.Error() != strings.Replace(want, "run:", "config check:", 1) {
+		t.Errorf("config check of a config listening on %s without server.auth: %v", listen, err)
+	}
 	code, _, stderr := runMain(t, "run --config "+unguarded+" --listen :"+port)
 	if code != 1 || !strings.Contains(stderr, "run: --listen :"+port+" is not a loopback address") {
 		t.Errorf("run --listen :%s without server.auth: exit %d, %q", port, code, stderr)
@@ -230,7 +233,7 @@ func TestPagesListenRule(t *testing.T) {
 }
 
 // TestPagesSecretAtStart: a secret server.auth names that cannot be read stops
-// the daemon at start, naming the setting.
+// the daemon at start, naming the setting; config check says so too.
 func TestPagesSecretAtStart(t *testing.T) {
 	dir := t.TempDir()
 	for _, tt := range []struct{ auth, want string }{
@@ -241,6 +244,10 @@ func TestPagesSecretAtStart(t *testing.T) {
 		err := serve(context.Background(), &environment{stdout: io.Discard, stderr: io.Discard}, cfg, serveOptions{listen: freeAddr(t)})
 		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 			t.Errorf("%q: %v, want %q", tt.auth, err, tt.want)
+		}
+		_, err = runInProcess(t, "config", "check", "--config", cfg)
+		if want := strings.Replace(tt.want, "run:", "config check:", 1); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("config check, %q: %v, want %q", tt.auth, err, want)
 		}
 	}
 }

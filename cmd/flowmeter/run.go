@@ -80,7 +80,7 @@ func serve(ctx context.Context, env *environment, configPath string, opts serveO
 		setting = "--listen"
 	}
 	if err := checkPagesGuarded(setting, listen, creds); err != nil {
-		return err
+		return fmt.Errorf("run: %w", err)
 	}
 	log, level := opts.logs.newLogger(env.stderr, cfg.Log, slog.LevelInfo)
 	ln, err := net.Listen("tcp", listen)
@@ -202,7 +202,7 @@ func checkPagesGuarded(setting, listen string, creds pages.Credentials) error {
 	if creds.Configured() || loopback(listen) {
 		return nil
 	}
-	return fmt.Errorf("run: %s %s is not a loopback address and the report pages name people: "+
+	return fmt.Errorf("%s %s is not a loopback address and the report pages name people: "+
 		"configure server.auth (bearer_token_env or basic_user with basic_password_env) or listen on 127.0.0.1", setting, listen)
 }
 
