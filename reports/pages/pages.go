@@ -7,6 +7,7 @@ package pages
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -132,7 +133,7 @@ func (h *Handler) report(ctx context.Context, w io.Writer, reports Reports, kind
 	if err != nil {
 		return build.Request{}, &statusError{http.StatusBadRequest, fmt.Errorf("%s: %w", name, err)}
 	}
-	p.Format = cmpOr(p.Format, string(render.HTML))
+	p.Format = cmp.Or(p.Format, string(render.HTML))
 	formats := []render.Format{render.HTML}
 	if kind == build.Toil {
 		formats = append(formats, render.SVG)
@@ -172,13 +173,6 @@ func queryParams(q url.Values) (build.Params, error) {
 		}
 	}
 	return build.Params{Team: q.Get("team"), Quarter: q.Get("quarter"), From: q.Get("from"), To: q.Get("to"), Format: q.Get("format")}, nil
-}
-
-func cmpOr(s, otherwise string) string {
-	if s == "" {
-		return otherwise
-	}
-	return s
 }
 
 // reportLink is the address of a report page relative to another report page (in
