@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/flowmeter/flowmeter/collectors/synthetic"
+	"github.com/flowmeter/flowmeter/reports/pages"
 )
 
 // The Docker Compose stack (docker-compose.yml, Dockerfile, deploy/, .env.example) is
@@ -443,6 +444,46 @@ func TestDeployConfigs(t *testing.T) {
 	p := writeFile(t, t.TempDir(), "flowmeter.yaml", strings.Join(lines, "\n"))
 	if out, err := runInProcess(t, "config", "check", "--config", p); err != nil {
 		t.Errorf("config check of flowmeter.yaml with its example sources uncommented: %v\n%s", err, out)
+	}
+}
+
+// TestDeployPagesAuth checks that each flowmeter service of the stack starts: it
+// listens on every interface of its container, so the config it mounts must give
+// the report pages credentials (server.auth), from variables the service is handed
+// and Compose requires.
+func TestDeployPagesAuth(t *testing.T) {
+	setStackEnv(t)
+	compose, _ := loadCompose(t)
+	for _, name := range []string{"flowmeter", "flowmeter-demo"} {
+		svc := compose.Services[name]
+		listen := svc.Command[len(svc.Command)-1]
+		var configPath string
+		for _, m := range stackBindMounts(svc) {
+			if m.target == svc.Command[2] {
+				configPath = filepath.Join(stackRoot, filepath.FromSlash(m.source))
+			}
+		}
+		cfg, _, err := loadConfig(configPath)
+		if err != nil {
+			t.Fatalf("service %s: %v", name, err)
+		}
+		creds, err := pages.ResolveCredentials(cfg.Server.Auth)
+		if err != nil {
+			t.Errorf("service %s: %v", name, err)
+		}
+		if err := checkPagesGuarded("--listen", listen, creds); err != nil {
+			t.Errorf("service %s would not start: %v", name, err)
+		}
+		a := cfg.Server.Auth
+		for _, v := range []string{a.BearerTokenEnv, a.BasicPasswordEnv} {
+			if v == "" {
+				continue
+			}
+			value, _ := svc.Environment[v].(string)
+			if !regexp.MustCompile(`^\$\{` + v + `:\?[^}]+\}$`).MatchString(value) {
+				t.Errorf("service %s: server.auth reads %s, which the service gets as %q; want ${%s:?message}, required", name, v, value, v)
+			}
+		}
 	}
 }
 

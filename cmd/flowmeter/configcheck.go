@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+
+	"github.com/flowmeter/flowmeter/reports/pages"
 )
 
 func runConfig(ctx context.Context, env *environment, args []string) error {
@@ -19,6 +21,15 @@ func runConfig(ctx context.Context, env *environment, args []string) error {
 	cfg, _, err := loadSources(*configPath)
 	if err != nil {
 		return err
+	}
+	// As `flowmeter run` starts: the pages' secrets resolve, and a listener beyond
+	// loopback has them.
+	creds, err := pages.ResolveCredentials(cfg.Server.Auth)
+	if err == nil {
+		err = checkPagesGuarded("server.listen", cfg.Server.Listen, creds)
+	}
+	if err != nil {
+		return fmt.Errorf("config check: %w", err)
 	}
 	return checkStore(cfg)
 }

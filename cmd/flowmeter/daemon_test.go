@@ -347,14 +347,16 @@ func TestRunLogsTheSpoolBacklogAtStart(t *testing.T) {
 }
 
 // TestListenBeyondLoopbackWarns checks the warning that names what a listener on
-// every interface exposes, and that loopback gets none.
+// every interface exposes (which needs the pages' credentials), and that loopback
+// gets none.
 func TestListenBeyondLoopbackWarns(t *testing.T) {
-	configPath := webhookConfig(t, "store:\n  sqlite:\n    path: f.db\n")
+	t.Setenv("FLOWMETER_TEST_PAGES_TOKEN", "pages-s3cret")
+	configPath := webhookConfig(t, "store:\n  sqlite:\n    path: f.db\nserver:\n  auth:\n    bearer_token_env: FLOWMETER_TEST_PAGES_TOKEN\n")
 	_, port, _ := net.SplitHostPort(freeAddr(t))
 	open := startServe(t, configPath, serveOptions{listen: "0.0.0.0:" + port})
 	logs := open.logs.String()
-	if !strings.Contains(logs, "level=WARN msg=\"listening beyond this host") ||
-		!strings.Contains(logs, "exposed=/metrics,/healthz,/readyz,/webhooks/deploy,/webhooks/flux,/webhooks/incident") {
+	if !strings.Contains(logs, "level=WARN msg=\"listening beyond this host") || !strings.Contains(logs, "the report pages ask for server.auth's credentials") ||
+		!strings.Contains(logs, "exposed=/,/reports/,/metrics,/healthz,/readyz,/webhooks/deploy,/webhooks/flux,/webhooks/incident") {
 		t.Errorf("listening on every interface, the log does not warn of what is exposed:\n%s", logs)
 	}
 	open.stop(t)

@@ -29,7 +29,7 @@ func runDemo(ctx context.Context, env *environment, args []string) error {
 	seed := fs.Int64("seed", 1, "seed of the generator: the same seed and end give the same organisation")
 	end := fs.String("end", time.Now().UTC().Format(dateLayout), "last day of the generated history (UTC)")
 	noServe := fs.Bool("no-serve", false, "generate and exit without serving")
-	listen := fs.String("listen", "127.0.0.1:8080", "where to serve /metrics and the health endpoints")
+	listen := fs.String("listen", "127.0.0.1:8080", "where to serve the report pages, /metrics and the health endpoints")
 	var logs logFlags
 	logs.register(fs)
 	if err := fs.parse(args); err != nil {
@@ -89,7 +89,7 @@ func runDemo(ctx context.Context, env *environment, args []string) error {
 		return nil
 	}
 	fmt.Fprintln(env.stdout)
-	return serve(ctx, env, configPath, serveOptions{listen: *listen, logs: logs})
+	return serve(ctx, env, configPath, serveOptions{listen: *listen, logs: logs, announcePages: true})
 }
 
 // The files of a demo directory, and the name of the demo's source.

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/flowmeter/flowmeter/reports/build"
 	"github.com/flowmeter/flowmeter/reports/explain"
 	"github.com/flowmeter/flowmeter/schema"
 )
@@ -34,7 +35,8 @@ func runExplain(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer s.Close()
-	e, err := explain.Find(ctx, s, name, kind)
+	// Toil facts name people: read through the config's privacy setting.
+	e, err := explain.Find(ctx, build.Private(cfg, s), name, kind)
 	if errors.Is(err, explain.ErrUnknown) {
 		return fmt.Errorf("explain: %w in %s (run 'flowmeter derive' first, and name facts as 'report dora --explain' and 'report toil' do)", err, describeStore(cfg))
 	}

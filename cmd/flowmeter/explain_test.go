@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +163,49 @@ func TestExplainFlowAndToil(t *testing.T) {
 	out, err := runInProcess(t, "explain", "-h")
 	if err != nil || !strings.Contains(out, "--kind change|deployment|incident|flow|toil") {
 		t.Errorf("explain -h: %v\n%s", err, out)
+	}
+}
+
+// TestExplainToilTeamsOnly: with privacy teams-only, a toil fact explained names
+// its team where it named the person who worked it.
+func TestExplainToilTeamsOnly(t *testing.T) {
+	cfg := flowToilStore(t)
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, filepath.Join(filepath.Dir(cfg), "flowmeter.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 6, 2, 10, 0, 0, 0, time.UTC)
+	err = s.Write(ctx, &schema.Batch{ToilFacts: []schema.ToilFact{{Source: "pd", ID: "incident:i7", Team: "payments", Category: "on-call",
+		Kind: schema.ToilFromIncident, Record: "i7", Who: "amara", StartedAt: at, Seconds: 600, Basis: "opened_to_resolved", UpdatedAt: at}}})
+	s.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	whoLine := regexp.MustCompile(`(?m)^  who\s+(\S+)$`)
+	explainWho := func() string {
+		t.Helper()
+		out, err := runInProcess(t, "explain", "--config", cfg, "--kind", "toil", "pd:incident:i7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := whoLine.FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no who line in\n%s", out)
+		}
+		return m[1]
+	}
+	if who := explainWho(); who != "amara" {
+		t.Errorf("without privacy, who = %s, want amara", who)
+	}
+	text, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, append(text, "privacy: teams-only\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if who := explainWho(); who != "payments" {
+		t.Errorf("teams-only: who = %s, want payments", who)
 	}
 }

@@ -24,6 +24,8 @@ import (
 	"github.com/flowmeter/flowmeter/collectors/scheduler"
 	"github.com/flowmeter/flowmeter/config"
 	"github.com/flowmeter/flowmeter/metrics/exporter"
+	"github.com/flowmeter/flowmeter/reports/build"
+	"github.com/flowmeter/flowmeter/reports/pages"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
 	"github.com/flowmeter/flowmeter/store/spool"
@@ -55,6 +57,8 @@ type serveOptions struct {
 	// retryMin and retryMax bound the wait between attempts to connect to the
 	// store; zero means 1 s, doubling up to 30 s.
 	retryMin, retryMax time.Duration
+	// announcePages prints the address of the report pages' index once serving.
+	announcePages bool
 }
 
 // serve runs flowmeter as a daemon until ctx ends: the scheduler, the exporter,
@@ -67,6 +71,17 @@ func serve(ctx context.Context, env *environment, configPath string, opts serveO
 		return err
 	}
 	listen := cmp.Or(opts.listen, cfg.Server.Listen)
+	creds, err := pages.ResolveCredentials(cfg.Server.Auth)
+	if err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
+	setting := "server.listen"
+	if opts.listen != "" {
+		setting = "--listen"
+	}
+	if err := checkPagesGuarded(setting, listen, creds); err != nil {
+		return fmt.Errorf("run: %w", err)
+	}
 	log, level := opts.logs.newLogger(env.stderr, cfg.Log, slog.LevelInfo)
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -75,8 +90,8 @@ func serve(ctx context.Context, env *environment, configPath string, opts serveO
 	d := &daemon{
 		configPath: configPath, log: log, level: level, logs: opts.logs,
 		open: opts.open, retryMin: cmp.Or(opts.retryMin, time.Second), retryMax: cmp.Or(opts.retryMax, 30*time.Second),
-		maxSpoolAge: cfg.Server.MaxSpoolAge.Duration,
-		exporter:    exporter.New(), self: exporter.NewSelf(),
+		maxSpoolAge: cfg.Server.MaxSpoolAge.Duration, credentials: creds,
+		exporter: exporter.New(), self: exporter.NewSelf(),
 	}
 	d.exporter.SetLimits(exporter.LimitsFor(cfg))
 	if d.open == nil {
@@ -117,7 +132,7 @@ func serve(ctx context.Context, env *environment, configPath string, opts serveO
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	hooks := d.webhookPaths()
-	exposed := append([]string{"/metrics", "/healthz", "/readyz"}, hooks...)
+	exposed := append([]string{"/", "/reports/", "/metrics", "/healthz", "/readyz"}, hooks...)
 	attrs := []any{"listen", ln.Addr().String(), "store", describeStore(cfg), "sources", len(sources),
 		"webhooks", strings.Join(hooks, ","), "spool_pending", backlog.Pending, "spool_dead", backlog.Dead}
 	if !backlog.OldestPending.IsZero() {
@@ -126,10 +141,14 @@ func serve(ctx context.Context, env *environment, configPath string, opts serveO
 	log.Info("flowmeter running", attrs...)
 	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && !tcp.IP.IsLoopback() {
 		log.Warn("listening beyond this host: anyone who can reach it reads /metrics (every team's and service's figures) and the health endpoints, "+
-			"and can post to the webhooks, which check their token or signature; listen on 127.0.0.1 behind a proxy, or firewall the port",
+			"and can post to the webhooks, which check their token or signature; the report pages ask for server.auth's credentials, "+
+			"which cross the network in clear text: listen on 127.0.0.1 behind a TLS proxy, or firewall the port",
 			"listen", ln.Addr().String(), "exposed", strings.Join(exposed, ","))
 	}
 	fmt.Fprintf(env.stdout, "flowmeter is serving %s on http://%s\n", listPaths(exposed), ln.Addr())
+	if opts.announcePages {
+		fmt.Fprintf(env.stdout, "Reports: http://%s/\n", ln.Addr())
+	}
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -177,6 +196,30 @@ loop:
 	return nil
 }
 
+// checkPagesGuarded refuses to serve the report pages, which name people, beyond
+// this host without credentials. setting names where listen came from.
+func checkPagesGuarded(setting, listen string, creds pages.Credentials) error {
+	if creds.Configured() || loopback(listen) {
+		return nil
+	}
+	return fmt.Errorf("%s %s is not a loopback address and the report pages name people: "+
+		"configure server.auth (bearer_token_env or basic_user with basic_password_env) or listen on 127.0.0.1", setting, listen)
+}
+
+// loopback says whether a listen address takes connections from this host only:
+// a loopback IP or localhost. An empty host (":9420") is every interface.
+func loopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // daemon is the running state of `flowmeter run`, replaced piecewise on reload.
 type daemon struct {
 	configPath  string
@@ -188,7 +231,9 @@ type daemon struct {
 	// retryMin and retryMax bound the wait between attempts to connect to the store.
 	retryMin, retryMax time.Duration
 	maxSpoolAge        time.Duration
-	spool              *spool.Spool
+	// credentials guard the report pages; resolved at start, kept until the next.
+	credentials pages.Credentials
+	spool       *spool.Spool
 	// spoolBacklog reads the spool's backlog; a func so that tests can give any.
 	spoolBacklog func() (pending int, oldest time.Time)
 	exporter     *exporter.Exporter
@@ -497,7 +542,23 @@ func (d *daemon) routes() http.Handler {
 	mux.HandleFunc("/webhooks/", func(w http.ResponseWriter, r *http.Request) {
 		d.webhooks.Load().ServeHTTP(w, r)
 	})
+	reports := &pages.Handler{Open: d.reports, Credentials: d.credentials}
+	mux.Handle("/{$}", reports)
+	mux.Handle("/reports/", reports)
 	return mux
+}
+
+// reports are the reports of the running config over the store's facts, once the
+// store is connected.
+func (d *daemon) reports(now time.Time) (pages.Reports, error) {
+	st, err := d.currentStore()
+	if err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	cfg := d.cfg
+	d.mu.Unlock()
+	return &build.Builder{Config: cfg, Store: st, Now: now}, nil
 }
 
 // storeWriter writes to the store once it is connected and fails until then, so

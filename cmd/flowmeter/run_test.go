@@ -42,7 +42,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -365,9 +365,9 @@ sources:
 func TestRunSaysWhatItServes(t *testing.T) {
 	t.Setenv("FLOWMETER_TEST_HOOK_TOKEN", "s3cret")
 	for _, tc := range []struct{ name, sources, want string }{
-		{"no webhook source", "", "flowmeter is serving /metrics, /healthz and /readyz on http://%s\n"},
+		{"no webhook source", "", "flowmeter is serving /, /reports/, /metrics, /healthz and /readyz on http://%s\n"},
 		{"a webhook source", "sources:\n  - name: ci\n    webhook:\n      token_env: FLOWMETER_TEST_HOOK_TOKEN\n",
-			"flowmeter is serving /metrics, /healthz, /readyz, /webhooks/deploy, /webhooks/flux and /webhooks/incident on http://%s\n"},
+			"flowmeter is serving /, /reports/, /metrics, /healthz, /readyz, /webhooks/deploy, /webhooks/flux and /webhooks/incident on http://%s\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			configPath := writeFile(t, t.TempDir(), "flowmeter.yaml", "store:\n  sqlite:\n    path: f.db\n"+tc.sources)
