@@ -227,7 +227,7 @@ func WriteHTML(w io.Writer, rs Reports) error {
 		Subtitle: windowLine(r),
 		// The body was built by html/template, which escaped every value in it.
 		Body:   template.HTML(body.String()),
-		Footer: "Made by flowmeter from the facts of its store.",
+		Footer: "Figures from the change, deployment and incident facts derived from the collected records.",
 	})
 }
 
