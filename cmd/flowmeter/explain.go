@@ -43,6 +43,9 @@ func runExplain(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("explain: %w", err)
 	}
+	if cfg.TeamsOnly() {
+		e.NameTeams()
+	}
 	return e.WriteText(env.stdout)
 }
 

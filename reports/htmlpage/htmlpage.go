@@ -21,7 +21,8 @@
 //   - .tier with .tier-elite, .tier-high, .tier-medium or .tier-low: a badge in the
 //     colour of a DORA tier (green, teal, amber, red), its text the tier's name so
 //     that it reads without colour too;
-//   - .mark: a flag such as "worth automating".
+//   - .mark: a flag such as "worth automating";
+//   - .when on a table cell holding a date and time, kept on one line.
 package htmlpage
 
 import (
@@ -112,6 +113,7 @@ details{margin:.75rem 0}summary{cursor:pointer;font-weight:600}
 .good{color:var(--good)}
 .bad{color:var(--bad)}
 .mark{font-weight:600;white-space:nowrap}
+.when{white-space:nowrap}
 .tier{display:inline-block;padding:0 .55rem;border-radius:1rem;font-size:.8rem;font-weight:600;line-height:1.6;border:1px solid transparent;print-color-adjust:exact;-webkit-print-color-adjust:exact}
 .tier-elite{background:#17703a;color:#fff}
 .tier-high{background:#b5e6cf;color:#0c4a2e}

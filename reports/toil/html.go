@@ -279,7 +279,7 @@ would still pay for itself within five years.</p>
 <caption>Entries of {{.Name}}, by category in time order (UTC)</caption>
 <thead><tr><th>category</th><th>who</th><th>when</th><th class="num">duration</th><th>kind</th><th>record</th><th>title</th><th>rule</th></tr></thead>
 <tbody>
-{{range .Items}}<tr data-ref="{{.Ref}}"><td>{{.Category}}</td><td>{{.Who}}</td><td>{{.When}}</td><td class="num"><data value="{{.Seconds}}">{{.Duration}}</data></td><td>{{.Kind}}</td><td>{{.Record}}</td><td>{{.Title}}</td><td>{{.Rule}}</td></tr>
+{{range .Items}}<tr data-ref="{{.Ref}}"><td>{{.Category}}</td><td>{{.Who}}</td><td class="when">{{.When}}</td><td class="num"><data value="{{.Seconds}}">{{.Duration}}</data></td><td>{{.Kind}}</td><td>{{.Record}}</td><td>{{.Title}}</td><td>{{.Rule}}</td></tr>
 {{end}}</tbody>
 </table>
 </div>
