@@ -338,7 +338,9 @@ func normaliseRepo(s string) (string, error) {
 		}
 		p = u.Path
 	}
-	p = strings.TrimSuffix(strings.Trim(p, "/"), ".git")
+	// Slashes are trimmed again after ".git": "acme/api/.git" is acme/api, as
+	// posting "acme/api/" is, so that normalising is idempotent.
+	p = strings.Trim(strings.TrimSuffix(strings.Trim(p, "/"), ".git"), "/")
 	owner, name, ok := strings.Cut(p, "/")
 	if !ok || owner == "" || name == "" || strings.ContainsAny(p, " \t") {
 		return "", badRequest("repo: want owner/name or a clone URL, got %q", s)
