@@ -245,6 +245,18 @@ func activeWaitTable(t flow.TeamReview) table {
 	return tb
 }
 
+// openWorkTable is what is still open at the end of the window and how much of
+// the finished work reached users.
+func openWorkTable(t flow.TeamReview) table {
+	dur := reviewDuration(t)
+	c := t.Current
+	tb := figures("open at the end", "age p50", "delivered", "done, not delivered", "share of finished", "time to delivery p50")
+	tb.numeric[0] = true
+	tb.rows = [][]cell{texts(strconv.Itoa(c.OpenItems), dur(c.Age.P50), strconv.Itoa(c.Delivered), strconv.Itoa(c.DoneNotDelivered),
+		render.Percent(c.DoneNotDeliveredShare), dur(c.TimeToDelivery.P50))}
+	return tb
+}
+
 func waitsTable(t flow.TeamReview) table {
 	dur := reviewDuration(t)
 	tb := figures("status", "time waiting", "items", "share of all wait time")

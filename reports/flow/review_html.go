@@ -162,7 +162,8 @@ func htmlSectionOf(t flow.TeamReview, n windowNames, id string, organisation boo
 	if len(t.Waits) > 0 {
 		s.Tables = append(s.Tables, htmlTable{Title: "Where work waited", Table: toGrid(waitsTable(t))})
 	}
-	s.Tables = append(s.Tables, htmlTable{Title: "Flow time by flow type", Table: toGrid(flowTimeTable(t))})
+	s.Tables = append(s.Tables, htmlTable{Title: "Flow time by flow type", Table: toGrid(flowTimeTable(t))},
+		htmlTable{Title: "Open work and delivery", Table: toGrid(openWorkTable(t))})
 	if len(t.Worst) > 0 {
 		s.Tables = append(s.Tables, htmlTable{Title: "Least efficient items", Table: toGrid(worstTable(t, organisation))})
 	}

@@ -32,25 +32,30 @@ type jsonWindowNames struct {
 }
 
 type jsonTeamReview struct {
-	Team         string            `json:"team"`
-	Calendars    []string          `json:"calendars"`
-	Durations    string            `json:"durations"`
-	NoWork       bool              `json:"no_work"`
-	Finished     int               `json:"finished"`
-	Canceled     int               `json:"canceled"`
-	Reopened     int               `json:"reopened"`
-	OpenItems    int               `json:"open_items"`
-	Efficiency   jsonEfficiencies  `json:"efficiency"`
-	ActiveWait   jsonActiveWait    `json:"active_wait"`
-	Waits        []jsonWaitShare   `json:"waits"`
-	FlowTime     []jsonFlowTime    `json:"flow_time"`
-	Histogram    jsonHistogram     `json:"histogram"`
-	Weeks        []jsonWeek        `json:"weeks"`
-	Distribution []jsonShare       `json:"distribution"`
-	WorstItems   []jsonItem        `json:"worst_items"`
-	ValueStream  jsonValueStream   `json:"value_stream"`
-	DORA         []jsonDORA        `json:"dora"`
-	Observations []jsonObservation `json:"observations"`
+	Team                  string            `json:"team"`
+	Calendars             []string          `json:"calendars"`
+	Durations             string            `json:"durations"`
+	NoWork                bool              `json:"no_work"`
+	Finished              int               `json:"finished"`
+	Canceled              int               `json:"canceled"`
+	Reopened              int               `json:"reopened"`
+	OpenItems             int               `json:"open_items"`
+	AgeP50                aggregate.Value   `json:"age_p50_seconds"`
+	Delivered             int               `json:"delivered"`
+	DoneNotDelivered      int               `json:"done_not_delivered"`
+	DoneNotDeliveredShare aggregate.Value   `json:"done_not_delivered_share"`
+	DeliveryP50           aggregate.Value   `json:"time_to_delivery_p50_seconds"`
+	Efficiency            jsonEfficiencies  `json:"efficiency"`
+	ActiveWait            jsonActiveWait    `json:"active_wait"`
+	Waits                 []jsonWaitShare   `json:"waits"`
+	FlowTime              []jsonFlowTime    `json:"flow_time"`
+	Histogram             jsonHistogram     `json:"histogram"`
+	Weeks                 []jsonWeek        `json:"weeks"`
+	Distribution          []jsonShare       `json:"distribution"`
+	WorstItems            []jsonItem        `json:"worst_items"`
+	ValueStream           jsonValueStream   `json:"value_stream"`
+	DORA                  []jsonDORA        `json:"dora"`
+	Observations          []jsonObservation `json:"observations"`
 }
 
 type jsonEfficiencies struct {
@@ -221,6 +226,8 @@ func toTeamReview(t flow.TeamReview, names windowNames) jsonTeamReview {
 	out := jsonTeamReview{
 		Team: t.Name, Calendars: append([]string{}, t.Calendars...), Durations: ReviewDurations(t), NoWork: t.NoWork(),
 		Finished: cur.Finished, Canceled: cur.Canceled, Reopened: cur.Reopened, OpenItems: cur.OpenItems,
+		AgeP50: seconds(cur.Age.P50), Delivered: cur.Delivered, DoneNotDelivered: cur.DoneNotDelivered,
+		DoneNotDeliveredShare: cur.DoneNotDeliveredShare, DeliveryP50: seconds(cur.TimeToDelivery.P50),
 		Efficiency: jsonEfficiencies{
 			Current: toWindowEfficiency(cur), Previous: toWindowEfficiency(t.Previous), YearEarlier: toWindowEfficiency(t.YearEarlier),
 			ChangeVsPrevious: t.EfficiencyChange, ChangeVsYearEarlier: t.EfficiencyChangeYear,

@@ -66,6 +66,8 @@ func writeTeamReview(b *strings.Builder, t flow.TeamReview, n windowNames, organ
 	if line := markersLine(t); line != "" {
 		fmt.Fprintf(b, "\nAll flow types: %s.\n", line)
 	}
+	b.WriteString("\n### Open work and delivery\n")
+	writeMarkdownTable(b, openWorkTable(t))
 	b.WriteString("\n### Load and velocity by week\n")
 	writeMarkdownTable(b, weeksTable(t))
 	fmt.Fprintf(b, "\n### Distribution, %s and %s\n", n.current, n.previous)

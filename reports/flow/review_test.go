@@ -50,7 +50,7 @@ func item(id, team, flowType, committed, done string, flow, active int64, status
 func reviewInput() flow.ReviewInput {
 	p1 := item("PAY-1", "pay", "feature", "2026-07-06 00:00", "2026-07-08 00:00", 172800, 43200, "In Progress=43200", "Code Review=129600")
 	p1.PullRequests = []string{"pr-1"}
-	p1.DeliveredAt = at("2026-07-07 12:00")
+	p1.DeliveredAt, p1.DeliverySeconds = at("2026-07-07 12:00"), 129600
 	p2 := item("PAY-2", "pay", "defect", "2026-08-03 00:00", "2026-08-13 00:00", 864000, 259200, "In Progress=259200", "Code Review=604800")
 	p2.Title = `Fix <b>"quotes"</b> | *pipes* & [links](javascript:alert(1))`
 	p3 := schema.FlowItemFact{Source: "jira", ID: "PAY-3", Team: "pay", Project: "PAY", FlowType: "feature",
@@ -132,6 +132,9 @@ func TestReviewMarkdown(t *testing.T) {
 		"| all | 2 | 6.0 d | 8.8 d | 9.6 d | 29.2% | 0.2 |\n",
 		"| 2–5 d | 1 |\n| 5–10 d | 0 |\n| 10–20 d | 1 |\n",
 		"All flow types: p50 6 d, p85 8.8 d, p95 9.6 d.\n",
+		// PAY-3 open since 28 September: 3 d at AsOf; both delivered, in 36h and 10 d: p50 5.75 d.
+		"| open at the end | age p50 | delivered | done, not delivered | share of finished | time to delivery p50 |\n" +
+			"| ---: | ---: | ---: | ---: | ---: | ---: |\n| 1 | 3.0 d | 2 | 0 | 0% | 5.8 d |\n",
 		// Week of 6 July: PAY-1 loaded at 00:00 on 6 and 7 July, 2/7; week of 10 August:
 		// PAY-2 on 10–12 August, 3/7, done on 13 August; the last week partial with PAY-3.
 		"| 2026-W28 | 2026-07-06 | 0.3 | 1 |\n",
@@ -157,6 +160,7 @@ func TestReviewMarkdown(t *testing.T) {
 		"## ops\n\nDurations: working hours of ops' calendar.\n",
 		"| 2025Q3 (a year earlier) | 1 | 25% | 25% | +25 points |\n",
 		"| all | 1 | 16h | 16h | 16h | 50% | 0.1 |\n",
+		"| 0 | — | 1 | 0 | 0% | 16h |\n",
 		"Flow times of the finished items, in working days of 8h (working hours of ops' calendar):",
 		"- Flow efficiency rose from 25% to 50% (+25 points) since 2025Q3, a year earlier.\n",
 		"None of the 1 finished item had linked pull requests that all shipped: there is no value-stream map.\n",
