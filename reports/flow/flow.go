@@ -27,8 +27,9 @@ import (
 var Formats = []render.Format{render.Markdown, render.JSON, render.CSV, render.HTML}
 
 // Render writes the review in the format. A Review holding only its Current
-// report (not Reviewed) is written as the plain flow report in Markdown, and
-// every review keeps the plain report's JSON keys and CSV rows unchanged.
+// report (not Reviewed) is written as the plain flow report in Markdown, has no
+// HTML page, and every review keeps the plain report's JSON keys and CSV rows
+// unchanged.
 func Render(w io.Writer, r flow.Review, f render.Format) error {
 	switch f {
 	case render.Markdown:
@@ -41,6 +42,9 @@ func Render(w io.Writer, r flow.Review, f render.Format) error {
 	case render.CSV:
 		return WriteCSV(w, r.Current)
 	case render.HTML:
+		if !r.Reviewed() {
+			return fmt.Errorf("the HTML page is of a review (flow.BuildReview), not of a report alone")
+		}
 		return WriteHTML(w, r)
 	}
 	return fmt.Errorf("unknown format %q", f)

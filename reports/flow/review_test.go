@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html"
+	"io"
 	"math"
 	"regexp"
 	"strconv"
@@ -232,6 +233,9 @@ func TestPlainReportUnchanged(t *testing.T) {
 			t.Errorf("review JSON lacks %q", k)
 		}
 	}
+	if err := Render(io.Discard, flow.Review{Current: rv.Current}, render.HTML); err == nil {
+		t.Error("a report alone was written as an HTML review")
+	}
 }
 
 func compact(t *testing.T, raw json.RawMessage) []byte {
@@ -308,6 +312,19 @@ func checkSeries(t *testing.T, what string, got, want []float64) {
 		if math.IsNaN(want[i]) != math.IsNaN(got[i]) || !math.IsNaN(want[i]) && math.Abs(got[i]-want[i]) > 1e-9 {
 			t.Errorf("%s: %v, want %v", what, got, want)
 			return
+		}
+	}
+}
+
+// TestFormats: each format the command may ask for writes the review.
+func TestFormats(t *testing.T) {
+	for _, name := range []string{"md", "json", "csv", "html"} {
+		f, err := render.ParseFormat(name, Formats...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out := renderReview(t, f); out == "" {
+			t.Errorf("%s: nothing written", name)
 		}
 	}
 }
