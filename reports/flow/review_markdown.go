@@ -61,10 +61,10 @@ func writeTeamReview(b *strings.Builder, t flow.TeamReview, n windowNames, organ
 	}
 	b.WriteString("\n### Flow time\n")
 	writeMarkdownTable(b, flowTimeTable(t))
-	fmt.Fprintf(b, "\nFlow times of the finished items, in %s:\n", dayUnit(t))
-	writeMarkdownTable(b, histogramTable(t))
-	if line := markersLine(t); line != "" {
-		fmt.Fprintf(b, "\nAll flow types: %s.\n", line)
+	if t.Current.Finished > 0 {
+		fmt.Fprintf(b, "\nFlow times of the finished items, in %s:\n", dayUnit(t))
+		writeMarkdownTable(b, histogramTable(t))
+		fmt.Fprintf(b, "\nAll flow types: %s.\n", markersLine(t))
 	}
 	b.WriteString("\n### Open work and delivery\n")
 	writeMarkdownTable(b, openWorkTable(t))

@@ -248,6 +248,37 @@ func compact(t *testing.T, raw json.RawMessage) []byte {
 }
 
 // TestReviewCharts checks what each chart is given to draw (not how it is drawn).
+// TestLoadWithoutFinished: a team with work in progress but nothing finished
+// gets its load and no histogram, charts of flow time or least efficient items.
+func TestLoadWithoutFinished(t *testing.T) {
+	in := reviewInput()
+	in.Items = append(in.Items, schema.FlowItemFact{Source: "jira", ID: "IDLE-1", Team: "idle", FlowType: "debt",
+		CommittedAt: at("2026-09-30 00:00"), FlowSeconds: schema.Unknown, ActiveSeconds: schema.Unknown,
+		WaitSeconds: schema.Unknown, DeliverySeconds: schema.Unknown})
+	r := flow.BuildReview(in)
+	var md, page bytes.Buffer
+	if err := Render(&md, r, render.Markdown); err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(&page, r, render.HTML); err != nil {
+		t.Fatal(err)
+	}
+	idleMD := md.String()[strings.Index(md.String(), "\n## idle\n"):strings.Index(md.String(), "\n## Organisation\n")]
+	// IDLE-1 is loaded at 00:00 on 30 September: 1 of the 3 samples of the last week.
+	if !strings.Contains(idleMD, "| 2026-W40 (partial) | 2026-09-28 | 0.3 | 0 |") || strings.Contains(idleMD, "Flow times of the finished items") ||
+		strings.Contains(idleMD, "No tickets were finished") || strings.Contains(idleMD, "Least efficient") {
+		t.Errorf("idle with load:\n%s", idleMD)
+	}
+	for _, want := range []string{"<title>idle: flow efficiency by window</title>", "<title>idle: load and velocity by week</title>"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("HTML lacks %s", want)
+		}
+	}
+	if strings.Contains(page.String(), "<title>idle: flow time histogram</title>") {
+		t.Error("a histogram of no finished items")
+	}
+}
+
 func TestReviewCharts(t *testing.T) {
 	r := flow.BuildReview(reviewInput())
 	n := namesOf(r)
