@@ -134,15 +134,15 @@ func plural(n int, one, many string) string {
 	return strconv.Itoa(n) + " " + many
 }
 
-// NoWorkSentence is what a review says of a team with nothing finished or in
+// noWorkSentence is what a review says of a team with nothing finished or in
 // progress, instead of empty charts.
-func NoWorkSentence(team, window string) string {
+func noWorkSentence(team, window string) string {
 	return fmt.Sprintf("No tickets were finished or in progress for %s in %s.", team, window)
 }
 
-// Sentence writes an observation as a sentence with its numbers; durations as
+// sentence writes an observation as a sentence with its numbers; durations as
 // the team's review prints them.
-func Sentence(o flow.Observation, t flow.TeamReview, names windowNames) string {
+func sentence(o flow.Observation, t flow.TeamReview, names windowNames) string {
 	dur := reviewDuration(t)
 	switch o.Kind {
 	case flow.ObserveLargestWait:
@@ -321,8 +321,8 @@ func markersLine(t flow.TeamReview) string {
 	return strings.Join(parts, ", ")
 }
 
-// WeekName names an ISO week, "2026-W27".
-func WeekName(w flow.Week) string {
+// weekName names an ISO week, "2026-W27".
+func weekName(w flow.Week) string {
 	y, n := w.Start.ISOWeek()
 	return fmt.Sprintf("%d-W%02d", y, n)
 }
@@ -331,7 +331,7 @@ func weeksTable(t flow.TeamReview) table {
 	tb := figures("ISO week", "starts", "load (daily average)", "finished")
 	tb.numeric[1] = false
 	for _, w := range t.Weeks {
-		name := WeekName(w)
+		name := weekName(w)
 		if w.Partial {
 			name += " (partial)"
 		}

@@ -138,7 +138,7 @@ func WriteHTML(w io.Writer, r flow.Review) error {
 func htmlSectionOf(t flow.TeamReview, n windowNames, id string, organisation bool) htmlSection {
 	s := htmlSection{ID: id, Name: t.Name, Durations: ReviewDurations(t), Mixed: mixedNote(t)}
 	if t.NoWork() {
-		s.NoWork = NoWorkSentence(t.Name, n.current)
+		s.NoWork = noWorkSentence(t.Name, n.current)
 		return s
 	}
 	cur := t.Current
@@ -151,7 +151,7 @@ func htmlSectionOf(t flow.TeamReview, n windowNames, id string, organisation boo
 			Note: strconv.Itoa(cur.Reopened) + " reopened, " + strconv.Itoa(cur.Canceled) + " canceled, " + strconv.Itoa(cur.OpenItems) + " open at the end"},
 	}
 	for _, o := range t.Observations {
-		s.Observations = append(s.Observations, Sentence(o, t, n))
+		s.Observations = append(s.Observations, sentence(o, t, n))
 	}
 	for _, c := range reviewCharts(t, n) {
 		s.Figures = append(s.Figures, htmlFigure{Chart: c.chart.SVG(), Caption: c.caption})

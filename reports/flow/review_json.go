@@ -260,7 +260,7 @@ func toTeamReview(t flow.TeamReview, names windowNames) jsonTeamReview {
 		out.Histogram.Markers = append(out.Histogram.Markers, jsonMarker{Label: m.Label, Days: fourPlaces(m.Days), Position: fourPlaces(m.Position)})
 	}
 	for _, w := range t.Weeks {
-		out.Weeks = append(out.Weeks, jsonWeek{Week: WeekName(w), Start: w.Start.UTC(), Partial: w.Partial, Load: w.Load, Finished: w.Finished})
+		out.Weeks = append(out.Weeks, jsonWeek{Week: weekName(w), Start: w.Start.UTC(), Partial: w.Partial, Load: w.Load, Finished: w.Finished})
 	}
 	for _, s := range t.Distribution {
 		out.Distribution = append(out.Distribution, jsonShare{FlowType: s.FlowType, Current: s.Current, Previous: s.Previous, Change: s.Change})
@@ -280,7 +280,7 @@ func toTeamReview(t flow.TeamReview, names windowNames) jsonTeamReview {
 				ChangeFailureRate: tierOrNull(d.Tiers.ChangeFailureRate), FailedDeploymentRecovery: tierOrNull(d.Tiers.FailedDeploymentRecovery)}})
 	}
 	for _, o := range t.Observations {
-		out.Observations = append(out.Observations, jsonObservation{Kind: string(o.Kind), Text: Sentence(o, t, names)})
+		out.Observations = append(out.Observations, jsonObservation{Kind: string(o.Kind), Text: sentence(o, t, names)})
 	}
 	return out
 }

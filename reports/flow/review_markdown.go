@@ -41,7 +41,7 @@ func writeTeamReview(b *strings.Builder, t flow.TeamReview, n windowNames, organ
 		b.WriteString("\n" + note + "\n")
 	}
 	if t.NoWork() {
-		b.WriteString("\n" + NoWorkSentence(t.Name, n.current) + "\n")
+		b.WriteString("\n" + noWorkSentence(t.Name, n.current) + "\n")
 		return
 	}
 	fmt.Fprintf(b, "\nFinished %d (%d reopened), canceled %d, open at the end %d.\n",
@@ -50,7 +50,7 @@ func writeTeamReview(b *strings.Builder, t flow.TeamReview, n windowNames, organ
 	if len(t.Observations) > 0 {
 		b.WriteString("\n### Observations\n\n")
 		for _, o := range t.Observations {
-			b.WriteString("- " + Sentence(o, t, n) + "\n")
+			b.WriteString("- " + sentence(o, t, n) + "\n")
 		}
 	}
 	b.WriteString("\n### Active and wait time\n")

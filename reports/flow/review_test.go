@@ -411,7 +411,7 @@ func TestSentences(t *testing.T) {
 		{flow.Observation{Kind: flow.ObserveUnmapped, Statuses: []string{"In QA", "Parked"}}, wall,
 			"Statuses not in the mapping were counted under their tracker category: In QA, Parked."},
 	} {
-		if got := Sentence(c.o, c.t, n); got != c.want {
+		if got := sentence(c.o, c.t, n); got != c.want {
 			t.Errorf("%s:\n got  %s\n want %s", c.o.Kind, got, c.want)
 		}
 	}
@@ -480,7 +480,7 @@ func TestReviewHTMLNumbersAreTheJSONs(t *testing.T) {
 			t.Fatalf("section %d is not %s", i, name)
 		}
 		if team["no_work"].(bool) {
-			if strings.Contains(sec, "<svg") || !strings.Contains(sec, NoWorkSentence(name, "2026Q3")) {
+			if strings.Contains(sec, "<svg") || !strings.Contains(sec, noWorkSentence(name, "2026Q3")) {
 				t.Errorf("%s: no work, but charts or no sentence", name)
 			}
 			continue
