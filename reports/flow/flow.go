@@ -1,8 +1,9 @@
 // Package flow renders the flow report, a window's flow figures per team and per
-// flow type (metrics/flow), as Markdown for people, and as JSON and CSV with stable
-// keys for other tools. docs/reports.md documents every key; changing one is a
-// breaking change. It follows the conventions of reports/dora: undefined figures are
-// null in JSON, empty in CSV and "—" in Markdown.
+// flow type (metrics/flow), and the quarterly flow-efficiency review built on it:
+// as Markdown and a self-contained HTML page for people, and as JSON and CSV with
+// stable keys for other tools. docs/reports.md documents every key; changing one is
+// a breaking change. It follows the conventions of reports/dora: undefined figures
+// are null in JSON, empty in CSV and "—" in Markdown and HTML.
 package flow
 
 import (
@@ -22,9 +23,31 @@ import (
 	"github.com/flowmeter/flowmeter/schema"
 )
 
-// Render writes the review in the format.
+// Formats are the formats Render writes.
+var Formats = []render.Format{render.Markdown, render.JSON, render.CSV, render.HTML}
+
+// Render writes the review in the format. A Review holding only its Current
+// report (not Reviewed) is written as the plain flow report in Markdown, has no
+// HTML page, and every review keeps the plain report's JSON keys and CSV rows
+// unchanged.
 func Render(w io.Writer, r flow.Review, f render.Format) error {
-	return render.Write(w, r.Current, f, WriteMarkdown, WriteJSON, WriteCSV)
+	switch f {
+	case render.Markdown:
+		if !r.Reviewed() {
+			return WriteMarkdown(w, r.Current)
+		}
+		return WriteReviewMarkdown(w, r)
+	case render.JSON:
+		return WriteReviewJSON(w, r)
+	case render.CSV:
+		return WriteCSV(w, r.Current)
+	case render.HTML:
+		if !r.Reviewed() {
+			return fmt.Errorf("the HTML page is of a review (flow.BuildReview), not of a report alone")
+		}
+		return WriteHTML(w, r)
+	}
+	return fmt.Errorf("unknown format %q", f)
 }
 
 // Durations says how a team's durations were counted: "wall-clock", or "working
@@ -126,6 +149,16 @@ func toType(f flow.TypeFigures) jsonType {
 // WriteJSON writes the report as one indented JSON document with the keys
 // docs/reports.md lists; undefined figures are null, and lists are [] when empty.
 func WriteJSON(w io.Writer, r flow.Report) error {
+	return writeIndented(w, toReport(r))
+}
+
+func writeIndented(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func toReport(r flow.Report) jsonReport {
 	out := jsonReport{
 		Window: render.WindowOf(r.From, r.To, r.AsOf),
 		Teams:  []jsonTeam{},
@@ -160,9 +193,7 @@ func WriteJSON(w io.Writer, r flow.Report) error {
 		jt.Unmapped = append(jt.Unmapped, t.Unmapped...)
 		out.Teams = append(out.Teams, jt)
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return out
 }
 
 // --- CSV ---
