@@ -13,19 +13,7 @@ import (
 	"github.com/flowmeter/flowmeter/reports/render"
 )
 
-// reviewCSS styles the review's own parts (cards, figures, tables) with the
-// reader's colours, so that dark mode and print follow.
-const reviewCSS = `.review .cards{display:flex;flex-wrap:wrap;gap:.75rem;margin:1rem 0}
-.review .card{border:1px solid #8886;border-radius:.4rem;padding:.5rem .8rem;min-width:11rem}
-.review .card .value{font-size:1.6rem;font-weight:600}
-.review .card .label,.review .card .note,.review .small{font-size:.85rem;opacity:.8}
-.review figure{margin:1rem 0;break-inside:avoid}
-.review td.num,.review th.num{text-align:right}
-.review table{margin:.5rem 0 1rem}
-@media print{.review section.team{break-before:page}.review a{color:inherit}}`
-
-var reviewBody = template.Must(template.New("review").Parse(`<style>{{.CSS}}</style>
-<div class="review">
+var reviewBody = template.Must(template.New("review").Parse(`<div class="review">
 <p>Compared with {{.Names.Previous}}, the previous window, and {{.Names.YearEarlier}}, a year earlier.</p>
 {{if .Sections}}<p class="small">{{range $i, $s := .Sections}}{{if $i}} · {{end}}<a href="#{{$s.ID}}">{{$s.Name}}</a>{{end}} · <a href="#how">How these figures are made</a></p>{{end}}
 {{range .Sections}}<section class="team" id="{{.ID}}">
@@ -55,7 +43,6 @@ var reviewBody = template.Must(template.New("review").Parse(`<style>{{.CSS}}</st
 </div>`))
 
 type htmlView struct {
-	CSS      template.CSS
 	Names    struct{ Previous, YearEarlier string }
 	Sections []htmlSection
 	HowMade  string
@@ -110,7 +97,7 @@ func toGrid(t table) *htmlGrid {
 // inline SVG) and the tables, then the organisation and how the figures are made.
 func WriteHTML(w io.Writer, r flow.Review) error {
 	n := namesOf(r)
-	v := htmlView{CSS: template.CSS(reviewCSS), HowMade: howMade(r)}
+	v := htmlView{HowMade: howMade(r)}
 	v.Names.Previous, v.Names.YearEarlier = n.previous, n.yearEarlier
 	for i, t := range r.Teams {
 		v.Sections = append(v.Sections, htmlSectionOf(t, n, "team-"+strconv.Itoa(i+1), false))

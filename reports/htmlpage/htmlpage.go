@@ -12,7 +12,8 @@
 //     its figure in a .figure and small print in a .note;
 //   - .num on th and td: numbers, right-aligned in tabular figures;
 //   - .scroll around a wide table, which then scrolls sideways on a phone;
-//   - .note: small print, such as how a figure is made;
+//   - .note and .small: small print, such as how a figure is made (.label names
+//     a card's figure);
 //   - .value, .previous and .change inside a .card (the figure, the previous
 //     window's, and the change, with .good, .bad or .same);
 //   - .charts: a grid of small charts side by side;
@@ -109,7 +110,7 @@ figcaption{font-size:.85rem;color:var(--muted);margin-top:.25rem}
 .same{color:var(--muted)}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0}
 details{margin:.75rem 0}summary{cursor:pointer;font-weight:600}
-.note{font-size:.85rem;color:var(--muted)}
+.note,.small,.card .label{font-size:.85rem;color:var(--muted)}
 .good{color:var(--good)}
 .bad{color:var(--bad)}
 .mark{font-weight:600;white-space:nowrap}
