@@ -14,6 +14,8 @@ import (
 	"github.com/flowmeter/flowmeter/metrics/toil"
 	dorareport "github.com/flowmeter/flowmeter/reports/dora"
 	flowreport "github.com/flowmeter/flowmeter/reports/flow"
+	"github.com/flowmeter/flowmeter/reports/htmlpage"
+	"github.com/flowmeter/flowmeter/reports/render"
 	toilreport "github.com/flowmeter/flowmeter/reports/toil"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
@@ -202,27 +204,42 @@ func (b *Builder) Toil(ctx context.Context, req Request) (toil.Report, error) {
 
 // Write builds the report req asks for and renders it in req's format.
 func (b *Builder) Write(ctx context.Context, w io.Writer, req Request) error {
+	var page htmlpage.Page
+	var err error
 	switch req.Kind {
 	case DORA:
-		rs, err := b.DORA(ctx, req)
-		if err != nil {
-			return err
+		var rs dorareport.Reports
+		if rs, err = b.DORA(ctx, req); err == nil {
+			if req.Format != render.HTML {
+				return dorareport.Render(w, rs, req.Format)
+			}
+			page, err = dorareport.Page(rs)
 		}
-		return dorareport.Render(w, rs, req.Format)
 	case Flow:
-		review, err := b.Flow(ctx, req)
-		if err != nil {
-			return err
+		var review flow.Review
+		if review, err = b.Flow(ctx, req); err == nil {
+			if req.Format != render.HTML {
+				return flowreport.Render(w, review, req.Format)
+			}
+			page, err = flowreport.Page(review)
 		}
-		return flowreport.Render(w, review, req.Format)
 	case Toil:
-		rep, err := b.Toil(ctx, req)
-		if err != nil {
-			return err
+		var rep toil.Report
+		if rep, err = b.Toil(ctx, req); err == nil {
+			if req.Format != render.HTML {
+				return toilreport.Render(w, rep, req.Format)
+			}
+			page, err = toilreport.Page(rep)
 		}
-		return toilreport.Render(w, rep, req.Format)
+	default:
+		return fmt.Errorf("no report %q", req.Kind)
 	}
-	return fmt.Errorf("no report %q", req.Kind)
+	if err != nil {
+		return err
+	}
+	// HTML goes through the report's page, so that the caller's navigation is in it.
+	page.Nav = req.Nav
+	return htmlpage.Write(w, page)
 }
 
 // Private is st with the config's privacy applied to what is read from it: with

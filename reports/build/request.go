@@ -6,6 +6,7 @@ package build
 
 import (
 	"fmt"
+	"github.com/flowmeter/flowmeter/reports/htmlpage"
 	"regexp"
 	"strconv"
 	"time"
@@ -56,6 +57,8 @@ type Request struct {
 	Format   render.Format
 	// Explain asks the DORA report to name the facts behind each figure.
 	Explain bool
+	// Nav links an HTML page to its neighbours (the report pages' navigation).
+	Nav []htmlpage.Link
 }
 
 // Parse checks the parameters of a report of kind against the formats allowed

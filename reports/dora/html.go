@@ -196,6 +196,16 @@ var htmlBody = template.Must(template.New("body").Parse(`
 // WriteHTML writes the report as one self-contained HTML page (htmlpage): no
 // scripts, no external requests, charts drawn as inline SVG.
 func WriteHTML(w io.Writer, rs Reports) error {
+	p, err := Page(rs)
+	if err != nil {
+		return err
+	}
+	return htmlpage.Write(w, p)
+}
+
+// Page is the HTML report as a page, for a caller that adds navigation before
+// writing it with htmlpage.Write.
+func Page(rs Reports) (htmlpage.Page, error) {
 	r := rs.Current
 	view := htmlView{Table: r.Table}
 	if hasPrevious(rs) {
@@ -220,15 +230,15 @@ func WriteHTML(w io.Writer, rs Reports) error {
 	}
 	var body bytes.Buffer
 	if err := htmlBody.Execute(&body, view); err != nil {
-		return err
+		return htmlpage.Page{}, err
 	}
-	return htmlpage.Write(w, htmlpage.Page{
+	return htmlpage.Page{
 		Title:    "DORA report",
 		Subtitle: windowLine(r),
 		// The body was built by html/template, which escaped every value in it.
 		Body:   template.HTML(body.String()),
 		Footer: "Figures from the change, deployment and incident facts derived from the collected records.",
-	})
+	}, nil
 }
 
 func htmlTeamOf(t aggregate.Team, s teamSummary, compared bool) htmlTeam {

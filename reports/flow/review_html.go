@@ -2,6 +2,7 @@ package flow
 
 import (
 	"bytes"
+	"fmt"
 	"html/template"
 	"io"
 	"strconv"
@@ -96,6 +97,19 @@ func toGrid(t table) *htmlGrid {
 // the efficiency of the three windows, the observations, the charts (drawn as
 // inline SVG) and the tables, then the organisation and how the figures are made.
 func WriteHTML(w io.Writer, r flow.Review) error {
+	p, err := Page(r)
+	if err != nil {
+		return err
+	}
+	return htmlpage.Write(w, p)
+}
+
+// Page is the review as a page, for a caller that adds navigation before writing
+// it with htmlpage.Write.
+func Page(r flow.Review) (htmlpage.Page, error) {
+	if !r.Reviewed() {
+		return htmlpage.Page{}, fmt.Errorf("the HTML page is of a review (flow.BuildReview), not of a report alone")
+	}
 	n := namesOf(r)
 	v := htmlView{HowMade: howMade(r)}
 	v.Names.Previous, v.Names.YearEarlier = n.previous, n.yearEarlier
@@ -107,19 +121,19 @@ func WriteHTML(w io.Writer, r flow.Review) error {
 	}
 	var body bytes.Buffer
 	if err := reviewBody.Execute(&body, v); err != nil {
-		return err
+		return htmlpage.Page{}, err
 	}
 	cur := r.Current
 	subtitle := render.Window(cur.From, cur.To) + ", UTC"
 	if cur.AsOf.Before(cur.To) {
 		subtitle += "; as of " + cur.AsOf.UTC().Format(render.TimeLayout) + " UTC"
 	}
-	return htmlpage.Write(w, htmlpage.Page{
+	return htmlpage.Page{
 		Title:    "Flow review " + n.current,
 		Subtitle: subtitle,
 		Body:     template.HTML(body.String()), // executed by html/template above
-		Footer:   "Written by flowmeter from its flow item, change and DORA facts; definitions in docs/metrics.md.",
-	})
+		Footer:   "Figures from the flow item, change and DORA facts derived from the collected records; how each is made is at the end of the page.",
+	}, nil
 }
 
 func htmlSectionOf(t flow.TeamReview, n windowNames, id string, organisation bool) htmlSection {

@@ -11,7 +11,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -145,19 +144,13 @@ func (h *Handler) report(ctx context.Context, w io.Writer, reports Reports, kind
 	if err := reports.CheckTeam(req.Team); err != nil {
 		return req, &statusError{http.StatusNotFound, fmt.Errorf("%s: %w", name, err)}
 	}
-	if req.Format != render.HTML {
-		return req, reports.Write(ctx, w, req)
+	if req.Format == render.HTML {
+		req.Nav = navigation(req)
 	}
-	var page bytes.Buffer
-	if err := reports.Write(ctx, &page, req); err != nil {
+	if err := reports.Write(ctx, w, req); err != nil {
 		return req, fmt.Errorf("%s: %w", name, err)
 	}
-	nav, err := navigation(req)
-	if err != nil {
-		return req, err
-	}
-	_, err = w.Write(withNav(page.Bytes(), nav))
-	return req, err
+	return req, nil
 }
 
 // queryParams reads a report's parameters from a page's query, refusing any other
@@ -203,7 +196,7 @@ var kindTitles = map[build.Kind]string{build.DORA: "DORA", build.Flow: "Flow rev
 // navigation links a report page to the index, to the team's other reports of the
 // same window, to the same report of the previous window and, for one team's
 // toil, to its snake alone.
-func navigation(req build.Request) (template.HTML, error) {
+func navigation(req build.Request) []htmlpage.Link {
 	links := []htmlpage.Link{{Text: "All reports", Href: "../"}}
 	for _, k := range build.Kinds {
 		if k != req.Kind {
@@ -215,29 +208,5 @@ func navigation(req build.Request) (template.HTML, error) {
 	if req.Kind == build.Toil && req.Team != "" {
 		links = append(links, htmlpage.Link{Text: "Toil snake (SVG)", Href: reportLink(req.Kind, req.Team, req.From, req.To, render.SVG)})
 	}
-	var b strings.Builder
-	err := navTemplate.Execute(&b, links)
-	return template.HTML(b.String()), err
-}
-
-var navTemplate = template.Must(template.New("nav").Parse(
-	`<nav>{{range .}}<a href="{{.Href}}">{{.Text}}</a> {{end}}</nav>`))
-
-// withNav puts nav into a report page written without one: at the end of its
-// header, where htmlpage writes a page's Nav, or else at the start of its body; a
-// document with neither is left as it is.
-func withNav(page []byte, nav template.HTML) []byte {
-	at := bytes.Index(page, []byte("</header>"))
-	if at < 0 {
-		body := bytes.Index(page, []byte("<body"))
-		if body < 0 {
-			return page
-		}
-		end := bytes.IndexByte(page[body:], '>')
-		if end < 0 {
-			return page
-		}
-		at = body + end + 1
-	}
-	return slices.Concat(page[:at], []byte(nav), page[at:])
+	return links
 }
