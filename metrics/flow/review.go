@@ -273,9 +273,12 @@ const maxWorst = 10
 // BuildReview computes the review: the reports of the window, the previous
 // window and a year earlier, and each team's review, then the organisation's.
 func BuildReview(in ReviewInput) Review {
+	// Every team is listed even for one team's review, so that the others' items
+	// stay theirs rather than falling under aggregate.NoTeam, which may be the
+	// team asked for.
 	teams := in.Teams
-	if in.Team != "" {
-		teams = []string{in.Team}
+	if in.Team != "" && !slices.Contains(teams, in.Team) {
+		teams = append(slices.Clip(teams), in.Team)
 	}
 	prevFrom, prevTo := aggregate.PreviousWindow(in.From, in.To)
 	yearFrom, yearTo := aggregate.YearEarlier(in.From, in.To)

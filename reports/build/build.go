@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 
@@ -183,14 +184,15 @@ func (b *Builder) Toil(ctx context.Context, req Request) (toil.Report, error) {
 	if err != nil {
 		return toil.Report{}, err
 	}
+	// Every team is listed even for one team's report, so that the others' toil
+	// stays theirs rather than falling under aggregate.NoTeam, which may be the
+	// team asked for.
 	teams := b.Config.TeamNames()
-	if req.Team != "" {
-		teams = []string{req.Team}
+	if req.Team != "" && !slices.Contains(teams, req.Team) {
+		teams = append(teams, req.Team)
 	}
 	rep := toil.Aggregate(facts, teams, req.From, req.To, b.now())
 	if req.Team != "" {
-		// Aggregating for one team puts every other team's toil under
-		// aggregate.NoTeam, which is not what was asked for.
 		kept := rep.Teams[:0:0]
 		for _, t := range rep.Teams {
 			if t.Name == req.Team {

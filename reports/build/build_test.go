@@ -3,6 +3,7 @@ package build
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -134,6 +135,31 @@ func TestToilPrivacy(t *testing.T) {
 func TestToilOneTeam(t *testing.T) {
 	if got, want := whoByTeam(t, fixture(t, "", nil), "search"), map[string][]string{"search": {"bjorn"}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("search alone: %v, want %v", got, want)
+	}
+}
+
+// TestNoTeamAlone: "(no team)" asked for alone holds the toil of no configured
+// team only: none in the fixture, then the one entry of no team; the teams' toil
+// never lands there.
+func TestNoTeamAlone(t *testing.T) {
+	if got := whoByTeam(t, fixture(t, "", nil), aggregate.NoTeam); len(got) != 0 {
+		t.Errorf("(no team) alone, without toil of no team: %v, want nothing", got)
+	}
+	noTeam := &schema.Batch{ToilFacts: []schema.ToilFact{toilFact("i3", "", "chen", june(4, 10))}}
+	if got, want := whoByTeam(t, fixture(t, "", noTeam), aggregate.NoTeam), map[string][]string{aggregate.NoTeam: {"chen"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("(no team) alone: %v, want %v", got, want)
+	}
+	b := fixture(t, "", nil)
+	review, err := b.Flow(context.Background(), request(t, Flow, Params{Team: aggregate.NoTeam, Quarter: "2026Q2"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(review.Teams) != 1 || review.Teams[0].Name != aggregate.NoTeam || !review.Teams[0].NoWork() {
+		var got []string
+		for _, tr := range review.Teams {
+			got = append(got, fmt.Sprintf("%s (%d finished)", tr.Name, tr.Current.Finished))
+		}
+		t.Errorf("the flow review of (no team) alone holds %v, want (no team) with no work (PAY-1 is payments')", got)
 	}
 }
 

@@ -133,13 +133,13 @@ func xLabels(labels []string, slot float64) []bool {
 const legendHeight = 18
 
 // legend writes one swatch and name per series from y on, wrapping within the
-// chart's width; line draws the swatch as a line (for line charts). It returns the
+// chart's width w; line draws the swatch as a line (for line charts). It returns the
 // height used.
-func legend(b *strings.Builder, names []string, y float64, line bool) float64 {
+func legend(b *strings.Builder, names []string, y, w float64, line bool) float64 {
 	x, lines := 0.0, 1
 	for i, name := range names {
-		w := 22 + textWidth(name, smallSize) + 14
-		if x > 0 && x+w > width {
+		entry := 22 + textWidth(name, smallSize) + 14
+		if x > 0 && x+entry > w {
 			x, lines = 0, lines+1
 		}
 		top := y + float64(lines-1)*legendHeight
@@ -149,7 +149,7 @@ func legend(b *strings.Builder, names []string, y float64, line bool) float64 {
 			fmt.Fprintf(b, `<rect class="%s" x="%s" y="%s" width="12" height="12"/>`, seriesClass(i), num(x+2), num(top))
 		}
 		text(b, "label legend", x+22, top+10, "start", name)
-		x += w
+		x += entry
 	}
 	return float64(lines) * legendHeight
 }

@@ -18,22 +18,32 @@ const rightMargin = 8
 // label (NoData) has no bar there.
 func (c Bars) SVG() template.HTML {
 	if len(c.Labels) == 0 || !anyDefined(c.Series, len(c.Labels)) {
-		return noData("bars", c.Title)
+		return noData("bars", c.Title, c.width())
 	}
-	return document("bars", c.Title, c.draw)
+	return document("bars", c.Title, c.width(), c.draw)
+}
+
+// width is the chart's width: Width when set, between the narrowest a chart reads
+// at and the standard width.
+func (c Bars) width() float64 {
+	if c.Width <= 0 {
+		return width
+	}
+	return math.Min(math.Max(c.Width, minWidth), width)
 }
 
 func (c Bars) draw(string) (string, float64) {
 	var b strings.Builder
+	w := c.width()
 	y := float64(headingBaseline + 10)
 	if len(c.Series) > 1 {
-		y += legend(&b, seriesNames(c.Series), y, false)
+		y += legend(&b, seriesNames(c.Series), y, w, false)
 	}
 	lo, hi := extent(c.Series, len(c.Labels))
 	s := newScale(lo, hi, false)
 	s.top = y + 14 // room for the value above the highest bar
-	s.bottom = s.top + plotHeight
-	left, right := s.plotLeft(c.Unit), float64(width-rightMargin)
+	s.bottom = s.top + plotHeight*w/width
+	left, right := s.plotLeft(c.Unit), w-rightMargin
 	drawYAxis(&b, s, left, right, c.Unit)
 
 	format := formatter(c.Format, c.Unit)

@@ -37,6 +37,10 @@ type Bars struct {
 	Series []Series
 	// Format writes a value for a bar's label and tooltip; nil prints it plainly.
 	Format func(float64) string
+	// Width, in the units of the chart's text, draws a narrower chart (and a
+	// proportionally lower plot) for small multiples shown side by side, whose
+	// text would otherwise shrink with them; 0 is the standard 720.
+	Width float64
 }
 
 // Lines is a line chart over labelled points, one line per series.

@@ -31,8 +31,8 @@ func parseChart(t *testing.T, svg template.HTML, kind, title string) *browsertes
 	if s.Attr["role"] != "img" {
 		t.Errorf("role %q", s.Attr["role"])
 	}
-	if !strings.HasPrefix(s.Attr["viewbox"], "0 0 720 ") {
-		t.Errorf("viewBox %q, want 720 wide", s.Attr["viewbox"])
+	if w := s.Attr["width"]; !strings.HasPrefix(s.Attr["viewbox"], "0 0 "+w+" ") {
+		t.Errorf("viewBox %q is not as wide as the chart, %s", s.Attr["viewbox"], w)
 	}
 	first := s.Elements()[0]
 	if first.Name != "title" || first.Text() != title {
@@ -145,6 +145,24 @@ func TestBars(t *testing.T) {
 	}
 }
 
+// TestBarsWidth: a small multiple is drawn narrower, with its bars inside it, and
+// a Width out of range is held to the narrowest or the standard width.
+func TestBarsWidth(t *testing.T) {
+	for _, tt := range []struct{ asked, want float64 }{{360, 360}, {100, minWidth}, {5000, width}, {0, width}} {
+		c := Bars{Title: "Lead time", Unit: "hours", Labels: []string{"before", "now"},
+			Series: []Series{{Values: []float64{40, 44}}}, Width: tt.asked}
+		svg := parseChart(t, c.SVG(), "bars", "Lead time")
+		if got := attr(t, svg, "width"); got != tt.want {
+			t.Errorf("Width %v: drawn %v wide, want %v", tt.asked, got, tt.want)
+		}
+		for _, b := range svg.All("rect", "bar") {
+			if right := attr(t, b, "x") + attr(t, b, "width"); right > tt.want {
+				t.Errorf("Width %v: a bar ends at %v, beyond the chart", tt.asked, right)
+			}
+		}
+	}
+}
+
 func TestLinesBreakAtNoData(t *testing.T) {
 	c := Lines{
 		Title: "Load", YLabel: "items", Labels: []string{"a", "b", "c", "d", "e"},
@@ -196,6 +214,9 @@ func TestStages(t *testing.T) {
 		Stages: []Stage{{"Ready", 10, true}, {"In progress", 4, false}, {"Review", 6, true}, {"Deploy", 0.001, false}},
 	}
 	svg := parseChart(t, c.SVG(), "stages", "Value stream")
+	if !hasText(svg, "text", "in d") {
+		t.Error("the unit is not said")
+	}
 	boxes := svg.All("rect", "stage")
 	if len(boxes) != 4 {
 		t.Fatalf("%d boxes, want 4", len(boxes))

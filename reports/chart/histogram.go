@@ -18,9 +18,9 @@ const markerRow = 14
 // (labels of markers close together go on separate rows).
 func (c Histogram) SVG() template.HTML {
 	if len(c.Bins) == 0 {
-		return noData("histogram", c.Title)
+		return noData("histogram", c.Title, width)
 	}
-	return document("histogram", c.Title, c.draw)
+	return document("histogram", c.Title, width, c.draw)
 }
 
 func (c Histogram) draw(string) (string, float64) {

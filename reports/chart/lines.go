@@ -11,16 +11,16 @@ import (
 // NoData breaks the line, so a missing week is not read as a zero.
 func (c Lines) SVG() template.HTML {
 	if len(c.Labels) == 0 || !anyDefined(c.Series, len(c.Labels)) {
-		return noData("lines", c.Title)
+		return noData("lines", c.Title, width)
 	}
-	return document("lines", c.Title, c.draw)
+	return document("lines", c.Title, width, c.draw)
 }
 
 func (c Lines) draw(string) (string, float64) {
 	var b strings.Builder
 	y := float64(headingBaseline + 10)
 	if len(c.Series) > 1 {
-		y += legend(&b, seriesNames(c.Series), y, true)
+		y += legend(&b, seriesNames(c.Series), y, width, true)
 	}
 	lo, hi := extent(c.Series, len(c.Labels))
 	s := newScale(lo, hi, false)

@@ -30,11 +30,11 @@ func (c Snake) SVG() template.HTML {
 	for _, row := range c.Rows {
 		for _, seg := range row.Segments {
 			if defined(seg.Value) {
-				return document("snake", c.Title, c.draw)
+				return document("snake", c.Title, width, c.draw)
 			}
 		}
 	}
-	return noData("snake", c.Title)
+	return noData("snake", c.Title, width)
 }
 
 func (c Snake) draw(string) (string, float64) {

@@ -24,10 +24,10 @@ const (
 func (c Stages) SVG() template.HTML {
 	for _, st := range c.Stages {
 		if defined(st.Value) {
-			return document("stages", c.Title, c.draw)
+			return document("stages", c.Title, width, c.draw)
 		}
 	}
-	return noData("stages", c.Title)
+	return noData("stages", c.Title, width)
 }
 
 func (c Stages) draw(ids string) (string, float64) {
@@ -38,6 +38,11 @@ func (c Stages) draw(ids string) (string, float64) {
 	text(&b, "label legend", 20, y+10, "start", "work")
 	fmt.Fprintf(&b, `<rect class="wait" fill="url(#%s-hatch)" x="62" y="%s" width="12" height="12"/>`, ids, num(y))
 	text(&b, "label legend", 80, y+10, "start", "wait")
+	if c.Unit != "" {
+		// Said even when Format writes the values, which may not name the unit
+		// ("2h 10m" of working hours).
+		text(&b, "label legend unit", 130, y+10, "start", "in "+c.Unit)
+	}
 	top := y + legendHeight + 6
 
 	format := formatter(c.Format, c.Unit)

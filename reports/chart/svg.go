@@ -15,6 +15,10 @@ import (
 // container, so only the height varies with the content.
 const width = 720
 
+// minWidth is the narrowest chart a Bars Width may ask for: room for the y axis,
+// a few bars and a title.
+const minWidth = 320
+
 // Font sizes, which the CSS repeats, and the share of a font size an average
 // character takes: what lets a chart decide whether a label fits.
 const (
@@ -33,7 +37,7 @@ const headingBaseline = 18
 // pattern's) and returns the height it used. The prefix is a hash of the drawing
 // made without one, so that two charts on one page never share an id, and the
 // same chart always gets the same id (golden files stay stable).
-func document(kind, title string, draw func(ids string) (body string, height float64)) template.HTML {
+func document(kind, title string, w float64, draw func(ids string) (body string, height float64)) template.HTML {
 	unnamed, _ := draw("")
 	h := fnv.New32a()
 	h.Write([]byte(kind + "\x00" + title + "\x00" + unnamed))
@@ -41,8 +45,8 @@ func document(kind, title string, draw func(ids string) (body string, height flo
 	body, height := draw(ids)
 
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart %s" viewBox="0 0 %d %s" width="%d" height="%s" role="img" aria-labelledby="%s-heading">`,
-		kind, width, num(height), width, num(height), ids)
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" class="chart %s" viewBox="0 0 %s %s" width="%s" height="%s" role="img" aria-labelledby="%s-heading">`,
+		kind, num(w), num(height), num(w), num(height), ids)
 	fmt.Fprintf(&b, `<title>%s</title>`, esc(title))
 	fmt.Fprintf(&b, `<text id="%s-heading" class="heading" x="0" y="%d">%s</text>`, ids, headingBaseline, esc(title))
 	b.WriteString(body)
@@ -52,10 +56,10 @@ func document(kind, title string, draw func(ids string) (body string, height flo
 
 // noData is the chart drawn when there is nothing to draw: its title and a line
 // saying so, rather than axes a reader would take for zeros.
-func noData(kind, title string) template.HTML {
-	return document(kind+" empty", title, func(string) (string, float64) {
+func noData(kind, title string, w float64) template.HTML {
+	return document(kind+" empty", title, w, func(string) (string, float64) {
 		var b strings.Builder
-		text(&b, "nodata", width/2, 50, "middle", "No data for this chart.")
+		text(&b, "nodata", w/2, 50, "middle", "No data for this chart.")
 		return b.String(), 70
 	})
 }

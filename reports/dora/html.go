@@ -286,6 +286,8 @@ func keyChart(team string, k fourKey, f keyFigure) template.HTML {
 		Labels: []string{"previous window", "this window"},
 		Series: []chart.Series{{Name: k.name, Values: []float64{value(f.prev), value(f.current)}}},
 		Format: k.chart.label,
+		// Four of these sit side by side: narrow, so that their text stays legible.
+		Width: 360,
 	}.SVG()
 }
 

@@ -176,7 +176,7 @@ func sentence(o flow.Observation, t flow.TeamReview, names windowNames) string {
 		if o.Count == 1 {
 			verb = "was"
 		}
-		return fmt.Sprintf("%d of %s (%s) %s done but not delivered: a linked pull request was merged and not yet shipped.",
+		return fmt.Sprintf("%d of %s (%s) %s done but not yet delivered at the end of the window: a linked pull request had not shipped by then.",
 			o.Count, plural(o.Of, "finished item", "finished items"), render.Percent(aggregate.Some(o.Share)), verb)
 	case flow.ObserveSlowestStage:
 		return fmt.Sprintf("The slowest value-stream stage is %s: a median of %s (wall-clock) over %s with shipped pull requests.",
@@ -237,6 +237,10 @@ func efficiencyTable(t flow.TeamReview, n windowNames) table {
 
 func activeWaitTable(t flow.TeamReview) table {
 	dur := reviewDuration(t)
+	if t.Current.Finished == 0 {
+		// Nothing finished: no data, not zero time.
+		dur = func(aggregate.Value) string { return render.Dash }
+	}
 	tb := figures("time of the finished items", "total", "share of flow time")
 	tb.rows = [][]cell{
 		texts("active", dur(secs(t.Time.ActiveSeconds)), render.Percent(t.Time.ActiveShare)),
@@ -375,6 +379,9 @@ func worstTable(t flow.TeamReview, withTeam bool) table {
 
 // valueStreamLine says how many items the map covers and how to read it.
 func valueStreamLine(vs flow.ValueStream) string {
+	if vs.Finished == 0 {
+		return "No item was finished in the window: there is no value-stream map."
+	}
 	if vs.Mapped == 0 {
 		return fmt.Sprintf("None of the %s had linked pull requests that all shipped: there is no value-stream map.",
 			plural(vs.Finished, "finished item", "finished items"))

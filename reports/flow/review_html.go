@@ -163,8 +163,16 @@ func htmlSectionOf(t flow.TeamReview, n windowNames, id string, organisation boo
 	if len(t.Waits) > 0 {
 		s.Tables = append(s.Tables, htmlTable{Title: "Where work waited", Table: toGrid(waitsTable(t))})
 	}
-	s.Tables = append(s.Tables, htmlTable{Title: "Flow time by flow type", Table: toGrid(flowTimeTable(t))},
-		htmlTable{Title: "Open work and delivery", Table: toGrid(openWorkTable(t))})
+	// The charts' figures as tables too: for print, and for exact values without
+	// hovering.
+	s.Tables = append(s.Tables, htmlTable{Title: "Flow time by flow type", Table: toGrid(flowTimeTable(t))})
+	if cur.Finished > 0 {
+		s.Tables = append(s.Tables, htmlTable{Title: "Flow time histogram, in " + dayUnit(t),
+			Text: "All flow types: " + markersLine(t) + ".", Table: toGrid(histogramTable(t))})
+	}
+	s.Tables = append(s.Tables, htmlTable{Title: "Open work and delivery", Table: toGrid(openWorkTable(t))},
+		htmlTable{Title: "Load and velocity by week", Table: toGrid(weeksTable(t))},
+		htmlTable{Title: "Distribution, " + n.current + " and " + n.previous, Table: toGrid(distributionTable(t, n))})
 	if len(t.Worst) > 0 {
 		s.Tables = append(s.Tables, htmlTable{Title: "Least efficient items", Table: toGrid(worstTable(t, organisation))})
 	}

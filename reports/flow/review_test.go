@@ -402,9 +402,9 @@ func TestSentences(t *testing.T) {
 		{flow.Observation{Kind: flow.ObserveChange, Subject: flow.FigureDistribution, FlowType: "defect", Was: 0.1, Now: 0.25}, wall,
 			"The defect share of finished items rose from 10% to 25% (+15 points) since 2026Q2."},
 		{flow.Observation{Kind: flow.ObserveDoneNotDelivered, Count: 3, Of: 20, Share: 0.15}, wall,
-			"3 of 20 finished items (15%) were done but not delivered: a linked pull request was merged and not yet shipped."},
+			"3 of 20 finished items (15%) were done but not yet delivered at the end of the window: a linked pull request had not shipped by then."},
 		{flow.Observation{Kind: flow.ObserveDoneNotDelivered, Count: 1, Of: 1, Share: 1}, wall,
-			"1 of 1 finished item (100%) was done but not delivered: a linked pull request was merged and not yet shipped."},
+			"1 of 1 finished item (100%) was done but not yet delivered at the end of the window: a linked pull request had not shipped by then."},
 		// A value-stream stage is wall-clock, in hours, whatever the team's calendar.
 		{flow.Observation{Kind: flow.ObserveSlowestStage, Subject: flow.StagePickup, Seconds: 30 * 3600, Count: 12}, cal,
 			"The slowest value-stream stage is pickup: a median of 30h (wall-clock) over 12 items with shipped pull requests."},

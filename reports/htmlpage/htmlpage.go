@@ -97,7 +97,8 @@ table{border-collapse:collapse;width:100%;margin:.75rem 0 1.5rem;font-size:.9rem
 caption{text-align:left;font-weight:600;padding:.25rem 0}
 th,td{padding:.35rem .6rem;text-align:left;vertical-align:top;border-bottom:1px solid var(--line)}
 thead th{border-bottom:2px solid var(--line);font-weight:600}
-th.num,td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+th.num,td.num{text-align:right;font-variant-numeric:tabular-nums}
+td.num{white-space:nowrap}
 .scroll{overflow-x:auto}
 figure{margin:1.25rem 0}
 figcaption{font-size:.85rem;color:var(--muted);margin-top:.25rem}
