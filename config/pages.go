@@ -1,5 +1,7 @@
 package config
 
+import "strings"
+
 // PrivacyTeamsOnly is the privacy setting that replaces people's names with their
 // team in every report, page and export: DORA's advice is to measure teams, never
 // to rank individuals.
@@ -52,6 +54,10 @@ func (c *Config) validatePages(v *validator) {
 	a := &c.Server.Auth
 	if a.BearerTokenEnv != "" && a.BearerTokenFile != "" {
 		v.add("server.auth.bearer_token_env", "give bearer_token_env or bearer_token_file, not both")
+	}
+	if strings.Contains(a.BasicUser, ":") {
+		// Basic auth parts user and password at the first colon (RFC 7617).
+		v.add("server.auth.basic_user", "%q contains \":\", which basic auth cannot carry in a user name", a.BasicUser)
 	}
 	hasPassword := a.BasicPasswordEnv != "" || a.BasicPasswordFile != ""
 	switch {

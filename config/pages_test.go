@@ -19,6 +19,7 @@ func TestPagesSettings(t *testing.T) {
 		{"both token sources", []string{"server:", "  auth:", "    bearer_token_env: A", "    bearer_token_file: /f"}, "give bearer_token_env or bearer_token_file, not both"},
 		{"user without password", []string{"server:", "  auth:", "    basic_user: ops"}, `basic_user "ops" needs basic_password_env or basic_password_file`},
 		{"password without user", []string{"server:", "  auth:", "    basic_password_env: P"}, "a basic-auth password is configured without basic_user"},
+		{"colon in the user", []string{"server:", "  auth:", "    basic_user: ops:admin", "    basic_password_env: P"}, `"ops:admin" contains ":"`},
 		{"inline token", []string{"server:", "  auth:", "    bearer_token: abc"}, "unknown field"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -87,6 +87,12 @@ func serve(ctx context.Context, env *environment, configPath string, opts serveO
 	if err != nil {
 		return fmt.Errorf("run: %w", err)
 	}
+	// What was bound decides, not how it was written: "localhost" may resolve to
+	// an address of the network.
+	if err := checkPagesGuarded(setting, ln.Addr().String(), creds); err != nil {
+		ln.Close()
+		return fmt.Errorf("run: %w", err)
+	}
 	d := &daemon{
 		configPath: configPath, log: log, level: level, logs: opts.logs,
 		open: opts.open, retryMin: cmp.Or(opts.retryMin, time.Second), retryMax: cmp.Or(opts.retryMax, 30*time.Second),

@@ -100,6 +100,9 @@ func Window(now time.Time, from, to, quarter string) (time.Time, time.Time, erro
 		year, _ := strconv.Atoi(m[1])
 		q, _ := strconv.Atoi(m[2])
 		start := time.Date(year, time.Month(3*(q-1)+1), 1, 0, 0, 0, 0, time.UTC)
+		if err := checkWindow(start, start.AddDate(0, 3, 0)); err != nil {
+			return time.Time{}, time.Time{}, fmt.Errorf("--quarter %s: %w", quarter, err)
+		}
 		return start, start.AddDate(0, 3, 0), nil
 	}
 	n := now.UTC()
@@ -123,7 +126,31 @@ func Window(now time.Time, from, to, quarter string) (time.Time, time.Time, erro
 		return time.Time{}, time.Time{}, fmt.Errorf("--from %s is not before --to %s: the window [from, to) is empty",
 			start.Format(time.DateOnly), end.Format(time.DateOnly))
 	}
+	if err := checkWindow(start, end); err != nil {
+		return time.Time{}, time.Time{}, fmt.Errorf("--from %s --to %s: %w", start.Format(time.DateOnly), end.Format(time.DateOnly), err)
+	}
 	return start, end, nil
+}
+
+// The windows a report may cover: within the times a store holds, and at most
+// maxWindowYears long, so that one request (a page anyone with the credentials
+// may open) cannot ask for centuries of daily samples.
+var (
+	earliestWindow = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestWindow   = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+const maxWindowYears = 10
+
+// checkWindow refuses a window reports cannot cover.
+func checkWindow(start, end time.Time) error {
+	if start.Before(earliestWindow) || end.After(latestWindow) {
+		return fmt.Errorf("reports cover %s to %s", earliestWindow.Format(time.DateOnly), latestWindow.Format(time.DateOnly))
+	}
+	if end.After(start.AddDate(maxWindowYears, 0, 0)) {
+		return fmt.Errorf("a window is at most %d years long", maxWindowYears)
+	}
+	return nil
 }
 
 // Quarter names the calendar quarter t falls in, such as 2026Q3.

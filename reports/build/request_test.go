@@ -20,6 +20,7 @@ func TestWindow(t *testing.T) {
 		{"", "", "2026Q1", day(1, 1), day(4, 1)},
 		{"", "", "2026Q3", day(7, 1), day(10, 1)},
 		{"", "", "2026Q4", day(10, 1), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)},
+		{"2016-07-15", "2026-07-15", "", time.Date(2016, 7, 15, 0, 0, 0, 0, time.UTC), day(7, 15)}, // ten years: the longest
 	}
 	for _, tt := range tests {
 		from, to, err := Window(now, tt.from, tt.to, tt.quarter)
@@ -38,6 +39,10 @@ func TestWindow(t *testing.T) {
 		{"July", "", "", `--from "July": want a date like 2026-07-01`},
 		{"", "2026-13-01", "", `--to "2026-13-01": want a date like 2026-10-01`},
 		{"2026-07-01", "2026-07-01", "", "--from 2026-07-01 is not before --to 2026-07-01: the window [from, to) is empty"},
+		{"", "", "1700Q1", "--quarter 1700Q1: reports cover 1970-01-01 to 2100-01-01"},
+		{"0001-01-01", "0002-01-01", "", "--from 0001-01-01 --to 0002-01-01: reports cover 1970-01-01 to 2100-01-01"},
+		{"2026-01-01", "9999-12-31", "", "--from 2026-01-01 --to 9999-12-31: reports cover 1970-01-01 to 2100-01-01"},
+		{"2000-01-01", "2010-01-02", "", "--from 2000-01-01 --to 2010-01-02: a window is at most 10 years long"},
 	} {
 		if _, _, err := Window(now, bad.from, bad.to, bad.quarter); err == nil || err.Error() != bad.want {
 			t.Errorf("from %q to %q quarter %q: %v, want %q", bad.from, bad.to, bad.quarter, err, bad.want)

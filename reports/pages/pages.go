@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/flowmeter/flowmeter/metrics/aggregate"
@@ -45,7 +46,19 @@ type Handler struct {
 	Credentials Credentials
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
+
+	buildingOnce sync.Once
+	building     chan struct{}
 }
+
+// A page is built from every fact of the store while its reader waits, so the
+// pages build at most maxBuilding at once (more answer 503 at once rather than
+// queueing behind each other) and give up after buildTimeout, which is the
+// listener's write timeout: past it, nobody is waiting for the page.
+const (
+	maxBuilding  = 2
+	buildTimeout = 60 * time.Second
+)
 
 // parameters are the query parameters of a report page.
 var parameters = []string{"team", "quarter", "from", "to", "format"}
@@ -80,6 +93,22 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.Now != nil {
 		now = h.Now()
 	}
+	query, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		fail(w, http.StatusBadRequest, "the query cannot be read: "+err.Error())
+		return
+	}
+	h.buildingOnce.Do(func() { h.building = make(chan struct{}, maxBuilding) })
+	select {
+	case h.building <- struct{}{}:
+		defer func() { <-h.building }()
+	default:
+		header.Set("Retry-After", "5")
+		fail(w, http.StatusServiceUnavailable, fmt.Sprintf("%d report pages are being built: try again in a few seconds", maxBuilding))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), buildTimeout)
+	defer cancel()
 	reports, err := h.Open(now)
 	if err != nil {
 		fail(w, http.StatusServiceUnavailable, "the reports cannot be built yet: "+err.Error())
@@ -88,10 +117,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var page bytes.Buffer
 	contentType := "text/html; charset=utf-8"
 	if kind == "" {
-		err = h.index(r.Context(), &page, reports, now)
+		err = h.index(ctx, &page, reports, now)
 	} else {
 		var req build.Request
-		if req, err = h.report(r.Context(), &page, reports, kind, r.URL.Query(), now); req.Format == render.SVG {
+		if req, err = h.report(ctx, &page, reports, kind, query, now); req.Format == render.SVG {
 			contentType = "image/svg+xml; charset=utf-8"
 		}
 	}

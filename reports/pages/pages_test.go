@@ -271,3 +271,53 @@ func TestIndexEscapes(t *testing.T) {
 		t.Errorf("the team name is not escaped:\n%s", page.body)
 	}
 }
+
+// TestMalformedQuery: a query that cannot be read is refused, not read as no
+// parameters (which would be every team).
+func TestMalformedQuery(t *testing.T) {
+	h := newHandler(&fakeReports{teams: []string{"payments"}}, Credentials{})
+	for _, target := range []string{"/reports/toil?team=%zz", "/reports/toil?team=payments;x"} {
+		if page := serve(h, http.MethodGet, target, nil); page.code != http.StatusBadRequest || !strings.Contains(page.body, "the query cannot be read") {
+			t.Errorf("GET %s = %d %q, want 400", target, page.code, page.body)
+		}
+	}
+}
+
+// blockingReports builds a report only once released, to hold pages in progress.
+type blockingReports struct {
+	*fakeReports
+	started chan struct{}
+	release chan struct{}
+}
+
+func (b blockingReports) Write(_ context.Context, w io.Writer, _ build.Request) error {
+	b.started <- struct{}{}
+	<-b.release
+	return htmlpage.Write(w, htmlpage.Page{Title: "built"})
+}
+
+// TestBusy: while maxBuilding pages are being built, another is answered 503 at
+// once, with Retry-After; once they are done, pages are built again.
+func TestBusy(t *testing.T) {
+	reports := blockingReports{&fakeReports{teams: []string{"payments"}}, make(chan struct{}), make(chan struct{})}
+	h := &Handler{Open: func(time.Time) (Reports, error) { return reports, nil }, Now: func() time.Time { return now }}
+	done := make(chan response, maxBuilding)
+	for range maxBuilding {
+		go func() { done <- serve(h, http.MethodGet, "/reports/dora?team=payments", nil) }()
+		<-reports.started
+	}
+	busy := serve(h, http.MethodGet, "/reports/dora?team=payments", nil)
+	if busy.code != http.StatusServiceUnavailable || busy.header.Get("Retry-After") == "" {
+		t.Errorf("a page beyond %d in progress: %d %q, Retry-After %q", maxBuilding, busy.code, busy.body, busy.header.Get("Retry-After"))
+	}
+	close(reports.release)
+	for range maxBuilding {
+		if r := <-done; r.code != http.StatusOK {
+			t.Errorf("a page in progress ended %d", r.code)
+		}
+	}
+	go func() { <-reports.started }()
+	if again := serve(h, http.MethodGet, "/reports/dora?team=payments", nil); again.code != http.StatusOK {
+		t.Errorf("after the others: %d %q", again.code, again.body)
+	}
+}
