@@ -5,16 +5,21 @@ import (
 	"encoding/json"
 	"html/template"
 	"maps"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowmeter/flowmeter/config"
 	"github.com/flowmeter/flowmeter/metrics/aggregate"
+	"github.com/flowmeter/flowmeter/reports/build"
 	"github.com/flowmeter/flowmeter/reports/explain"
+	"github.com/flowmeter/flowmeter/reports/pages"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
 	"github.com/flowmeter/flowmeter/store/sqlite"
@@ -68,7 +73,7 @@ func TestTeamsOnlyNamesNoOne(t *testing.T) {
 	named := outputs(t, configPath, samples)
 	// The outputs that show a record's people, or a toil entry's person, name them
 	// again once the setting is off: the check above can fail.
-	shows := []string{"report toil --format json"}
+	shows := []string{"report toil --format json", "page /reports/toil?quarter=2026Q2&team=payments"}
 	for _, s := range samples {
 		if s.names {
 			shows = append(shows, s.output())
@@ -334,6 +339,41 @@ func outputs(t *testing.T, configPath string, samples []sample) map[string]strin
 		if err := run(s.output(), "explain", "--kind", s.kind, s.ref); err != nil {
 			t.Fatal(err)
 		}
+	}
+	maps.Copy(out, pageOutputs(t, configPath))
+	return out
+}
+
+// pageOutputs are the report pages `flowmeter run` serves for the config: the
+// index and every page it links to, each built by the daemon's handler over the
+// store.
+func pageOutputs(t *testing.T, configPath string) map[string]string {
+	t.Helper()
+	cfg, _, err := loadConfig(configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(filepath.Dir(configPath), demoStoreFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	// The day after the demo's history ends, so that the index's quarters, the
+	// current and the previous one, hold its toil.
+	dayAfter := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+	srv := httptest.NewServer(&pages.Handler{Open: func(now time.Time) (pages.Reports, error) {
+		return &build.Builder{Config: cfg, Store: st, Now: now}, nil
+	}, Now: func() time.Time { return dayAfter }})
+	defer srv.Close()
+	out := map[string]string{}
+	_, _, index := fetch(t, http.MethodGet, srv.URL+"/", nil)
+	out["page /"] = index
+	for _, link := range pageLinks(t, srv.URL+"/", index) {
+		code, _, page := fetch(t, http.MethodGet, link, nil)
+		if code != http.StatusOK {
+			t.Fatalf("GET %s = %d: %.300s", link, code, page)
+		}
+		out["page "+strings.TrimPrefix(link, srv.URL)] = page
 	}
 	return out
 }
