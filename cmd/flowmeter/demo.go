@@ -17,6 +17,7 @@ import (
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/collectors/synthetic"
 	"github.com/flowmeter/flowmeter/config"
+	"github.com/flowmeter/flowmeter/reports/build"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
 )
@@ -82,7 +83,7 @@ func runDemo(ctx context.Context, env *environment, args []string) error {
 	if _, err := deriveFacts(ctx, cfg, sources, s, false, log); err != nil {
 		return err
 	}
-	if err := printDemoSummary(ctx, env, cfg, s, configPath, time.Since(started)); err != nil {
+	if err := printDemoSummary(ctx, env, cfg, s, configPath, endDay, time.Since(started)); err != nil {
 		return err
 	}
 	if *noServe {
@@ -191,7 +192,7 @@ func writeDemoConfig(path string, settings synthetic.Settings) error {
 	return os.Rename(tmp, path)
 }
 
-func printDemoSummary(ctx context.Context, env *environment, cfg *config.Config, s store.Store, configPath string, took time.Duration) error {
+func printDemoSummary(ctx context.Context, env *environment, cfg *config.Config, s store.Store, configPath string, end time.Time, took time.Duration) error {
 	teams := cfg.TeamNames()
 	repos := 0
 	for _, t := range cfg.Teams {
@@ -216,5 +217,9 @@ func printDemoSummary(ctx context.Context, env *environment, cfg *config.Config,
 	for _, kind := range []string{"dora", "flow", "toil"} {
 		fmt.Fprintf(env.stdout, "  flowmeter report %s --config %s\n", kind, configPath)
 	}
+	// The last quarter the history covers whole: the one before the end's.
+	current, _, _ := build.Window(end, "", "", build.Quarter(end.AddDate(0, 0, 1)))
+	last := build.Quarter(current.AddDate(0, 0, -1))
+	fmt.Fprintf(env.stdout, "  flowmeter report flow --config %s --quarter %s --format html --out flow-review.html\n", configPath, last)
 	return nil
 }

@@ -170,7 +170,9 @@ func TestDemoFlowAndToil(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"flow item facts", "toil facts", "flowmeter report flow --config", "flowmeter report toil --config"} {
+	// The history ends on Jun 30: 2026Q2 is the last quarter it covers whole.
+	for _, want := range []string{"flow item facts", "toil facts", "flowmeter report flow --config", "flowmeter report toil --config",
+		"--quarter 2026Q2 --format html --out flow-review.html"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}
