@@ -26,6 +26,9 @@ const (
 	DefaultClickHouseAddr        = "127.0.0.1:9000"
 	DefaultClickHouseDatabase    = "flowmeter"
 	DefaultClickHouseUsername    = "default"
+	DefaultConnOpenStrategy      = "in_order"
+	DefaultReplicaPath           = "/clickhouse/tables/{shard}/{database}/{table}"
+	DefaultReplicaName           = "{replica}"
 	DefaultDialTimeout           = "5s"
 	DefaultInterval              = "15m"
 	DefaultProductionEnvironment = `^(prod|production)([-_.].+)?$`
@@ -141,7 +144,21 @@ type SQLite struct {
 // reference so the config file can be committed.
 type ClickHouse struct {
 	// Addr is the native-protocol address, host:port.
-	Addr string `yaml:"addr"`
+	Addr string `yaml:"addr,omitempty"`
+	// Addrs lists several servers instead of Addr, so that flowmeter fails over to
+	// the next one when a server is down.
+	Addrs []string `yaml:"addrs,omitempty"`
+	// ConnOpenStrategy picks which of Addrs a new connection tries first: "in_order"
+	// (the first that answers) or "round_robin" (spreading connections over them).
+	ConnOpenStrategy string `yaml:"conn_open_strategy,omitempty"`
+	// Cluster names the remote_servers cluster to create the tables on; it turns on
+	// replicated local tables behind Distributed ones. Empty means one server.
+	Cluster string `yaml:"cluster,omitempty"`
+	// ReplicaPath is the ZooKeeper path of each replicated table; {shard} and
+	// {replica} are the servers' macros, {database} and {table} filled in by flowmeter.
+	ReplicaPath string `yaml:"replica_path,omitempty"`
+	// ReplicaName names this server's replica; default the {replica} macro.
+	ReplicaName string `yaml:"replica_name,omitempty"`
 	// Database holds flowmeter's tables; it is an identifier because it is spliced
 	// into DDL.
 	Database string `yaml:"database"`
@@ -155,6 +172,14 @@ type ClickHouse struct {
 	TLS bool `yaml:"tls"`
 	// DialTimeout bounds connecting to the server.
 	DialTimeout Duration `yaml:"dial_timeout"`
+}
+
+// Servers is Addrs, or Addr alone when Addrs is empty.
+func (c *ClickHouse) Servers() []string {
+	if len(c.Addrs) > 0 {
+		return c.Addrs
+	}
+	return []string{c.Addr}
 }
 
 // Password reads the password the config refers to, at the moment it is needed, so
@@ -582,6 +607,7 @@ func (c *Config) clone() *Config {
 	}
 	if c.Store.ClickHouse != nil {
 		ch := *c.Store.ClickHouse
+		ch.Addrs = append([]string(nil), ch.Addrs...)
 		out.Store.ClickHouse = &ch
 	}
 	out.Sources = append([]Source(nil), c.Sources...)
@@ -606,7 +632,16 @@ func (c *Config) applyDefaults(lines map[string]int) {
 		s.Path = orDefault(s.Path, DefaultSQLitePath)
 	}
 	if ch := st.ClickHouse; ch != nil {
-		ch.Addr = orDefault(ch.Addr, DefaultClickHouseAddr)
+		if len(ch.Addrs) == 0 {
+			ch.Addr = orDefault(ch.Addr, DefaultClickHouseAddr)
+		}
+		if len(ch.Addrs) > 1 {
+			ch.ConnOpenStrategy = orDefault(ch.ConnOpenStrategy, DefaultConnOpenStrategy)
+		}
+		if ch.Cluster != "" {
+			ch.ReplicaPath = orDefault(ch.ReplicaPath, DefaultReplicaPath)
+			ch.ReplicaName = orDefault(ch.ReplicaName, DefaultReplicaName)
+		}
 		ch.Database = orDefault(ch.Database, DefaultClickHouseDatabase)
 		ch.Username = orDefault(ch.Username, DefaultClickHouseUsername)
 		ch.DialTimeout = durationOr(ch.DialTimeout, DefaultDialTimeout)

@@ -136,8 +136,53 @@ func (c *Config) validateStore(v *validator) {
 	if ch == nil {
 		return
 	}
-	if host, port, err := net.SplitHostPort(ch.Addr); err != nil || host == "" || !validPort(port) {
+	if len(ch.Addrs) > 0 {
+		if ch.Addr != "" {
+			v.add("store.clickhouse.addrs", "give addr or addrs, not both")
+		}
+		seen := map[string]bool{}
+		for i, a := range ch.Addrs {
+			field := fmt.Sprintf("store.clickhouse.addrs[%d]", i)
+			switch {
+			case !hostPort(a):
+				v.add(field, "want host:port, got %q", a)
+			case seen[a]:
+				v.add(field, "duplicate address %q", a)
+			}
+			seen[a] = true
+		}
+	} else if !hostPort(ch.Addr) {
 		v.add("store.clickhouse.addr", "want host:port, got %q", ch.Addr)
+	}
+	switch ch.ConnOpenStrategy {
+	case "", "in_order", "round_robin":
+	default:
+		v.add("store.clickhouse.conn_open_strategy", `must be "in_order" or "round_robin", got %q`, ch.ConnOpenStrategy)
+	}
+	if ch.Cluster != "" && !databaseName.MatchString(ch.Cluster) {
+		v.add("store.clickhouse.cluster", "invalid cluster name %q: use letters, digits and _, not starting with a digit", ch.Cluster)
+	}
+	for _, f := range []struct{ key, val string }{
+		{"replica_path", ch.ReplicaPath},
+		{"replica_name", ch.ReplicaName},
+	} {
+		switch {
+		case f.val == "":
+		case ch.Cluster == "":
+			v.add("store.clickhouse."+f.key, "only applies with cluster")
+		case strings.ContainsAny(f.val, "'\\`") || strings.ContainsFunc(f.val, unicode.IsControl):
+			// Spliced into a quoted DDL string, so these could end the quote.
+			v.add("store.clickhouse."+f.key, "must not contain quotes, backslashes or control characters: %q", f.val)
+		}
+	}
+	if p := ch.ReplicaPath; p != "" && ch.Cluster != "" {
+		switch {
+		case !strings.HasPrefix(p, "/"):
+			v.add("store.clickhouse.replica_path", "must start with /, got %q", p)
+		case !strings.Contains(p, "{table}"):
+			// Without it every table would share one path in ZooKeeper.
+			v.add("store.clickhouse.replica_path", "must contain {table}, got %q", p)
+		}
 	}
 	if !databaseName.MatchString(ch.Database) {
 		v.add("store.clickhouse.database", "invalid database name %q: use letters, digits and _, not starting with a digit", ch.Database)
@@ -152,6 +197,12 @@ func (c *Config) validateStore(v *validator) {
 	if ch.DialTimeout.Duration <= 0 {
 		v.add("store.clickhouse.dial_timeout", "must be positive, got %s", ch.DialTimeout)
 	}
+}
+
+// hostPort says whether s is host:port with a host and a valid port.
+func hostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	return err == nil && host != "" && validPort(port)
 }
 
 func validPort(p string) bool {
