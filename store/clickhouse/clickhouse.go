@@ -34,6 +34,20 @@ type Options struct {
 	TLS bool
 	// DialTimeout bounds how long an unreachable server can stall start-up; default 5s.
 	DialTimeout time.Duration
+	// Addrs, instead of Addr, lists several servers: a new connection goes to the
+	// first that answers, so a server that is down is skipped.
+	Addrs []string
+	// RoundRobin spreads new connections over Addrs instead of preferring the first.
+	RoundRobin bool
+	// Cluster names the remote_servers cluster that Migrate creates the tables on,
+	// ON CLUSTER, as replicated local tables behind Distributed ones; empty means a
+	// single server, as before.
+	Cluster string
+	// ReplicaPath is each replicated table's ZooKeeper path, with the servers'
+	// macros and {database} and {table}; default DefaultReplicaPath.
+	ReplicaPath string
+	// ReplicaName names a server's replica; default DefaultReplicaName.
+	ReplicaName string
 }
 
 // Default option values, so a minimal config only names the address.
@@ -56,15 +70,32 @@ func (o Options) withDefaults() Options {
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = DefaultDialTimeout
 	}
+	if o.Cluster != "" {
+		if o.ReplicaPath == "" {
+			o.ReplicaPath = DefaultReplicaPath
+		}
+		if o.ReplicaName == "" {
+			o.ReplicaName = DefaultReplicaName
+		}
+	}
 	return o
+}
+
+// addrs is every server the options name.
+func (o Options) addrs() []string {
+	if o.Addr == "" {
+		return o.Addrs
+	}
+	return append([]string{o.Addr}, o.Addrs...)
 }
 
 // Store keeps records in ClickHouse; it is safe for concurrent use.
 type Store struct {
 	conn      driver.Conn
 	addr      string
-	db        string // the database name, validated by Open
-	chunkRows int    // records per INSERT; tests make it small to cross chunk edges
+	db        string      // the database name, validated by Open
+	cluster   *clusterDDL // nil on a single server
+	chunkRows int         // records per INSERT; tests make it small to cross chunk edges
 }
 
 var _ store.Store = (*Store)(nil)
@@ -73,14 +104,23 @@ var _ store.Store = (*Store)(nil)
 // password fails at start-up; it creates nothing (that is Migrate's job).
 func Open(ctx context.Context, o Options) (*Store, error) {
 	o = o.withDefaults()
-	if o.Addr == "" {
+	addrs := o.addrs()
+	if len(addrs) == 0 {
 		return nil, errors.New("clickhouse: no address given")
 	}
 	if !databaseName.MatchString(o.Database) {
 		return nil, fmt.Errorf("clickhouse: database name %q must match %s", o.Database, databaseName)
 	}
+	if o.Cluster != "" && !databaseName.MatchString(o.Cluster) {
+		return nil, fmt.Errorf("clickhouse: cluster name %q must match %s", o.Cluster, databaseName)
+	}
+	for _, v := range []string{o.ReplicaPath, o.ReplicaName} {
+		if strings.ContainsAny(v, "'\\") {
+			return nil, fmt.Errorf("clickhouse: replica path or name %q has a quote or backslash", v)
+		}
+	}
 	opts := &ch.Options{
-		Addr: []string{o.Addr},
+		Addr: addrs,
 		// No database in the handshake: it may not exist before Migrate, and every
 		// statement names its tables in full.
 		Auth:        ch.Auth{Username: o.Username, Password: o.Password},
@@ -92,11 +132,19 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.TLS {
 		opts.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
+	if o.RoundRobin {
+		opts.ConnOpenStrategy = ch.ConnOpenRoundRobin
+	}
+	s := &Store{addr: strings.Join(addrs, ","), db: o.Database, chunkRows: defaultChunkRows}
+	if o.Cluster != "" {
+		s.cluster = &clusterDDL{db: o.Database, cluster: o.Cluster, path: o.ReplicaPath, name: o.ReplicaName}
+		opts.Settings = clusterSettings()
+	}
 	conn, err := ch.Open(opts)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse at %s: %w", o.Addr, err)
+		return nil, fmt.Errorf("clickhouse at %s: %w", s.addr, err)
 	}
-	s := &Store{conn: conn, addr: o.Addr, db: o.Database, chunkRows: defaultChunkRows}
+	s.conn = conn
 	if err := s.ping(ctx); err != nil {
 		conn.Close()
 		return nil, err
@@ -138,6 +186,12 @@ func (s *Store) table(name string) string { return "`" + s.db + "`.`" + name + "
 
 const migrationsTable = "schema_migrations"
 
+// migrationsDDL is written like a migration so that a cluster gets it replicated too:
+// two 'flowmeter migrate' runs at once may both record a migration, and
+// ReplacingMergeTree keeps one.
+const migrationsDDL = "CREATE TABLE IF NOT EXISTS {database}." + migrationsTable +
+	" (version UInt32, name String, applied_at DateTime) ENGINE = ReplacingMergeTree() ORDER BY version"
+
 // Migrate creates the database and applies, in order, each embedded migration the
 // schema_migrations table has not recorded; a migration is recorded only after all
 // its statements succeeded, and its statements are idempotent, so a run that stopped
@@ -149,8 +203,23 @@ func (s *Store) Migrate(ctx context.Context) error {
 	}
 	setup := []string{
 		"CREATE DATABASE IF NOT EXISTS `" + s.db + "`",
-		"CREATE TABLE IF NOT EXISTS " + s.table(migrationsTable) +
-			" (version UInt32, name String, applied_at DateTime) ENGINE = ReplacingMergeTree() ORDER BY version",
+		strings.ReplaceAll(migrationsDDL, "{database}.", "`"+s.db+"`."),
+	}
+	statements := make([][]string, len(migrations))
+	for i, m := range migrations {
+		for _, stmt := range m.Statements {
+			statements[i] = append(statements[i], strings.ReplaceAll(stmt, "{database}.", "`"+s.db+"`."))
+		}
+	}
+	if d := s.cluster; d != nil {
+		if statements, err = d.migrations(migrations); err != nil {
+			return fmt.Errorf("clickhouse: cluster schema: %w", err)
+		}
+		own, err := d.migrations([]schema.Migration{{Name: migrationsTable, Statements: []string{migrationsDDL}}})
+		if err != nil {
+			return fmt.Errorf("clickhouse: cluster schema: %w", err)
+		}
+		setup = append([]string{d.database()}, own[0]...)
 	}
 	for _, q := range setup {
 		if err := s.conn.Exec(ctx, q); err != nil {
@@ -161,12 +230,11 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, m := range migrations {
+	for i, m := range migrations {
 		if applied[uint32(m.Version)] {
 			continue
 		}
-		for _, stmt := range m.Statements {
-			q := strings.ReplaceAll(stmt, "{database}.", "`"+s.db+"`.")
+		for _, q := range statements[i] {
 			if err := s.conn.Exec(ctx, q); err != nil && !columnExists(err) {
 				return fmt.Errorf("clickhouse: migration %04d_%s: %w", m.Version, m.Name, oneLine(err))
 			}

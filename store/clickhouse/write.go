@@ -84,7 +84,7 @@ func write[R any](ctx context.Context, s *Store, t *schema.Table[R], recs []R) e
 				c.add(&recs[i])
 			}
 		}
-		if err := insert(ctx, s, query, cols); err != nil {
+		if err := s.insertRetrying(ctx, func() error { return insert(ctx, s, query, cols) }); err != nil {
 			return fmt.Errorf("clickhouse: writing %s: %w", t.Name(), permanent(oneLine(err)))
 		}
 	}
@@ -121,6 +121,40 @@ func permanent(err error) error {
 	}
 	return err
 }
+
+// insertRetries bounds how often a cluster's insert is tried again, with waits of
+// insertBackoff, doubling: together long enough for a killed server's connections to
+// be dropped and the next address dialled.
+var (
+	insertRetries = 4
+	insertBackoff = 250 * time.Millisecond
+)
+
+// insertRetrying runs an insert, and on a cluster runs it again after an error that
+// is not about the data. A replicated table drops a block identical to one it already
+// has, and a chunk is the same block each time, so a retry after an insert that did
+// land adds no copies. A single server has no such check and is not retried here:
+// the caller's own retry of the batch, and ReplacingMergeTree, deal with it.
+func (s *Store) insertRetrying(ctx context.Context, insert func() error) error {
+	err := insert()
+	if s.cluster == nil {
+		return err
+	}
+	wait := insertBackoff
+	for attempt := 0; attempt < insertRetries && err != nil && !isPermanent(err); attempt++ {
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait *= 2
+		err = insert()
+	}
+	return err
+}
+
+// isPermanent says whether the server refused an insert's data.
+func isPermanent(err error) bool { return errors.Is(permanent(err), store.ErrPermanent) }
 
 func insert[R any](ctx context.Context, s *Store, query string, cols []recordColumn[R]) error {
 	b, err := s.conn.PrepareBatch(ctx, query)

@@ -1,0 +1,168 @@
+package clickhouse
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/flowmeter/flowmeter/schema"
+)
+
+// Default replication settings: the layout ClickHouse's own documentation uses, with
+// {shard} and {replica} the macros each server defines.
+const (
+	DefaultReplicaPath = "/clickhouse/tables/{shard}/{database}/{table}"
+	DefaultReplicaName = "{replica}"
+)
+
+// localSuffix names the replicated table behind each Distributed one; reads and
+// writes use the Distributed table, which keeps the name the queries know.
+const localSuffix = "_local"
+
+// clusterDDL turns the single-server migrations into their cluster form, so the
+// .sql files stay the one description of the schema.
+type clusterDDL struct {
+	db, cluster string
+	path, name  string // replica path and name, {database} and {table} not yet filled in
+}
+
+var (
+	createTable = regexp.MustCompile(`(?s)^CREATE TABLE IF NOT EXISTS \{database\}\.(\w+)\s*\((.*)\)\s*ENGINE\s*=\s*ReplacingMergeTree\((\w*)\)(.*)$`)
+	orderBy     = regexp.MustCompile(`(?s)ORDER BY\s*\(?([\w\s,]+?)\)?\s*$`)
+	alterTable  = regexp.MustCompile(`(?s)^ALTER TABLE \{database\}\.(\w+)\s+(ADD COLUMN .*)$`)
+)
+
+func (d clusterDDL) table(name string) string { return "`" + d.db + "`.`" + name + "`" }
+
+func (d clusterDDL) onCluster() string { return " ON CLUSTER `" + d.cluster + "`" }
+
+// database creates the database on every server.
+func (d clusterDDL) database() string {
+	return "CREATE DATABASE IF NOT EXISTS `" + d.db + "`" + d.onCluster()
+}
+
+// migrations translates every migration's statements, in order. A CREATE TABLE
+// becomes a replicated local table and a Distributed table over it; an ADD COLUMN
+// goes to the local table, and the Distributed table, which ClickHouse 18.16 cannot
+// alter ON CLUSTER, is dropped and created again from the local table's new columns
+// once the migration's ALTERs are done. A statement of any other shape is an error,
+// so a new kind of migration cannot silently skip the cluster.
+func (d clusterDDL) migrations(ms []schema.Migration) ([][]string, error) {
+	// ALTERs do not repeat the sorting key, so the keys come from every CREATE first.
+	keys := map[string]string{}
+	for _, m := range ms {
+		for _, stmt := range m.Statements {
+			if c := createTable.FindStringSubmatch(strings.TrimSpace(stmt)); c != nil {
+				key, err := shardingKey(c[4])
+				if err != nil {
+					return nil, fmt.Errorf("migration %04d_%s: table %s: %w", m.Version, m.Name, c[1], err)
+				}
+				keys[c[1]] = key
+			}
+		}
+	}
+	out := make([][]string, len(ms))
+	for i, m := range ms {
+		stmts, err := d.migration(m.Statements, keys)
+		if err != nil {
+			return nil, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
+		}
+		out[i] = stmts
+	}
+	return out, nil
+}
+
+// migration translates one migration, given each table's sharding key.
+func (d clusterDDL) migration(stmts []string, keys map[string]string) ([]string, error) {
+	var (
+		out     []string
+		altered []string
+		seen    = map[string]bool{}
+	)
+	for _, stmt := range stmts {
+		stmt = strings.TrimSpace(stmt)
+		if m := createTable.FindStringSubmatch(stmt); m != nil {
+			name, columns, version, rest := m[1], m[2], m[3], m[4]
+			args := "'" + d.replicaPath(name+localSuffix) + "', '" + d.name + "'"
+			if version != "" {
+				args += ", " + version
+			}
+			out = append(out,
+				"CREATE TABLE IF NOT EXISTS "+d.table(name+localSuffix)+d.onCluster()+" ("+columns+
+					") ENGINE = ReplicatedReplacingMergeTree("+args+")"+rest,
+				d.distributed(name, keys[name]))
+			continue
+		}
+		if m := alterTable.FindStringSubmatch(stmt); m != nil {
+			name := m[1]
+			if keys[name] == "" {
+				return nil, fmt.Errorf("table %s: altered but never created", name)
+			}
+			out = append(out, "ALTER TABLE "+d.table(name+localSuffix)+d.onCluster()+" "+m[2])
+			if !seen[name] {
+				seen[name] = true
+				altered = append(altered, name)
+			}
+			continue
+		}
+		return nil, fmt.Errorf("no cluster form for statement %q", firstLine(stmt))
+	}
+	for _, name := range altered {
+		out = append(out, "DROP TABLE IF EXISTS "+d.table(name)+d.onCluster(), d.distributed(name, keys[name]))
+	}
+	return out, nil
+}
+
+// distributed creates the table reads and writes go through. Its sharding key puts
+// every version of a row on one shard, where FINAL finds them all.
+func (d clusterDDL) distributed(name, key string) string {
+	return "CREATE TABLE IF NOT EXISTS " + d.table(name) + d.onCluster() + " AS " + d.table(name+localSuffix) +
+		" ENGINE = Distributed('" + d.cluster + "', '" + d.db + "', '" + name + localSuffix + "', " + key + ")"
+}
+
+// replicaPath fills in the parts of the path flowmeter knows; the server fills in
+// its macros. ClickHouse 18.16 does not expand {database} and {table} itself.
+func (d clusterDDL) replicaPath(table string) string {
+	return strings.NewReplacer("{database}", d.db, "{table}", table).Replace(d.path)
+}
+
+// shardingKey hashes the columns that identify a row: id where the sorting key has
+// it (sources reuse ids rarely, and a row's source never changes), else the whole
+// sorting key.
+func shardingKey(rest string) (string, error) {
+	m := orderBy.FindStringSubmatch(rest)
+	if m == nil {
+		return "", fmt.Errorf("no ORDER BY to shard by")
+	}
+	var cols []string
+	for _, c := range strings.Split(m[1], ",") {
+		cols = append(cols, strings.TrimSpace(c))
+	}
+	for _, c := range cols {
+		if c == "id" {
+			return "cityHash64(id)", nil
+		}
+	}
+	return "cityHash64(" + strings.Join(cols, ", ") + ")", nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + " …"
+	}
+	return s
+}
+
+// clusterSettings go with every query on a cluster. An insert returns only once a
+// replica of every shard it touched has the rows (otherwise the Distributed table
+// queues them on the server it reached, where a later read does not see them yet),
+// and both inserts and reads prefer each shard's first replica that is up, so a
+// read sees what was just written while the set of live replicas stays the same.
+func clusterSettings() ch.Settings {
+	return ch.Settings{
+		"insert_distributed_sync": 1,
+		"load_balancing":          "in_order",
+	}
+}
