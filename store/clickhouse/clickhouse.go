@@ -95,6 +95,7 @@ type Store struct {
 	addr      string
 	db        string      // the database name, validated by Open
 	cluster   *clusterDDL // nil on a single server
+	replicas  int         // on a cluster, the insert quorum; see insertContext
 	chunkRows int         // records per INSERT; tests make it small to cross chunk edges
 }
 
@@ -138,7 +139,6 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s := &Store{addr: strings.Join(addrs, ","), db: o.Database, chunkRows: defaultChunkRows}
 	if o.Cluster != "" {
 		s.cluster = &clusterDDL{db: o.Database, cluster: o.Cluster, path: o.ReplicaPath, name: o.ReplicaName}
-		opts.Settings = clusterSettings()
 	}
 	conn, err := ch.Open(opts)
 	if err != nil {
@@ -148,6 +148,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err := s.ping(ctx); err != nil {
 		conn.Close()
 		return nil, err
+	}
+	if o.Cluster != "" {
+		if s.replicas, err = shardReplicas(ctx, conn, o.Cluster); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("clickhouse at %s: %w", s.addr, err)
+		}
 	}
 	return s, nil
 }
@@ -239,15 +245,19 @@ func (s *Store) Migrate(ctx context.Context) error {
 				return fmt.Errorf("clickhouse: migration %04d_%s: %w", m.Version, m.Name, oneLine(err))
 			}
 		}
-		b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(migrationsTable)+" (version, name, applied_at)")
+		now := time.Now()
+		err := s.insertRetrying(ctx, func(ctx context.Context) error {
+			b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(migrationsTable)+" (version, name, applied_at)")
+			if err != nil {
+				return err
+			}
+			if err := b.Append(uint32(m.Version), m.Name, now); err != nil {
+				b.Abort()
+				return err
+			}
+			return b.Send()
+		})
 		if err != nil {
-			return fmt.Errorf("clickhouse: recording migration %04d: %w", m.Version, oneLine(err))
-		}
-		if err := b.Append(uint32(m.Version), m.Name, time.Now()); err != nil {
-			b.Abort()
-			return fmt.Errorf("clickhouse: recording migration %04d: %w", m.Version, err)
-		}
-		if err := b.Send(); err != nil {
 			return fmt.Errorf("clickhouse: recording migration %04d: %w", m.Version, oneLine(err))
 		}
 	}

@@ -1,11 +1,15 @@
 package clickhouse
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/flowmeter/flowmeter/schema"
 )
@@ -155,14 +159,59 @@ func firstLine(s string) string {
 	return s
 }
 
-// clusterSettings go with every query on a cluster. An insert returns only once a
-// replica of every shard it touched has the rows (otherwise the Distributed table
-// queues them on the server it reached, where a later read does not see them yet),
-// and both inserts and reads prefer each shard's first replica that is up, so a
-// read sees what was just written while the set of live replicas stays the same.
-func clusterSettings() ch.Settings {
-	return ch.Settings{
-		"insert_distributed_sync": 1,
-		"load_balancing":          "in_order",
+// Quorum errors (ClickHouse's ErrorCodes.cpp): too few replicas of a shard are up
+// for the quorum, an earlier quorum insert is still unconfirmed, or the quorum was
+// not reached in time. Each is answered by inserting again without a quorum.
+var quorumErrors = map[int32]bool{
+	285: true, // TOO_FEW_LIVE_REPLICAS
+	286: true, // UNSATISFIED_QUORUM_FOR_PREVIOUS_WRITE
+	319: true, // UNKNOWN_STATUS_OF_INSERT
+}
+
+func quorumFailed(err error) bool {
+	var ex *ch.Exception
+	return errors.As(err, &ex) && quorumErrors[ex.Code]
+}
+
+// quorumTimeout bounds how long an insert waits for every replica of a shard; a
+// replica that falls behind that long is left to catch up on its own.
+const quorumTimeout = 15 * time.Second
+
+// insertContext carries the settings of an insert on a cluster. It returns only once
+// a replica of every shard it touched has the rows (else the Distributed table would
+// queue them on the server it reached, where a read does not see them yet), and,
+// with quorum, once every replica of those shards has them, so a read that goes to
+// any replica sees what was written. ClickHouse 18.16 takes no string settings over
+// the driver, so the replica an insert or read goes to cannot be pinned instead.
+func (s *Store) insertContext(ctx context.Context, quorum bool) context.Context {
+	if s.cluster == nil {
+		return ctx
 	}
+	set := ch.Settings{"insert_distributed_sync": 1}
+	if quorum && s.replicas > 1 {
+		set["insert_quorum"] = s.replicas
+		set["insert_quorum_timeout"] = int(quorumTimeout / time.Millisecond)
+	}
+	return ch.Context(ctx, ch.WithSettings(set))
+}
+
+// shardReplicas is the fewest replicas any shard of the cluster has: the quorum
+// every shard can meet when all its replicas are up. A cluster the server does not
+// know is an error here rather than at the first ON CLUSTER statement.
+func shardReplicas(ctx context.Context, conn driver.Conn, cluster string) (int, error) {
+	var n uint64
+	err := conn.QueryRow(ctx, "SELECT count() FROM system.clusters WHERE cluster = ?", cluster).Scan(&n)
+	if err != nil {
+		return 0, oneLine(err)
+	}
+	if n == 0 {
+		return 0, fmt.Errorf("cluster %q is not in the server's remote_servers", cluster)
+	}
+	var fewest uint64
+	err = conn.QueryRow(ctx, "SELECT min(c) FROM (SELECT shard_num, count() AS c FROM system.clusters WHERE cluster = ? GROUP BY shard_num)",
+		cluster).Scan(&fewest)
+	if err != nil {
+		return 0, oneLine(err)
+	}
+	return int(fewest), nil
 }

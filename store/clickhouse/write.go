@@ -84,7 +84,7 @@ func write[R any](ctx context.Context, s *Store, t *schema.Table[R], recs []R) e
 				c.add(&recs[i])
 			}
 		}
-		if err := s.insertRetrying(ctx, func() error { return insert(ctx, s, query, cols) }); err != nil {
+		if err := s.insertRetrying(ctx, func(ctx context.Context) error { return insert(ctx, s, query, cols) }); err != nil {
 			return fmt.Errorf("clickhouse: writing %s: %w", t.Name(), permanent(oneLine(err)))
 		}
 	}
@@ -131,24 +131,30 @@ var (
 )
 
 // insertRetrying runs an insert, and on a cluster runs it again after an error that
-// is not about the data. A replicated table drops a block identical to one it already
-// has, and a chunk is the same block each time, so a retry after an insert that did
-// land adds no copies. A single server has no such check and is not retried here:
-// the caller's own retry of the batch, and ReplacingMergeTree, deal with it.
-func (s *Store) insertRetrying(ctx context.Context, insert func() error) error {
-	err := insert()
+// is not about the data, without the quorum if that was what failed. A replicated
+// table drops a block identical to one it already has, and a chunk is the same block
+// each time, so a retry after an insert that did land adds no copies. A single server
+// has no such check and is not retried here: the caller's own retry of the batch, and
+// ReplacingMergeTree, deal with it.
+func (s *Store) insertRetrying(ctx context.Context, insert func(context.Context) error) error {
+	quorum := true
+	err := insert(s.insertContext(ctx, quorum))
 	if s.cluster == nil {
 		return err
 	}
 	wait := insertBackoff
 	for attempt := 0; attempt < insertRetries && err != nil && !isPermanent(err); attempt++ {
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(wait):
+		if quorum && quorumFailed(err) {
+			quorum = false
+		} else {
+			select {
+			case <-ctx.Done():
+				return err
+			case <-time.After(wait):
+			}
+			wait *= 2
 		}
-		wait *= 2
-		err = insert()
+		err = insert(s.insertContext(ctx, quorum))
 	}
 	return err
 }
