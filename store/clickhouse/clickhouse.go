@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -207,28 +208,26 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	setup := []string{
-		"CREATE DATABASE IF NOT EXISTS `" + s.db + "`",
-		strings.ReplaceAll(migrationsDDL, "{database}.", "`"+s.db+"`."),
-	}
-	statements := make([][]string, len(migrations))
-	for i, m := range migrations {
-		for _, stmt := range m.Statements {
-			statements[i] = append(statements[i], strings.ReplaceAll(stmt, "{database}.", "`"+s.db+"`."))
-		}
+	return s.migrate(ctx, migrations, migrations)
+}
+
+// migrate applies the first of all that are not applied yet; tests apply fewer than
+// all to see an upgrade.
+func (s *Store) migrate(ctx context.Context, all, migrations []schema.Migration) error {
+	setup := []wave{
+		{"CREATE DATABASE IF NOT EXISTS `" + s.db + "`"},
+		{strings.ReplaceAll(migrationsDDL, "{database}.", "`"+s.db+"`.")},
 	}
 	if d := s.cluster; d != nil {
-		if statements, err = d.migrations(migrations); err != nil {
-			return fmt.Errorf("clickhouse: cluster schema: %w", err)
-		}
-		own, err := d.migrations([]schema.Migration{{Name: migrationsTable, Statements: []string{migrationsDDL}}})
+		own := []schema.Migration{{Name: migrationsTable, Statements: []string{migrationsDDL}}}
+		waves, err := d.plan(own, own)
 		if err != nil {
 			return fmt.Errorf("clickhouse: cluster schema: %w", err)
 		}
-		setup = append([]string{d.database()}, own[0]...)
+		setup = append([]wave{{d.database()}}, waves...)
 	}
-	for _, q := range setup {
-		if err := s.conn.Exec(ctx, q); err != nil {
+	for _, w := range setup {
+		if err := s.run(ctx, w); err != nil {
 			return fmt.Errorf("clickhouse: migrate: %w", oneLine(err))
 		}
 	}
@@ -236,29 +235,86 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for i, m := range migrations {
-		if applied[uint32(m.Version)] {
-			continue
+	var pending []schema.Migration
+	for _, m := range migrations {
+		if !applied[uint32(m.Version)] {
+			pending = append(pending, m)
 		}
-		for _, q := range statements[i] {
-			if err := s.conn.Exec(ctx, q); err != nil && !columnExists(err) {
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	if s.cluster != nil {
+		return s.migrateCluster(ctx, all, pending)
+	}
+	for _, m := range pending {
+		for _, stmt := range m.Statements {
+			q := strings.ReplaceAll(stmt, "{database}.", "`"+s.db+"`.")
+			if err := s.run(ctx, wave{q}); err != nil {
 				return fmt.Errorf("clickhouse: migration %04d_%s: %w", m.Version, m.Name, oneLine(err))
 			}
 		}
-		now := time.Now()
-		err := s.insertRetrying(ctx, func(ctx context.Context) error {
-			b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(migrationsTable)+" (version, name, applied_at)")
-			if err != nil {
-				return err
-			}
+		if err := s.record(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// migrateCluster applies the pending migrations together, wave by wave, and then
+// records them: every ON CLUSTER statement waits for every server, so the fewer the
+// waves, the sooner a fresh cluster is ready.
+func (s *Store) migrateCluster(ctx context.Context, all, pending []schema.Migration) error {
+	waves, err := s.cluster.plan(all, pending)
+	if err != nil {
+		return fmt.Errorf("clickhouse: cluster schema: %w", err)
+	}
+	for _, w := range waves {
+		if err := s.run(ctx, w); err != nil {
+			return fmt.Errorf("clickhouse: migrations %04d to %04d: %w", pending[0].Version, pending[len(pending)-1].Version, oneLine(err))
+		}
+	}
+	return s.record(ctx, pending...)
+}
+
+// record notes migrations as applied.
+func (s *Store) record(ctx context.Context, ms ...schema.Migration) error {
+	now := time.Now()
+	err := s.insertRetrying(ctx, func(ctx context.Context) error {
+		b, err := s.conn.PrepareBatch(ctx, "INSERT INTO "+s.table(migrationsTable)+" (version, name, applied_at)")
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
 			if err := b.Append(uint32(m.Version), m.Name, now); err != nil {
 				b.Abort()
 				return err
 			}
-			return b.Send()
+		}
+		return b.Send()
+	})
+	if err != nil {
+		return fmt.Errorf("clickhouse: recording migration %04d: %w", ms[len(ms)-1].Version, oneLine(err))
+	}
+	return nil
+}
+
+// run runs a wave's statements at once and returns the first error, taking a column
+// that is there already as added.
+func (s *Store) run(ctx context.Context, w wave) error {
+	errs := make([]error, len(w))
+	var wg sync.WaitGroup
+	for i, q := range w {
+		wg.Go(func() {
+			if err := s.conn.Exec(ctx, q); err != nil && !columnExists(err) {
+				errs[i] = err
+			}
 		})
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
-			return fmt.Errorf("clickhouse: recording migration %04d: %w", m.Version, oneLine(err))
+			return err
 		}
 	}
 	return nil

@@ -47,16 +47,23 @@ func (d clusterDDL) database() string {
 	return "CREATE DATABASE IF NOT EXISTS `" + d.db + "`" + d.onCluster()
 }
 
-// migrations translates every migration's statements, in order. A CREATE TABLE
-// becomes a replicated local table and a Distributed table over it; an ADD COLUMN
-// goes to the local table, and the Distributed table, which ClickHouse 18.16 cannot
-// alter ON CLUSTER, is dropped and created again from the local table's new columns
-// once the migration's ALTERs are done. A statement of any other shape is an error,
+// A wave is statements that may run at the same time: each ON CLUSTER statement
+// waits for every server, and waiting for several at once makes a migration on a
+// cluster take seconds rather than a minute.
+type wave []string
+
+// plan translates the migrations to apply, all in one, into waves; all is every
+// migration, for the tables the ones to apply alter. Applying them together, rather
+// one by one, lets the tables of every migration be created in the same wave. A
+// CREATE TABLE becomes a replicated local table and a Distributed table over it; an
+// ADD COLUMN goes to the local table, and the Distributed table, which ClickHouse
+// 18.16 cannot alter ON CLUSTER, is dropped and created again from the local table's
+// new columns once the ALTERs are done. A statement of any other shape is an error,
 // so a new kind of migration cannot silently skip the cluster.
-func (d clusterDDL) migrations(ms []schema.Migration) ([][]string, error) {
+func (d clusterDDL) plan(all, apply []schema.Migration) ([]wave, error) {
 	// ALTERs do not repeat the sorting key, so the keys come from every CREATE first.
 	keys := map[string]string{}
-	for _, m := range ms {
+	for _, m := range all {
 		for _, stmt := range m.Statements {
 			if c := createTable.FindStringSubmatch(strings.TrimSpace(stmt)); c != nil {
 				key, err := shardingKey(c[4])
@@ -67,23 +74,28 @@ func (d clusterDDL) migrations(ms []schema.Migration) ([][]string, error) {
 			}
 		}
 	}
-	out := make([][]string, len(ms))
-	for i, m := range ms {
-		stmts, err := d.migration(m.Statements, keys)
-		if err != nil {
-			return nil, fmt.Errorf("migration %04d_%s: %w", m.Version, m.Name, err)
-		}
-		out[i] = stmts
+	var stmts []string
+	for _, m := range apply {
+		stmts = append(stmts, m.Statements...)
 	}
-	return out, nil
+	waves, err := d.migration(stmts, keys)
+	if err != nil && len(apply) > 0 {
+		first, last := apply[0], apply[len(apply)-1]
+		return nil, fmt.Errorf("migrations %04d_%s to %04d_%s: %w", first.Version, first.Name, last.Version, last.Name, err)
+	}
+	return waves, err
 }
 
-// migration translates one migration, given each table's sharding key.
-func (d clusterDDL) migration(stmts []string, keys map[string]string) ([]string, error) {
+// migration translates one migration, given each table's sharding key: first the
+// local tables, then the ALTERs, the n-th of each table in the n-th wave so that a
+// table's columns are added in the file's order, then the Distributed tables.
+func (d clusterDDL) migration(stmts []string, keys map[string]string) ([]wave, error) {
 	var (
-		out     []string
-		altered []string
-		seen    = map[string]bool{}
+		locals, drops, dists wave
+		alters               []wave
+		created              = map[string]bool{}
+		altered              = map[string]int{}
+		order                []string // altered tables, in the file's order
 	)
 	for _, stmt := range stmts {
 		stmt = strings.TrimSpace(stmt)
@@ -93,10 +105,10 @@ func (d clusterDDL) migration(stmts []string, keys map[string]string) ([]string,
 			if version != "" {
 				args += ", " + version
 			}
-			out = append(out,
-				"CREATE TABLE IF NOT EXISTS "+d.table(name+localSuffix)+d.onCluster()+" ("+columns+
-					") ENGINE = ReplicatedReplacingMergeTree("+args+")"+rest,
-				d.distributed(name, keys[name]))
+			locals = append(locals, "CREATE TABLE IF NOT EXISTS "+d.table(name+localSuffix)+d.onCluster()+" ("+columns+
+				") ENGINE = ReplicatedReplacingMergeTree("+args+")"+rest)
+			created[name] = true
+			order = append(order, name)
 			continue
 		}
 		if m := alterTable.FindStringSubmatch(stmt); m != nil {
@@ -104,17 +116,30 @@ func (d clusterDDL) migration(stmts []string, keys map[string]string) ([]string,
 			if keys[name] == "" {
 				return nil, fmt.Errorf("table %s: altered but never created", name)
 			}
-			out = append(out, "ALTER TABLE "+d.table(name+localSuffix)+d.onCluster()+" "+m[2])
-			if !seen[name] {
-				seen[name] = true
-				altered = append(altered, name)
+			n := altered[name]
+			if n == len(alters) {
+				alters = append(alters, nil)
 			}
+			alters[n] = append(alters[n], "ALTER TABLE "+d.table(name+localSuffix)+d.onCluster()+" "+m[2])
+			if n == 0 && !created[name] {
+				order = append(order, name)
+			}
+			altered[name]++
 			continue
 		}
 		return nil, fmt.Errorf("no cluster form for statement %q", firstLine(stmt))
 	}
-	for _, name := range altered {
-		out = append(out, "DROP TABLE IF EXISTS "+d.table(name)+d.onCluster(), d.distributed(name, keys[name]))
+	for _, name := range order {
+		if !created[name] {
+			drops = append(drops, "DROP TABLE IF EXISTS "+d.table(name)+d.onCluster())
+		}
+		dists = append(dists, d.distributed(name, keys[name]))
+	}
+	var out []wave
+	for _, w := range append(append([]wave{locals}, alters...), drops, dists) {
+		if len(w) > 0 {
+			out = append(out, w)
+		}
 	}
 	return out, nil
 }

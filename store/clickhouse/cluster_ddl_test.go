@@ -21,59 +21,61 @@ func TestClusterMigrations(t *testing.T) {
 			"CREATE TABLE IF NOT EXISTS {database}.marks (source String, stream String, version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY (source, stream)",
 		}},
 	}
-	got, err := testDDL.migrations(ms)
-	if err != nil {
-		t.Fatal(err)
-	}
+	things := "CREATE TABLE IF NOT EXISTS `fm`.`things_local` ON CLUSTER `c1` (\n    source String,\n    id String,\n    version UInt64\n) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/fm/things_local', '{replica}', version)\nPARTITION BY toYYYYMM(at)\nORDER BY (source, id)"
+	marks := "CREATE TABLE IF NOT EXISTS `fm`.`marks_local` ON CLUSTER `c1` (source String, stream String, version UInt64) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/fm/marks_local', '{replica}', version) ORDER BY (source, stream)"
+	extra := "ALTER TABLE `fm`.`things_local` ON CLUSTER `c1` ADD COLUMN extra String"
+	more := "ALTER TABLE `fm`.`things_local` ON CLUSTER `c1` ADD COLUMN more UInt8"
 	distThings := "CREATE TABLE IF NOT EXISTS `fm`.`things` ON CLUSTER `c1` AS `fm`.`things_local` ENGINE = Distributed('c1', 'fm', 'things_local', cityHash64(id))"
-	want := [][]string{
-		{
-			"CREATE TABLE IF NOT EXISTS `fm`.`things_local` ON CLUSTER `c1` (\n    source String,\n    id String,\n    version UInt64\n) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/fm/things_local', '{replica}', version)\nPARTITION BY toYYYYMM(at)\nORDER BY (source, id)",
-			distThings,
-		},
-		{
-			"ALTER TABLE `fm`.`things_local` ON CLUSTER `c1` ADD COLUMN extra String",
-			"ALTER TABLE `fm`.`things_local` ON CLUSTER `c1` ADD COLUMN more UInt8",
-			"CREATE TABLE IF NOT EXISTS `fm`.`marks_local` ON CLUSTER `c1` (source String, stream String, version UInt64) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/fm/marks_local', '{replica}', version) ORDER BY (source, stream)",
-			"CREATE TABLE IF NOT EXISTS `fm`.`marks` ON CLUSTER `c1` AS `fm`.`marks_local` ENGINE = Distributed('c1', 'fm', 'marks_local', cityHash64(source, stream))",
-			// The Distributed table is made again once, after both ALTERs.
-			"DROP TABLE IF EXISTS `fm`.`things` ON CLUSTER `c1`",
-			distThings,
-		},
+	distMarks := "CREATE TABLE IF NOT EXISTS `fm`.`marks` ON CLUSTER `c1` AS `fm`.`marks_local` ENGINE = Distributed('c1', 'fm', 'marks_local', cityHash64(source, stream))"
+	tests := []struct {
+		name  string
+		apply []schema.Migration
+		want  []wave
+	}{
+		{"first", ms[:1], []wave{{things}, {distThings}}},
+		// Both at once on a fresh database: the Distributed tables come after the
+		// ALTERs, so none is dropped; one ALTER of a table per wave, in file order.
+		{"both", ms, []wave{{things, marks}, {extra}, {more}, {distThings, distMarks}}},
+		// The second on a database with the first: things' Distributed table is made
+		// again, once, after both ALTERs.
+		{"second", ms[1:], []wave{
+			{marks}, {extra}, {more},
+			{"DROP TABLE IF EXISTS `fm`.`things` ON CLUSTER `c1`"},
+			{distThings, distMarks},
+		}},
 	}
-	if !reflect.DeepEqual(got, want) {
-		for i := range max(len(got), len(want)) {
-			var g, w []string
-			if i < len(got) {
-				g = got[i]
-			}
-			if i < len(want) {
-				w = want[i]
-			}
-			t.Errorf("migration %d:\n got %q\nwant %q", i+1, g, w)
+	for _, tc := range tests {
+		got, err := testDDL.plan(ms, tc.apply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s:\n got %q\nwant %q", tc.name, got, tc.want)
 		}
 	}
 }
 
 func TestClusterMigrationsTable(t *testing.T) {
-	got, err := testDDL.migrations([]schema.Migration{{Name: migrationsTable, Statements: []string{migrationsDDL}}})
+	own := []schema.Migration{{Name: migrationsTable, Statements: []string{migrationsDDL}}}
+	got, err := testDDL.plan(own, own)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{
-		"CREATE TABLE IF NOT EXISTS `fm`.`schema_migrations_local` ON CLUSTER `c1` (version UInt32, name String, applied_at DateTime) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/fm/schema_migrations_local', '{replica}') ORDER BY version",
-		"CREATE TABLE IF NOT EXISTS `fm`.`schema_migrations` ON CLUSTER `c1` AS `fm`.`schema_migrations_local` ENGINE = Distributed('c1', 'fm', 'schema_migrations_local', cityHash64(version))",
+	want := []wave{
+		{"CREATE TABLE IF NOT EXISTS `fm`.`schema_migrations_local` ON CLUSTER `c1` (version UInt32, name String, applied_at DateTime) ENGINE = ReplicatedReplacingMergeTree('/clickhouse/tables/{shard}/fm/schema_migrations_local', '{replica}') ORDER BY version"},
+		{"CREATE TABLE IF NOT EXISTS `fm`.`schema_migrations` ON CLUSTER `c1` AS `fm`.`schema_migrations_local` ENGINE = Distributed('c1', 'fm', 'schema_migrations_local', cityHash64(version))"},
 	}
-	if !reflect.DeepEqual(got[0], want) {
-		t.Errorf("got  %q\nwant %q", got[0], want)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
 
 func TestClusterReplicaSettings(t *testing.T) {
 	d := clusterDDL{db: "db2", cluster: "prod", path: "/ch/{layer}-{shard}/{table}", name: "{host}"}
-	got, err := d.migrations([]schema.Migration{{Statements: []string{
+	ms := []schema.Migration{{Statements: []string{
 		"CREATE TABLE IF NOT EXISTS {database}.t (id String, version UInt64) ENGINE = ReplacingMergeTree(version) ORDER BY id",
-	}}})
+	}}}
+	got, err := d.plan(ms, ms)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,9 +92,10 @@ func TestClusterMigrationsRefused(t *testing.T) {
 		{"CREATE TABLE IF NOT EXISTS {database}.m (id String) ENGINE = MergeTree() ORDER BY id"},
 		{"CREATE TABLE IF NOT EXISTS {database}.m (id String) ENGINE = ReplacingMergeTree()"},
 	} {
-		if got, err := testDDL.migrations([]schema.Migration{{Version: 7, Name: "x", Statements: stmts}}); err == nil {
+		ms := []schema.Migration{{Version: 7, Name: "x", Statements: stmts}}
+		if got, err := testDDL.plan(ms, ms); err == nil {
 			t.Errorf("%q translated to %q, want an error", stmts, got)
-		} else if !strings.HasPrefix(err.Error(), "migration 0007_x: ") {
+		} else if !strings.HasPrefix(err.Error(), "migration 0007_x: ") && !strings.HasPrefix(err.Error(), "migrations 0007_x to 0007_x: ") {
 			t.Errorf("error %q does not name the migration", err)
 		}
 	}
@@ -105,21 +108,37 @@ func TestClusterEmbeddedMigrations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := testDDL.migrations(ms)
-	if err != nil {
-		t.Fatal(err)
+	// 0001 makes 7 tables, 0002 1, 0003 3, 0005 2; 0004 has 7 ALTERs of 5 tables, 0005
+	// 6 of 3 tables. The most ALTERs of one table: 3 in 0004 (deployment_facts), 3 in
+	// 0005 (incidents), 4 in both (incidents).
+	tests := []struct {
+		name         string
+		apply        []schema.Migration
+		stmts, waves int
+	}{
+		// 13 local tables in one wave, 4 ALTER waves, 13 Distributed in one.
+		{"fresh", ms, 13 + 13 + 13, 1 + 4 + 1},
+		{"0001", ms[:1], 7 + 7, 2},
+		// 6 altered tables' Distributed tables dropped and made again, 2 new tables.
+		{"0004 and 0005", ms[3:], 2 + 13 + 6 + 8, 1 + 4 + 1 + 1},
+		{"0004", ms[3:4], 7 + 5 + 5, 3 + 1 + 1},
 	}
-	// 0001: 7 tables, 0002: 1, 0003: 3, each local + Distributed; 0004: 7 ALTERs on 5
-	// tables, each Distributed then dropped and made; 0005: 6 ALTERs on 3 tables and 2 tables.
-	wantCounts := []int{14, 2, 6, 7 + 2*5, 6 + 2*3 + 2*2}
-	for i, stmts := range got {
-		if i < len(wantCounts) && len(stmts) != wantCounts[i] {
-			t.Errorf("migration %d: %d statements, want %d", i+1, len(stmts), wantCounts[i])
+	for _, tc := range tests {
+		got, err := testDDL.plan(ms, tc.apply)
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, q := range stmts {
-			if strings.Contains(q, "{database}") || !strings.Contains(q, " ON CLUSTER `c1`") {
-				t.Errorf("migration %d: %s", i+1, q)
+		n := 0
+		for _, w := range got {
+			for _, q := range w {
+				n++
+				if strings.Contains(q, "{database}") || !strings.Contains(q, " ON CLUSTER `c1`") {
+					t.Errorf("%s: %s", tc.name, q)
+				}
 			}
+		}
+		if n != tc.stmts || len(got) != tc.waves {
+			t.Errorf("%s: %d statements in %d waves, want %d in %d", tc.name, n, len(got), tc.stmts, tc.waves)
 		}
 	}
 }
