@@ -320,15 +320,25 @@ func (s *Store) run(ctx context.Context, w wave) error {
 	return nil
 }
 
-// duplicateColumn is ClickHouse's error code for adding a column a table has.
-const duplicateColumn = 15
+// duplicateColumn is ClickHouse's error code for adding a column a table has;
+// illegalColumn is what a replicated table answers to it, ON CLUSTER, when another
+// migration run added the column first.
+const (
+	duplicateColumn = 15
+	illegalColumn   = 44
+)
 
 // columnExists says an ADD COLUMN found its column there already: a migration that
-// stopped half-way added it. ClickHouse 18.16 has no ADD COLUMN IF NOT EXISTS, so
-// this is how those statements stay idempotent.
+// stopped half-way, or ran at the same time on another host, added it. ClickHouse
+// 18.16 has no ADD COLUMN IF NOT EXISTS, so this is how those statements stay
+// idempotent.
 func columnExists(err error) bool {
 	var ex *ch.Exception
-	return errors.As(err, &ex) && ex.Code == duplicateColumn
+	if !errors.As(err, &ex) {
+		return false
+	}
+	return ex.Code == duplicateColumn ||
+		ex.Code == illegalColumn && strings.Contains(ex.Message, "column with this name already exists")
 }
 
 func (s *Store) appliedMigrations(ctx context.Context) (map[uint32]bool, error) {

@@ -61,16 +61,28 @@ type wave []string
 // new columns once the ALTERs are done. A statement of any other shape is an error,
 // so a new kind of migration cannot silently skip the cluster.
 func (d clusterDDL) plan(all, apply []schema.Migration) ([]wave, error) {
-	// ALTERs do not repeat the sorting key, so the keys come from every CREATE first.
-	keys := map[string]string{}
+	if len(apply) == 0 {
+		return nil, nil
+	}
+	first, last := apply[0], apply[len(apply)-1]
+	// ALTERs do not repeat the sorting key, so the keys come from every CREATE first;
+	// the columns are those the tables have once the last migration to apply is done.
+	tables := map[string]*tableDef{}
 	for _, m := range all {
+		if m.Version > last.Version {
+			break
+		}
 		for _, stmt := range m.Statements {
-			if c := createTable.FindStringSubmatch(strings.TrimSpace(stmt)); c != nil {
+			stmt = strings.TrimSpace(stmt)
+			if c := createTable.FindStringSubmatch(stmt); c != nil {
 				key, err := shardingKey(c[4])
 				if err != nil {
 					return nil, fmt.Errorf("migration %04d_%s: table %s: %w", m.Version, m.Name, c[1], err)
 				}
-				keys[c[1]] = key
+				tables[c[1]] = &tableDef{key: key, columns: []string{strings.TrimSpace(c[2])}}
+			} else if a := alterTable.FindStringSubmatch(stmt); a != nil && tables[a[1]] != nil {
+				t := tables[a[1]]
+				t.columns = append(t.columns, strings.TrimSpace(strings.TrimPrefix(a[2], "ADD COLUMN")))
 			}
 		}
 	}
@@ -78,18 +90,23 @@ func (d clusterDDL) plan(all, apply []schema.Migration) ([]wave, error) {
 	for _, m := range apply {
 		stmts = append(stmts, m.Statements...)
 	}
-	waves, err := d.migration(stmts, keys)
-	if err != nil && len(apply) > 0 {
-		first, last := apply[0], apply[len(apply)-1]
+	waves, err := d.migration(stmts, tables)
+	if err != nil {
 		return nil, fmt.Errorf("migrations %04d_%s to %04d_%s: %w", first.Version, first.Name, last.Version, last.Name, err)
 	}
-	return waves, err
+	return waves, nil
+}
+
+// tableDef is what a Distributed table needs of its local table.
+type tableDef struct {
+	key     string   // the sharding key
+	columns []string // column definitions, as the migrations give them
 }
 
 // migration translates one migration, given each table's sharding key: first the
 // local tables, then the ALTERs, the n-th of each table in the n-th wave so that a
 // table's columns are added in the file's order, then the Distributed tables.
-func (d clusterDDL) migration(stmts []string, keys map[string]string) ([]wave, error) {
+func (d clusterDDL) migration(stmts []string, tables map[string]*tableDef) ([]wave, error) {
 	var (
 		locals, drops, dists wave
 		alters               []wave
@@ -113,7 +130,7 @@ func (d clusterDDL) migration(stmts []string, keys map[string]string) ([]wave, e
 		}
 		if m := alterTable.FindStringSubmatch(stmt); m != nil {
 			name := m[1]
-			if keys[name] == "" {
+			if tables[name] == nil {
 				return nil, fmt.Errorf("table %s: altered but never created", name)
 			}
 			n := altered[name]
@@ -133,7 +150,7 @@ func (d clusterDDL) migration(stmts []string, keys map[string]string) ([]wave, e
 		if !created[name] {
 			drops = append(drops, "DROP TABLE IF EXISTS "+d.table(name)+d.onCluster())
 		}
-		dists = append(dists, d.distributed(name, keys[name]))
+		dists = append(dists, d.distributed(name, tables[name]))
 	}
 	var out []wave
 	for _, w := range append(append([]wave{locals}, alters...), drops, dists) {
@@ -145,10 +162,13 @@ func (d clusterDDL) migration(stmts []string, keys map[string]string) ([]wave, e
 }
 
 // distributed creates the table reads and writes go through. Its sharding key puts
-// every version of a row on one shard, where FINAL finds them all.
-func (d clusterDDL) distributed(name, key string) string {
-	return "CREATE TABLE IF NOT EXISTS " + d.table(name) + d.onCluster() + " AS " + d.table(name+localSuffix) +
-		" ENGINE = Distributed('" + d.cluster + "', '" + d.db + "', '" + name + localSuffix + "', " + key + ")"
+// every version of a row on one shard, where FINAL finds them all. Its columns are
+// spelled out rather than copied AS the local table: an ALTER of a replicated table
+// reaches the other replicas of a shard in the background, and a copy made on one of
+// them too soon would miss the new columns for good.
+func (d clusterDDL) distributed(name string, t *tableDef) string {
+	return "CREATE TABLE IF NOT EXISTS " + d.table(name) + d.onCluster() + " (" + strings.Join(t.columns, ", ") +
+		") ENGINE = Distributed('" + d.cluster + "', '" + d.db + "', '" + name + localSuffix + "', " + t.key + ")"
 }
 
 // replicaPath fills in the parts of the path flowmeter knows; the server fills in

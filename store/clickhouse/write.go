@@ -315,6 +315,7 @@ func (c *timeColumn[R]) appendTo(b driver.BatchColumn) error {
 	if c.null == nil {
 		return b.Append(c.vals)
 	}
+	c.ptrs = c.ptrs[:0] // a retried insert appends the chunk again
 	for i := range c.vals {
 		var p *int64
 		if !c.null[i] {
