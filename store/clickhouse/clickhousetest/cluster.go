@@ -124,12 +124,21 @@ func freeBasePort() (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		if base+42 > 65535 || !portsFree(base) {
+		if low := ephemeralLow(); base+42 > 65535 || base < low && base+42 >= low || !portsFree(base) {
 			continue
 		}
 		return base, nil
 	}
 	return 0, errors.New("no free range of ports for a cluster")
+}
+
+// ephemeralLow is the start of the kernel's range of ephemeral ports.
+func ephemeralLow() int {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(b), &low)
+	}
+	return low
 }
 
 func portsFree(base int) bool {
