@@ -1,0 +1,259 @@
+package clickhousetest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+)
+
+// EnvRequireCluster makes a missing ZooKeeper or ClickHouse a failure of the tests
+// that need a cluster rather than a skip, as in CI.
+const EnvRequireCluster = "FLOWMETER_TEST_REQUIRE_CLICKHOUSE_CLUSTER"
+
+// zookeeperJar is where Debian's zookeeper package puts the server, which
+// scripts/clickhouse-cluster runs with java.
+const zookeeperJar = "/usr/share/java/zookeeper.jar"
+
+// Cluster is a local ClickHouse cluster of 2 shards × 2 replicas started for a test,
+// by scripts/clickhouse-cluster, so tests and people run the same cluster.
+type Cluster struct {
+	Name   string     // the remote_servers cluster: "flowmeter"
+	Shards [][]string // native host:port of each shard's replicas
+	Dir    string
+
+	script string
+}
+
+// StartCluster starts a cluster in a temporary directory on free loopback ports and
+// stops it when t ends. It skips t in -short mode, and when ZooKeeper, java or
+// ClickHouse is missing, unless FLOWMETER_TEST_REQUIRE_CLICKHOUSE_CLUSTER=1, where
+// the missing piece fails t.
+func StartCluster(t testing.TB) *Cluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("clickhousetest: a ClickHouse cluster takes seconds to start; skipped in -short mode")
+	}
+	for _, bin := range []string{"clickhouse-server", "clickhouse-client", "java", "setsid"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			skipCluster(t, bin+" is not on PATH")
+		}
+	}
+	if _, err := os.Stat(zookeeperJar); err != nil {
+		skipCluster(t, zookeeperJar+" is missing")
+	}
+	script, err := clusterScript()
+	if err != nil {
+		t.Fatalf("clickhousetest: %v", err)
+	}
+	c := &Cluster{Name: "flowmeter", Dir: t.TempDir(), script: script}
+	var out []byte
+	// A port found free can be taken before the servers bind it; another base then.
+	for attempt := 0; ; attempt++ {
+		base, err := freeBasePort()
+		if err != nil {
+			t.Fatalf("clickhousetest: %v", err)
+		}
+		out, err = c.run("up", "--base-port", fmt.Sprint(base), "--owner", fmt.Sprint(os.Getpid()))
+		if err == nil {
+			break
+		}
+		if attempt < 2 && bytes.Contains(out, []byte("already in use")) {
+			continue
+		}
+		t.Fatalf("clickhousetest: starting the cluster: %v\n%s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := c.run("down"); err != nil {
+			t.Errorf("clickhousetest: stopping the cluster: %v\n%s", err, out)
+		}
+	})
+	c.Shards = parseShards(out)
+	if len(c.Shards) != 2 {
+		t.Fatalf("clickhousetest: the cluster script printed no shards:\n%s", out)
+	}
+	return c
+}
+
+func skipCluster(t testing.TB, why string) {
+	t.Helper()
+	msg := "no ClickHouse cluster for this test: " + why +
+		" (apt-get install zookeeper clickhouse-server clickhouse-client)"
+	if os.Getenv(EnvRequireCluster) == "1" {
+		t.Fatalf("clickhousetest: %s; %s=1 makes this a failure", msg, EnvRequireCluster)
+	}
+	t.Skip("clickhousetest: " + msg)
+}
+
+// clusterScript finds scripts/clickhouse-cluster in the module root above the working
+// directory, which go test sets to the package's directory.
+func clusterScript() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if mod, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil &&
+			bytes.HasPrefix(mod, []byte("module github.com/flowmeter/flowmeter\n")) {
+			return filepath.Join(dir, "scripts", "clickhouse-cluster"), nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no flowmeter module root above the working directory, so no scripts/clickhouse-cluster")
+		}
+		dir = parent
+	}
+}
+
+// freeBasePort finds a base port whose ZooKeeper and server ports (base to base+42,
+// see the script) are all free, below the ephemeral range so that a restarted node
+// finds its ports still free.
+func freeBasePort() (int, error) {
+	for range 50 {
+		base, err := stablePort()
+		if err != nil {
+			return 0, err
+		}
+		if low := ephemeralLow(); base+42 > 65535 || base < low && base+42 >= low || !portsFree(base) {
+			continue
+		}
+		return base, nil
+	}
+	return 0, errors.New("no free range of ports for a cluster")
+}
+
+// ephemeralLow is the start of the kernel's range of ephemeral ports.
+func ephemeralLow() int {
+	low := 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		fmt.Sscan(string(b), &low)
+	}
+	return low
+}
+
+func portsFree(base int) bool {
+	ports := []int{base}
+	for node := 1; node <= 4; node++ {
+		ports = append(ports, base+10*node, base+10*node+1, base+10*node+2)
+	}
+	for _, p := range ports {
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			return false
+		}
+		l.Close()
+	}
+	return true
+}
+
+// parseShards reads the "shard NN: addr addr" lines up prints.
+func parseShards(out []byte) [][]string {
+	var shards [][]string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		rest, ok := strings.CutPrefix(sc.Text(), "shard ")
+		if !ok {
+			continue
+		}
+		if _, addrs, ok := strings.Cut(rest, ":"); ok {
+			shards = append(shards, strings.Fields(addrs))
+		}
+	}
+	return shards
+}
+
+func (c *Cluster) run(args ...string) ([]byte, error) {
+	cmd := exec.Command(c.script, append(args, "--dir", c.Dir)...)
+	// Only the script's output: the servers it starts write to files in Dir.
+	return cmd.CombinedOutput()
+}
+
+// Addrs returns every node's native address, shard by shard.
+func (c *Cluster) Addrs() []string {
+	var all []string
+	for _, s := range c.Shards {
+		all = append(all, s...)
+	}
+	return all
+}
+
+// Kill kills the server at addr with SIGKILL, as a crash would, and returns once it
+// has exited.
+func (c *Cluster) Kill(t testing.TB, addr string) {
+	t.Helper()
+	if out, err := c.run("kill", addr); err != nil {
+		t.Fatalf("clickhousetest: killing %s: %v\n%s", addr, err, out)
+	}
+}
+
+// Restart starts the server at addr again on its data and returns once it answers
+// and has its ZooKeeper session back.
+func (c *Cluster) Restart(t testing.TB, addr string) {
+	t.Helper()
+	if out, err := c.run("start", addr); err != nil {
+		t.Fatalf("clickhousetest: restarting %s: %v\n%s", addr, err, out)
+	}
+}
+
+// Exec runs one statement on the node at addr and fails t when it fails.
+func (c *Cluster) Exec(t testing.TB, addr, query string) {
+	t.Helper()
+	if err := Exec(addr, query); err != nil {
+		t.Fatalf("clickhousetest: on %s: %s: %v", addr, query, err)
+	}
+}
+
+// SyncReplicas waits, on every node, until each Replicated* table of database has
+// fetched what its sibling replica has, so a read after a write sees the same rows
+// whichever replica answers it.
+func (c *Cluster) SyncReplicas(t testing.TB, database string) {
+	t.Helper()
+	for _, addr := range c.Addrs() {
+		if err := syncReplicas(addr, database); err != nil {
+			t.Fatalf("clickhousetest: syncing the replicas of %s on %s: %v", database, addr, err)
+		}
+	}
+}
+
+func syncReplicas(addr, database string) error {
+	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, DialTimeout: 5 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rows, err := conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ? AND engine LIKE 'Replicated%'", database)
+	if err != nil {
+		return err
+	}
+	var tables []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return err
+		}
+		tables = append(tables, name)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, table := range tables {
+		if err := conn.Exec(ctx, fmt.Sprintf("SYSTEM SYNC REPLICA `%s`.`%s`", database, table)); err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
+	}
+	return nil
+}
