@@ -11,6 +11,7 @@ import (
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
 	"github.com/flowmeter/flowmeter/store/clickhouse"
+	"github.com/flowmeter/flowmeter/store/clickhouse/clickhousetest"
 	"github.com/flowmeter/flowmeter/store/storetest"
 )
 
@@ -30,10 +31,22 @@ type testCluster struct {
 	clusterOps
 }
 
-// startCluster starts the local test cluster, or skips t where it cannot run.
-var startCluster = func(t testing.TB) testCluster {
-	t.Skip("the cluster harness has not landed yet")
-	return testCluster{}
+// TestCluster runs the cluster tests on one local cluster of 2 shards × 2 replicas,
+// which takes seconds to start; it is skipped where the cluster cannot run.
+func TestCluster(t *testing.T) {
+	hc := clickhousetest.StartCluster(t)
+	c := testCluster{name: hc.Name, shards: hc.Shards, clusterOps: hc}
+	for _, tc := range []struct {
+		name string
+		run  func(*testing.T, testCluster)
+	}{
+		{"Conformance", testClusterConformance},
+		{"SameRecordThroughEachReplica", testSameRecordThroughEachReplica},
+		{"ReplicaKilledDuringWrites", testReplicaKilledDuringWrites},
+		{"UpgradeAndConcurrentMigrate", testUpgradeAndConcurrentMigrate},
+	} {
+		t.Run(tc.name, func(t *testing.T) { tc.run(t, c) })
+	}
 }
 
 var clusterDBs atomic.Int64
@@ -83,15 +96,13 @@ func pullRequest(i int, updated time.Time) schema.PullRequest {
 		Title: fmt.Sprint("change ", i), CreatedAt: created, UpdatedAt: updated}
 }
 
-func TestClusterConformance(t *testing.T) {
-	c := startCluster(t)
+func testClusterConformance(t *testing.T, c testCluster) {
 	storetest.Run(t, func(t *testing.T) store.Store { return open(t, c.options(t)) })
 }
 
 // The same record written through each replica of its shard lands once; a newer
 // copy through either wins.
-func TestClusterSameRecordThroughEachReplica(t *testing.T) {
-	c := startCluster(t)
+func testSameRecordThroughEachReplica(t *testing.T, c testCluster) {
 	ctx := context.Background()
 	o := c.options(t)
 	a := migrated(t, c.on(o.Database, c.shards[0][0]))
@@ -122,8 +133,7 @@ func TestClusterSameRecordThroughEachReplica(t *testing.T) {
 // A replica killed in the middle of a stream of writes fails none of them: they go
 // on through the other replica of its shard, and once the killed one is back and has
 // caught up, every server reads the same.
-func TestClusterReplicaKilledDuringWrites(t *testing.T) {
-	c := startCluster(t)
+func testReplicaKilledDuringWrites(t *testing.T, c testCluster) {
 	ctx := context.Background()
 	o := c.options(t)
 	s := migrated(t, o)
@@ -170,8 +180,7 @@ func TestClusterReplicaKilledDuringWrites(t *testing.T) {
 
 // A cluster migrated by an older release takes the newer migrations' columns, and
 // two migrations at once through different servers both succeed.
-func TestClusterUpgradeAndConcurrentMigrate(t *testing.T) {
-	c := startCluster(t)
+func testUpgradeAndConcurrentMigrate(t *testing.T, c testCluster) {
 	ctx := context.Background()
 	o := c.options(t)
 	old := open(t, o)
