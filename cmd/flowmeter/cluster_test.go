@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/flowmeter/flowmeter/collectors"
+	"github.com/flowmeter/flowmeter/collectors/synthetic"
+	"github.com/flowmeter/flowmeter/reports/build"
+	"github.com/flowmeter/flowmeter/store/clickhouse"
+	"github.com/flowmeter/flowmeter/store/clickhouse/clickhousetest"
+)
+
+// TestDemoOnCluster collects and derives the demo organisation on a ClickHouse
+// cluster and on a single server, and wants the same DORA report, byte for byte:
+// sharding, replication and the Distributed tables must change nothing a report
+// reads.
+func TestDemoOnCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("collects the demo organisation twice")
+	}
+	cluster := clickhousetest.StartCluster(t)
+	single := clickhousetest.Open(t)
+	onCluster := clickhousetest.Open(t) // a fresh database name, used on the cluster
+	onCluster.Addr, onCluster.Addrs, onCluster.Cluster = "", cluster.Addrs(), cluster.Name
+	t.Cleanup(func() {
+		cluster.Exec(t, cluster.Addrs()[0], "DROP DATABASE IF EXISTS `"+onCluster.Database+"` ON CLUSTER `"+cluster.Name+"`")
+	})
+
+	// Four weeks of a small organisation keep both runs to seconds.
+	configPath := filepath.Join(t.TempDir(), demoConfigFile)
+	if err := writeDemoConfig(configPath, synthetic.Settings{Seed: 7, End: "2026-06-30", Days: 28}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	want := demoReport(t, configPath, single, now)
+	got := demoReport(t, configPath, onCluster, now)
+	if !bytes.Equal(got, want) {
+		t.Errorf("DORA report on the cluster differs from one server's:\ncluster:\n%s\none server:\n%s", got, want)
+	}
+	if len(want) < 1000 {
+		t.Errorf("the report is suspiciously short:\n%s", want)
+	}
+}
+
+// demoReport collects and derives the demo config's sources into the store o names,
+// as 'flowmeter collect' and 'flowmeter derive' do, and returns 'flowmeter report dora
+// --format json' for the last 28 days.
+func demoReport(t *testing.T, configPath string, o clickhouse.Options, now time.Time) []byte {
+	t.Helper()
+	ctx := context.Background()
+	cfg, sources, err := loadSources(configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := clickhouse.Open(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	for _, src := range sources {
+		if err := src.Source.Collect(ctx, s, collectors.CollectOptions{Logger: log}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := deriveFacts(ctx, cfg, sources, s, false, log); err != nil {
+		t.Fatal(err)
+	}
+	req, err := build.Parse(build.DORA, build.Params{From: "2026-06-03", To: "2026-07-01", Format: "json"}, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &build.Builder{Config: cfg, Now: now, Store: s}
+	var buf bytes.Buffer
+	if err := b.Write(ctx, &buf, req); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
