@@ -219,8 +219,10 @@ func quorumFailed(err error) bool {
 }
 
 // quorumTimeout bounds how long an insert waits for every replica of a shard; a
-// replica that falls behind that long is left to catch up on its own.
-const quorumTimeout = 15 * time.Second
+// replica that falls behind that long is left to catch up on its own. A replica
+// that crashed counts as up until its ZooKeeper session expires, so the first insert
+// after a crash waits this long before going on without the quorum.
+const quorumTimeout = 5 * time.Second
 
 // insertContext carries the settings of an insert on a cluster. It returns only once
 // a replica of every shard it touched has the rows (else the Distributed table would
