@@ -25,11 +25,8 @@ func TestDemoOnCluster(t *testing.T) {
 	}
 	cluster := clickhousetest.StartCluster(t)
 	single := clickhousetest.Open(t)
-	onCluster := clickhousetest.Open(t) // a fresh database name, used on the cluster
+	onCluster := clickhousetest.Open(t) // a fresh database name, used on the throwaway cluster
 	onCluster.Addr, onCluster.Addrs, onCluster.Cluster = "", cluster.Addrs(), cluster.Name
-	t.Cleanup(func() {
-		cluster.Exec(t, cluster.Addrs()[0], "DROP DATABASE IF EXISTS `"+onCluster.Database+"` ON CLUSTER `"+cluster.Name+"`")
-	})
 
 	// Four weeks of a small organisation keep both runs to seconds.
 	configPath := filepath.Join(t.TempDir(), demoConfigFile)
