@@ -299,13 +299,21 @@ func (s *Store) record(ctx context.Context, ms ...schema.Migration) error {
 	return nil
 }
 
+// maxWave is how many statements of a wave run at once.
+const maxWave = 6
+
 // run runs a wave's statements at once and returns the first error, taking a column
 // that is there already as added.
 func (s *Store) run(ctx context.Context, w wave) error {
 	errs := make([]error, len(w))
 	var wg sync.WaitGroup
+	// Fewer at once than the driver's pool holds (10), which would otherwise make the
+	// rest wait for a connection and give up after the dial timeout.
+	slots := make(chan struct{}, maxWave)
 	for i, q := range w {
 		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			if err := s.conn.Exec(ctx, q); err != nil && !columnExists(err) {
 				errs[i] = err
 			}

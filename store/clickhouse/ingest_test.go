@@ -192,16 +192,33 @@ func ingestClient(tb testing.TB, n, batch int) ingestResult {
 // at once, so its background merges do not slow down the next run.
 func finish(tb testing.TB, o clickhouse.Options, n int) string {
 	tb.Helper()
+	sum := checksum(tb, o, n)
+	if err := clickhousetest.Exec(o.Addr, "DROP DATABASE IF EXISTS `"+o.Database+"`"); err != nil {
+		tb.Fatal(err)
+	}
+	return sum
+}
+
+// checksum counts and hashes the stored pull requests through the server at o.Addr,
+// and fails tb unless there are n.
+func checksum(tb testing.TB, o clickhouse.Options, n int) string {
+	tb.Helper()
 	var parts []string
 	for _, c := range schema.PullRequests.Columns {
 		switch c.Name {
 		case "labels":
 			parts = append(parts, "arrayStringConcat(labels, ',')")
 		default:
-			parts = append(parts, "ifNull(toString("+c.Name+"), 'NULL')")
+			// Times in UTC, so servers in different time zones agree.
+			tz := ""
+			var zero schema.PullRequest
+			if _, ok := c.Field(&zero).(*time.Time); ok {
+				tz = ", 'UTC'"
+			}
+			parts = append(parts, "ifNull(toString("+c.Name+tz+"), 'NULL')")
 		}
 	}
-	parts = append(parts, "toString(updated_at)", "toString(version)")
+	parts = append(parts, "toString(updated_at, 'UTC')", "toString(version)")
 	var (
 		count uint64
 		sum   uint64
@@ -213,9 +230,6 @@ func finish(tb testing.TB, o clickhouse.Options, n int) string {
 	}
 	if count != uint64(n) {
 		tb.Fatalf("stored %d rows, want %d", count, n)
-	}
-	if err := clickhousetest.Exec(o.Addr, "DROP DATABASE IF EXISTS `"+o.Database+"`"); err != nil {
-		tb.Fatal(err)
 	}
 	return fmt.Sprintf("%d/%x", count, sum)
 }
