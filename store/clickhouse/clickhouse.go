@@ -1,7 +1,8 @@
 // Package clickhouse is the production store.Store: raw records in ReplacingMergeTree
 // tables, written with batched native-protocol inserts and read with FINAL so only the
 // latest version of each record is seen. Every statement it sends runs on ClickHouse
-// 18.16 (what CI has) and on current releases (what production runs).
+// 18.16 (what CI has) and on current releases (what production runs). On a cluster
+// the same tables are Distributed ones over replicated local tables (cluster.go).
 package clickhouse
 
 import (
@@ -202,7 +203,8 @@ const migrationsDDL = "CREATE TABLE IF NOT EXISTS {database}." + migrationsTable
 // Migrate creates the database and applies, in order, each embedded migration the
 // schema_migrations table has not recorded; a migration is recorded only after all
 // its statements succeeded, and its statements are idempotent, so a run that stopped
-// half-way is finished by the next one.
+// half-way, or ran at the same time on another host, is finished by the next one.
+// On a cluster the pending migrations are applied together (see clusterDDL.plan).
 func (s *Store) Migrate(ctx context.Context) error {
 	migrations, err := schema.Migrations(schema.ClickHouse)
 	if err != nil {
