@@ -141,6 +141,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s := &Store{addr: strings.Join(addrs, ","), db: o.Database, chunkRows: defaultChunkRows}
 	if o.Cluster != "" {
 		s.cluster = &clusterDDL{db: o.Database, cluster: o.Cluster, path: o.ReplicaPath, name: o.ReplicaName}
+		opts.Settings = readSettings()
 	}
 	conn, err := ch.Open(opts)
 	if err != nil {

@@ -242,6 +242,18 @@ func (s *Store) insertContext(ctx context.Context, quorum bool) context.Context 
 	return ch.Context(ctx, ch.WithSettings(set))
 }
 
+// maxReplicaDelay is how far behind, in seconds, a replica may be and still answer
+// a read through a Distributed table while a fresher replica of its shard is up.
+const maxReplicaDelay = 5
+
+// readSettings go with every query on a cluster. A replica back from being down has
+// a queue of the parts written meanwhile, as old as its outage, so reads go to the
+// shard's other replica until it has caught up (or to it anyway if it is the only
+// one up).
+func readSettings() ch.Settings {
+	return ch.Settings{"max_replica_delay_for_distributed_queries": maxReplicaDelay}
+}
+
 // shardReplicas is the fewest replicas any shard of the cluster has: the quorum
 // every shard can meet when all its replicas are up. A cluster the server does not
 // know is an error here rather than at the first ON CLUSTER statement.
