@@ -196,8 +196,8 @@ func (c *Cluster) Kill(t testing.TB, addr string) {
 	}
 }
 
-// Restart starts the server at addr again on its data and returns once it answers
-// and has its ZooKeeper session back.
+// Restart starts the server at addr again on its data and returns once it answers,
+// has its ZooKeeper session back and none of its replicated tables is read-only.
 func (c *Cluster) Restart(t testing.TB, addr string) {
 	t.Helper()
 	if out, err := c.run("start", addr); err != nil {
