@@ -30,7 +30,7 @@ const zookeeperJar = "/usr/share/java/zookeeper.jar"
 type Cluster struct {
 	Name   string     // the remote_servers cluster: "flowmeter"
 	Shards [][]string // native host:port of each shard's replicas
-	Dir    string
+	Dir    string     // configs, data, logs and PID files of every process
 
 	script string
 }
