@@ -30,7 +30,7 @@ const zookeeperJar = "/usr/share/java/zookeeper.jar"
 type Cluster struct {
 	Name   string     // the remote_servers cluster: "flowmeter"
 	Shards [][]string // native host:port of each shard's replicas
-	Dir    string
+	Dir    string     // configs, data, logs and PID files of every process
 
 	script string
 }
@@ -196,8 +196,8 @@ func (c *Cluster) Kill(t testing.TB, addr string) {
 	}
 }
 
-// Restart starts the server at addr again on its data and returns once it answers
-// and has its ZooKeeper session back.
+// Restart starts the server at addr again on its data and returns once it answers,
+// has its ZooKeeper session back and none of its replicated tables is read-only.
 func (c *Cluster) Restart(t testing.TB, addr string) {
 	t.Helper()
 	if out, err := c.run("start", addr); err != nil {
