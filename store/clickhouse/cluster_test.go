@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,6 +45,7 @@ func TestCluster(t *testing.T) {
 		{"SameRecordThroughEachReplica", testSameRecordThroughEachReplica},
 		{"ReplicaKilledDuringWrites", testReplicaKilledDuringWrites},
 		{"UpgradeAndConcurrentMigrate", testUpgradeAndConcurrentMigrate},
+		{"UnknownCluster", testUnknownCluster},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, c) })
 	}
@@ -216,5 +218,20 @@ func testUpgradeAndConcurrentMigrate(t *testing.T, c testCluster) {
 	}
 	if got := readPullRequests(t, s); !reflect.DeepEqual(got, []schema.PullRequest{pr}) {
 		t.Errorf("read %+v, want %+v", got, pr)
+	}
+}
+
+// A cluster name the servers do not know fails Open, before any ON CLUSTER statement
+// could wait for servers that are not there.
+func testUnknownCluster(t *testing.T, c testCluster) {
+	o := c.options(t)
+	o.Cluster = "elsewhere"
+	s, err := clickhouse.Open(context.Background(), o)
+	if err == nil {
+		s.Close()
+		t.Fatal("Open succeeded")
+	}
+	if want := `cluster "elsewhere" is not in the server's remote_servers`; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not say %q", err, want)
 	}
 }
