@@ -5,8 +5,11 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/collectors/synthetic"
@@ -81,4 +84,39 @@ func demoReport(t *testing.T, configPath string, o clickhouse.Options, now time.
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestClusterThroughTheConfig: a config naming the cluster and its servers reaches
+// the store: `config check` accepts it, `migrate` says every server, and a node of
+// the other shard holds each table as a replicated local table behind a
+// Distributed one.
+func TestClusterThroughTheConfig(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a local cluster")
+	}
+	cluster := clickhousetest.StartCluster(t)
+	database := clickhousetest.Open(t).Database // a fresh name, on the throwaway cluster
+	dir := t.TempDir()
+	addrs := cluster.Addrs()
+	writeFile(t, dir, "flowmeter.yaml", "store:\n  clickhouse:\n    addrs: ["+strings.Join(addrs, ", ")+"]\n"+
+		"    cluster: "+cluster.Name+"\n    database: "+database+"\n")
+	configPath := filepath.Join(dir, "flowmeter.yaml")
+	if out, err := runInProcess(t, "config", "check", "--config", configPath); err != nil || out != "" {
+		t.Fatalf("config check: %q, %v", out, err)
+	}
+	out, err := runInProcess(t, "migrate", "--config", configPath)
+	if err != nil || !strings.Contains(out, strings.Join(addrs, ",")) {
+		t.Fatalf("migrate: %q, %v; want it to name %v", out, err, addrs)
+	}
+	conn, err := ch.Open(&ch.Options{Addr: []string{cluster.Shards[1][1]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for table, want := range map[string]string{"pull_requests": "Distributed", "pull_requests_local": "ReplicatedReplacingMergeTree"} {
+		var engine string
+		if err := conn.QueryRow(context.Background(), "SELECT engine FROM system.tables WHERE database = ? AND name = ?", database, table).Scan(&engine); err != nil || engine != want {
+			t.Errorf("%s.%s on %s: engine %q, %v; want %s", database, table, cluster.Shards[1][1], engine, err, want)
+		}
+	}
 }

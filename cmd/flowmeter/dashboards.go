@@ -112,7 +112,7 @@ func pushPlan(cfg *config.Config) (push.Plan, error) {
 	}
 	addr := cfg.Grafana.ClickHouseAddr
 	if addr == "" {
-		addr = ch.Addr
+		addr = ch.Servers()[0]
 	}
 	host, portText, err := net.SplitHostPort(addr)
 	if err != nil {

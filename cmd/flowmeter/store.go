@@ -117,7 +117,9 @@ func openStore(ctx context.Context, cfg *config.Config) (store.Store, error) {
 			return nil, err
 		}
 		return clickhouse.Open(ctx, clickhouse.Options{
-			Addr: ch.Addr, Database: ch.Database, Username: ch.Username, Password: password,
+			Addr: ch.Addr, Addrs: ch.Addrs, RoundRobin: ch.ConnOpenStrategy == "round_robin",
+			Cluster: ch.Cluster, ReplicaPath: ch.ReplicaPath, ReplicaName: ch.ReplicaName,
+			Database: ch.Database, Username: ch.Username, Password: password,
 			TLS: ch.TLS, DialTimeout: ch.DialTimeout.Duration,
 		})
 	}
@@ -158,7 +160,7 @@ func openMigrated(ctx context.Context, cfg *config.Config) (store.Store, error) 
 // describeStore names the store for people, never with credentials.
 func describeStore(cfg *config.Config) string {
 	if ch := cfg.Store.ClickHouse; ch != nil {
-		return fmt.Sprintf("ClickHouse %s, database %s", ch.Addr, ch.Database)
+		return fmt.Sprintf("ClickHouse %s, database %s", strings.Join(ch.Servers(), ","), ch.Database)
 	}
 	return "SQLite " + cfg.Store.SQLite.Path
 }
