@@ -14,6 +14,8 @@ import (
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/collectors/synthetic"
 	"github.com/flowmeter/flowmeter/reports/build"
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
 	"github.com/flowmeter/flowmeter/store/clickhouse"
 	"github.com/flowmeter/flowmeter/store/clickhouse/clickhousetest"
 )
@@ -37,20 +39,78 @@ func TestDemoOnCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
-	want := demoReport(t, configPath, single, now)
-	got := demoReport(t, configPath, onCluster, now)
+	want := demoReport(t, configPath, single, now, nil)
+	got := demoReport(t, configPath, onCluster, now, nil)
 	if !bytes.Equal(got, want) {
 		t.Errorf("DORA report on the cluster differs from one server's:\ncluster:\n%s\none server:\n%s", got, want)
 	}
 	if len(want) < 1000 {
 		t.Errorf("the report is suspiciously short:\n%s", want)
 	}
+
+	// Again, with the replica the store first connects to killed (kill -9) in the
+	// middle of the collection: the collection goes on through the other servers of
+	// addrs, the restarted replica catches up, and the report is the same.
+	again := clickhousetest.Open(t)
+	again.Addr, again.Addrs, again.Cluster = "", cluster.Addrs(), cluster.Name
+	victim := cluster.Addrs()[0]
+	var killedAt int
+	got = demoReport(t, configPath, again, now, func(s store.Store) store.Store {
+		return &killingStore{Store: s, at: 3, kill: func(n int) { killedAt = n; cluster.Kill(t, victim) }}
+	})
+	if killedAt == 0 {
+		t.Fatal("the collection wrote fewer than 3 batches: no replica was killed during it")
+	}
+	cluster.Restart(t, victim)
+	cluster.SyncReplicas(t, again.Database)
+	if !bytes.Equal(got, want) {
+		t.Errorf("DORA report on the cluster, a replica killed during the collection, differs from one server's:\ncluster:\n%s\none server:\n%s", got, want)
+	}
+	// The restarted replica holds what its sibling holds.
+	sibling := cluster.Shards[0][1]
+	for _, table := range []string{"pull_requests", "deployments", "change_facts", "deployment_facts"} {
+		q := "SELECT count() FROM `" + again.Database + "`.`" + table + "_local` FINAL"
+		if a, b := countOn(t, victim, q), countOn(t, sibling, q); a != b || a == 0 {
+			t.Errorf("%s: the restarted replica holds %d rows, its sibling %d", table, a, b)
+		}
+	}
+}
+
+// countOn runs a count query on one server.
+func countOn(t *testing.T, addr, query string) uint64 {
+	t.Helper()
+	conn, err := ch.Open(&ch.Options{Addr: []string{addr}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n uint64
+	if err := conn.QueryRow(context.Background(), query).Scan(&n); err != nil {
+		t.Fatalf("%s on %s: %v", query, addr, err)
+	}
+	return n
+}
+
+// killingStore calls kill just before the at-th batch is written, once.
+type killingStore struct {
+	store.Store
+	at, writes int
+	kill       func(n int)
+}
+
+func (k *killingStore) Write(ctx context.Context, b *schema.Batch) error {
+	k.writes++
+	if k.writes == k.at {
+		k.kill(k.writes)
+	}
+	return k.Store.Write(ctx, b)
 }
 
 // demoReport collects and derives the demo config's sources into the store o names,
 // as 'flowmeter collect' and 'flowmeter derive' do, and returns 'flowmeter report dora
 // --format json' for the last 28 days.
-func demoReport(t *testing.T, configPath string, o clickhouse.Options, now time.Time) []byte {
+// wrap, when set, stands between the commands and the store.
+func demoReport(t *testing.T, configPath string, o clickhouse.Options, now time.Time, wrap func(store.Store) store.Store) []byte {
 	t.Helper()
 	ctx := context.Background()
 	cfg, sources, err := loadSources(configPath)
@@ -65,13 +125,17 @@ func demoReport(t *testing.T, configPath string, o clickhouse.Options, now time.
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	var st store.Store = s
+	if wrap != nil {
+		st = wrap(s)
+	}
 	log := slog.New(slog.DiscardHandler)
 	for _, src := range sources {
-		if err := src.Source.Collect(ctx, s, collectors.CollectOptions{Logger: log}); err != nil {
+		if err := src.Source.Collect(ctx, st, collectors.CollectOptions{Logger: log}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := deriveFacts(ctx, cfg, sources, s, false, log); err != nil {
+	if _, err := deriveFacts(ctx, cfg, sources, st, false, log); err != nil {
 		t.Fatal(err)
 	}
 	req, err := build.Parse(build.DORA, build.Params{From: "2026-06-03", To: "2026-07-01", Format: "json"}, now)
