@@ -118,6 +118,12 @@ func TestClickHouseClusterInvalid(t *testing.T) {
 			"    cluster: c",
 			"    replica_path: /t/{shard}",
 		), `f.yaml:4: store.clickhouse.replica_path: must contain {table}, got "/t/{shard}"`},
+		{"replica path without a macro of the servers", doc(
+			"store:",
+			"  clickhouse:",
+			"    cluster: c",
+			"    replica_path: /t/{database}/{table}",
+		), `f.yaml:4: store.clickhouse.replica_path: must contain a macro of the servers' own, such as {shard}, got "/t/{database}/{table}"`},
 		{"replica name with a backslash", doc(
 			"store:",
 			"  clickhouse:",

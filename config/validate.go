@@ -123,6 +123,17 @@ func (c *Config) validate(lines map[string]int) error {
 	return v.first()
 }
 
+// hasServerMacro says whether a replica path holds a macro besides the ones
+// flowmeter fills in ({database}, {table}): one the servers define per shard.
+func hasServerMacro(path string) bool {
+	for _, m := range regexp.MustCompile(`\{[^{}]+\}`).FindAllString(path, -1) {
+		if m != "{database}" && m != "{table}" {
+			return true
+		}
+	}
+	return false
+}
+
 func (c *Config) validateStore(v *validator) {
 	st := c.Store
 	if st.SQLite != nil && st.ClickHouse != nil {
@@ -182,6 +193,11 @@ func (c *Config) validateStore(v *validator) {
 		case !strings.Contains(p, "{table}"):
 			// Without it every table would share one path in ZooKeeper.
 			v.add("store.clickhouse.replica_path", "must contain {table}, got %q", p)
+		case !hasServerMacro(p):
+			// Without a macro that differs between shards ({shard}, or however the
+			// servers name it), every shard would join one replication group and
+			// each row be read once per shard.
+			v.add("store.clickhouse.replica_path", "must contain a macro of the servers' own, such as {shard}, got %q", p)
 		}
 	}
 	if !databaseName.MatchString(ch.Database) {

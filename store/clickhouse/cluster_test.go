@@ -46,6 +46,7 @@ func TestCluster(t *testing.T) {
 		{"ReplicaKilledDuringWrites", testReplicaKilledDuringWrites},
 		{"UpgradeAndConcurrentMigrate", testUpgradeAndConcurrentMigrate},
 		{"UnknownCluster", testUnknownCluster},
+		{"OpenWithAServerDown", testOpenWithAServerDown},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, c) })
 	}
@@ -95,6 +96,27 @@ func pullRequest(i int, updated time.Time) schema.PullRequest {
 	created := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute)
 	return schema.PullRequest{Source: "gh", ID: fmt.Sprintf("acme/api#%d", i), Repo: "acme/api", Number: int64(i),
 		Title: fmt.Sprint("change ", i), CreatedAt: created, UpdatedAt: updated}
+}
+
+// A store migrated already opens and migrates at once with a server down: nothing
+// is pending, so no ON CLUSTER statement waits for the missing server.
+func testOpenWithAServerDown(t *testing.T, c testCluster) {
+	o := c.options(t)
+	migrated(t, o)
+	down := c.shards[1][1]
+	c.Kill(t, down)
+	defer c.Restart(t, down)
+	var up []string
+	for _, addr := range c.Addrs() {
+		if addr != down {
+			up = append(up, addr)
+		}
+	}
+	started := time.Now()
+	migrated(t, c.on(o.Database, up...))
+	if took := time.Since(started); took > 10*time.Second {
+		t.Errorf("migrating a migrated store with a server down took %s", took)
+	}
 }
 
 func testClusterConformance(t *testing.T, c testCluster) {
