@@ -111,7 +111,9 @@ func serve(ctx context.Context, env *environment, configPath string, opts serveO
 	d.spool = sp
 	d.spoolBacklog = sp.Backlog
 	backlog := sp.Stats() // what an earlier process left, before any replay
-	d.registry = exporter.NewRegistry(d.exporter, d.self)
+	// The exporter's cache is not in it: exporter.Handler serves it, encoded once
+	// per refresh, before what the registry gathers.
+	d.registry = exporter.NewRegistry(nil, d.self)
 	d.registry.MustRegister(sp, d.readyGauge())
 	d.configStamp = stamp(configPath)
 
@@ -527,7 +529,7 @@ func fromLoopback(r *http.Request) bool {
 // routes are the listener's handlers.
 func (d *daemon) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", exporter.Handler(d.registry))
+	mux.Handle("/metrics", exporter.Handler(d.exporter, d.registry))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})

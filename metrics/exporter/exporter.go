@@ -45,6 +45,8 @@ const AllServices = "all"
 // output (flowmeter metrics) leaves it out, as it would be 0 forever there.
 const CacheAgeMetric = "flowmeter_exporter_cache_age_seconds"
 
+const cacheAgeHelp = `Seconds since the exporter last rebuilt its cache of figures from the stored facts; scrapes read only the cache.`
+
 // window is one of the trailing windows figures are published for: [now-days, now).
 type window struct {
 	label string
@@ -122,10 +124,7 @@ var (
 			`metric is deployment_frequency (deploy days: the median week and month, and deployments on the median deploy day; low without deployments in the window when the team deployed before it), lead_time (median), change_failure_rate or failed_deployment_recovery (median). `+
 			`Not published when the figure graded is undefined or, for deployment_frequency, when the team never deployed to production.`,
 		[]string{"metric", "team"}, nil)
-	cacheAgeDesc = prometheus.NewDesc(
-		CacheAgeMetric,
-		`Seconds since the exporter last rebuilt its cache of figures from the stored facts; scrapes read only the cache.`,
-		nil, nil)
+	cacheAgeDesc = prometheus.NewDesc(CacheAgeMetric, cacheAgeHelp, nil, nil)
 )
 
 // Exporter is a prometheus.Collector publishing the DORA figures of the stored facts
@@ -147,8 +146,9 @@ type Exporter struct {
 // cache is one refresh's metrics; it is never modified once built, so a scrape can
 // send its metrics after letting go of the lock.
 type cache struct {
-	metrics []prometheus.Metric
-	builtAt time.Time
+	metrics  []prometheus.Metric
+	text, om encoding
+	builtAt  time.Time
 }
 
 // New returns an Exporter with an empty cache: it publishes nothing until
@@ -252,6 +252,7 @@ func (e *Exporter) update(ctx context.Context, f facts, teams []string, table st
 // swap installs a newly built set of metrics as the cache.
 func (e *Exporter) swap(metrics []prometheus.Metric) {
 	c := &cache{metrics: metrics, builtAt: e.now()}
+	c.text, c.om = encodeCache(metrics)
 	e.mu.Lock()
 	e.cache = c
 	e.mu.Unlock()

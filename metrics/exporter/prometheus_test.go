@@ -41,14 +41,15 @@ func findTool(t *testing.T, name string, paths ...string) string {
 	return ""
 }
 
-// TestPromtoolCheckMetrics runs promtool's own linter on the whole exposition: the
-// exporter's families, the self-metrics, and the Go and process collectors.
+// TestPromtoolCheckMetrics runs promtool's own linter on the whole exposition as
+// Handler serves it: the exporter's families, encoded once per refresh, then the
+// self-metrics and the Go and process collectors.
 func TestPromtoolCheckMetrics(t *testing.T) {
 	promtool := findTool(t, "promtool", "/usr/bin/promtool")
 	e, _ := fixtureExporter(t)
 	s := NewSelf()
 	observeSome(s)
-	text := exposition(t, NewRegistry(e, s))
+	_, text := scrape(t, Handler(e, NewRegistry(nil, s)), "text/plain;version=0.0.4", "gzip")
 	if !bytes.Contains(text, []byte("flowmeter_change_failure_ratio{")) || !bytes.Contains(text, []byte("flowmeter_collector_runs_total{")) {
 		t.Fatalf("exposition lacks the flowmeter families:\n%s", text)
 	}
@@ -69,7 +70,7 @@ func TestPrometheusScrapes(t *testing.T) {
 	}
 	bin := findTool(t, "prometheus", "/usr/bin/prometheus")
 	e, _ := fixtureExporter(t)
-	target := httptest.NewServer(Handler(NewRegistry(e, NewSelf())))
+	target := httptest.NewServer(Handler(e, NewRegistry(nil, NewSelf())))
 	defer target.Close()
 
 	dir := t.TempDir()

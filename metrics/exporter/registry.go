@@ -3,12 +3,10 @@ package exporter
 import (
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // NewRegistry returns a new registry (never the global one) holding the exporter,
@@ -27,17 +25,6 @@ func NewRegistry(e *Exporter, s *Self) *prometheus.Registry {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 	return reg
-}
-
-// Handler serves reg's metrics in the format the scraper asks for. A collection
-// error is logged (one line, with slog's default logger, which the binary sets up)
-// and the metrics that could be gathered are still served, so one broken family
-// does not blind every dashboard.
-func Handler(reg *prometheus.Registry) http.Handler {
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
-		ErrorLog:      errorLog{slog.Default()},
-		ErrorHandling: promhttp.ContinueOnError,
-	})
 }
 
 // errorLog adapts slog to promhttp's Logger, keeping its multi-line errors to one
