@@ -491,11 +491,13 @@ func TestLabelScheme(t *testing.T) {
 	}
 }
 
-// TestScrapeDuringRefresh runs scrapes and refreshes at once; run with -race.
+// TestScrapeDuringRefresh runs scrapes, gathered and served, and refreshes at
+// once; run with -race.
 func TestScrapeDuringRefresh(t *testing.T) {
 	e, _ := fixtureExporter(t)
 	want := testutil.CollectAndCount(e)
 	reg := NewRegistry(e, NewSelf())
+	h := Handler(e, NewRegistry(nil, NewSelf()))
 	var wg sync.WaitGroup
 	stop := make(chan struct{})
 	for range 4 {
@@ -508,6 +510,19 @@ func TestScrapeDuringRefresh(t *testing.T) {
 				}
 				if _, err := reg.Gather(); err != nil {
 					t.Error(err)
+					return
+				}
+			}
+		})
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, body := scrape(t, h, "", "gzip"); len(parse(t, body)) == 0 {
+					t.Error("empty scrape")
 					return
 				}
 			}
