@@ -123,10 +123,13 @@ func (c *Config) validate(lines map[string]int) error {
 	return v.first()
 }
 
+// macro matches a {name} macro of a replica path.
+var macro = regexp.MustCompile(`\{[^{}]+\}`)
+
 // hasServerMacro says whether a replica path holds a macro besides the ones
 // flowmeter fills in ({database}, {table}): one the servers define per shard.
 func hasServerMacro(path string) bool {
-	for _, m := range regexp.MustCompile(`\{[^{}]+\}`).FindAllString(path, -1) {
+	for _, m := range macro.FindAllString(path, -1) {
 		if m != "{database}" && m != "{table}" {
 			return true
 		}

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	ch "github.com/ClickHouse/clickhouse-go/v2"
-
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/collectors/synthetic"
 	"github.com/flowmeter/flowmeter/reports/build"
@@ -70,25 +68,13 @@ func TestDemoOnCluster(t *testing.T) {
 	sibling := cluster.Shards[0][1]
 	for _, table := range []string{"pull_requests", "deployments", "change_facts", "deployment_facts"} {
 		q := "SELECT count() FROM `" + again.Database + "`.`" + table + "_local` FINAL"
-		if a, b := countOn(t, victim, q), countOn(t, sibling, q); a != b || a == 0 {
+		var a, b uint64
+		clickhousetest.QueryRow(t, victim, q, &a)
+		clickhousetest.QueryRow(t, sibling, q, &b)
+		if a != b || a == 0 {
 			t.Errorf("%s: the restarted replica holds %d rows, its sibling %d", table, a, b)
 		}
 	}
-}
-
-// countOn runs a count query on one server.
-func countOn(t *testing.T, addr, query string) uint64 {
-	t.Helper()
-	conn, err := ch.Open(&ch.Options{Addr: []string{addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	var n uint64
-	if err := conn.QueryRow(context.Background(), query).Scan(&n); err != nil {
-		t.Fatalf("%s on %s: %v", query, addr, err)
-	}
-	return n
 }
 
 // killingStore calls kill just before the at-th batch is written, once.
@@ -172,15 +158,11 @@ func TestClusterThroughTheConfig(t *testing.T) {
 	if err != nil || !strings.Contains(out, strings.Join(addrs, ",")) {
 		t.Fatalf("migrate: %q, %v; want it to name %v", out, err, addrs)
 	}
-	conn, err := ch.Open(&ch.Options{Addr: []string{cluster.Shards[1][1]}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	for table, want := range map[string]string{"pull_requests": "Distributed", "pull_requests_local": "ReplicatedReplacingMergeTree"} {
 		var engine string
-		if err := conn.QueryRow(context.Background(), "SELECT engine FROM system.tables WHERE database = ? AND name = ?", database, table).Scan(&engine); err != nil || engine != want {
-			t.Errorf("%s.%s on %s: engine %q, %v; want %s", database, table, cluster.Shards[1][1], engine, err, want)
+		clickhousetest.QueryRow(t, cluster.Shards[1][1], "SELECT engine FROM system.tables WHERE database = '"+database+"' AND name = '"+table+"'", &engine)
+		if engine != want {
+			t.Errorf("%s.%s on %s: engine %q, want %s", database, table, cluster.Shards[1][1], engine, want)
 		}
 	}
 }

@@ -134,7 +134,7 @@ func Open(t testing.TB) clickhouse.Options {
 // Exec runs one statement on the server at addr as user "default", for the set-up
 // and clean-up a test does outside the store.
 func Exec(addr, query string) error {
-	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, DialTimeout: 5 * time.Second})
+	conn, err := dial(addr)
 	if err != nil {
 		return err
 	}
@@ -142,6 +142,27 @@ func Exec(addr, query string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	return conn.Exec(ctx, query)
+}
+
+// QueryRow runs a query of one row on the server at addr alone (not through the
+// store), scanning it into dest, for a test that looks at one server's tables.
+func QueryRow(t testing.TB, addr, query string, dest ...any) {
+	t.Helper()
+	conn, err := dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := conn.QueryRow(ctx, query).Scan(dest...); err != nil {
+		t.Fatalf("on %s: %s: %v", addr, query, err)
+	}
+}
+
+// dial connects to the server at addr as user "default".
+func dial(addr string) (ch.Conn, error) {
+	return ch.Open(&ch.Options{Addr: []string{addr}, DialTimeout: 5 * time.Second})
 }
 
 // server is a clickhouse-server process this package started, with its config and

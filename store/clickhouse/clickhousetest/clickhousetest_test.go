@@ -1,13 +1,10 @@
 package clickhousetest
 
 import (
-	"context"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
-
-	ch "github.com/ClickHouse/clickhouse-go/v2"
 )
 
 func TestMain(m *testing.M) { Main(m) }
@@ -81,15 +78,8 @@ func TestOpenGivesFreshDatabase(t *testing.T) {
 
 func exists(t *testing.T, addr, name string) bool {
 	t.Helper()
-	conn, err := ch.Open(&ch.Options{Addr: []string{addr}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	var n uint64
-	if err := conn.QueryRow(context.Background(), "SELECT count() FROM system.databases WHERE name = ?", name).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
+	QueryRow(t, addr, "SELECT count() FROM system.databases WHERE name = '"+name+"'", &n)
 	return n > 0
 }
 

@@ -13,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	ch "github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // EnvRequireCluster makes a missing ZooKeeper or ClickHouse a failure of the tests
@@ -226,7 +224,7 @@ func (c *Cluster) SyncReplicas(t testing.TB, database string) {
 }
 
 func syncReplicas(addr, database string) error {
-	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, DialTimeout: 5 * time.Second})
+	conn, err := dial(addr)
 	if err != nil {
 		return err
 	}

@@ -77,7 +77,7 @@ func insert(t *testing.T, addr, selectRows string) {
 func checkRows(t *testing.T, addr string, want uint64) {
 	t.Helper()
 	var rows, ids, maxID, stale uint64
-	queryRow(t, addr, `SELECT count(), uniqExact(id), max(id), countIf(id >= 50 AND id < 150 AND version != 2)
+	QueryRow(t, addr, `SELECT count(), uniqExact(id), max(id), countIf(id >= 50 AND id < 150 AND version != 2)
 		FROM smoke.t FINAL`, &rows, &ids, &maxID, &stale)
 	if rows != want || ids != want || maxID != want-1 || stale != 0 {
 		t.Errorf("through %s: %d rows, %d ids up to %d, %d at an old version; want %d rows, once each",
@@ -88,20 +88,6 @@ func checkRows(t *testing.T, addr string, want uint64) {
 func localRows(t *testing.T, addr string) uint64 {
 	t.Helper()
 	var n uint64
-	queryRow(t, addr, "SELECT count() FROM smoke.t_local FINAL", &n)
+	QueryRow(t, addr, "SELECT count() FROM smoke.t_local FINAL", &n)
 	return n
-}
-
-func queryRow(t *testing.T, addr, query string, dest ...any) {
-	t.Helper()
-	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, DialTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := conn.QueryRow(ctx, query).Scan(dest...); err != nil {
-		t.Fatalf("on %s: %s: %v", addr, query, err)
-	}
 }
