@@ -54,6 +54,11 @@ func StartCluster(t testing.TB) *Cluster {
 	if err != nil {
 		t.Fatalf("clickhousetest: %v", err)
 	}
+	// One cluster at a time on this machine: go test runs packages in parallel, and
+	// two clusters (ten processes) on two cores let ZooKeeper sessions expire and
+	// ON CLUSTER statements time out. Unlocked after the cluster is down (clean-ups
+	// run last first).
+	t.Cleanup(lockClusters(t))
 	c := &Cluster{Name: "flowmeter", Dir: t.TempDir(), script: script}
 	var out []byte
 	// A port found free can be taken before the servers bind it; another base then.
