@@ -38,7 +38,10 @@ type Source struct {
 	name      string
 	set       *resolved
 	transport *transport
-	client    *gh.Client
+	// httpClient carries the rate-limit handling and the token; client (REST) is
+	// built on it.
+	httpClient *http.Client
+	client     *gh.Client
 }
 
 // NewSource is the GitHub source's collectors.Factory.
@@ -55,15 +58,16 @@ func NewSource(name string, s collectors.Settings) (collectors.Source, error) {
 }
 
 func newSource(name string, r *resolved, base http.RoundTripper) (*Source, error) {
-	t := newTransport(base, nil)
-	client := gh.NewClient(&http.Client{Transport: t, Timeout: 2 * time.Minute}).WithAuthToken(r.token)
+	t := newTransport(&authTransport{next: base, tokens: staticToken(r.token)}, nil)
+	httpClient := &http.Client{Transport: t, Timeout: 2 * time.Minute}
+	client := gh.NewClient(httpClient)
 	if r.baseURL != "" {
 		var err error
 		if client, err = client.WithEnterpriseURLs(r.baseURL, r.baseURL); err != nil {
 			return nil, fmt.Errorf("github %s: base_url: %w", name, err)
 		}
 	}
-	return &Source{name: name, set: r, transport: t, client: client}, nil
+	return &Source{name: name, set: r, transport: t, httpClient: httpClient, client: client}, nil
 }
 
 // run is the state of one collection.
