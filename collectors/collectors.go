@@ -44,6 +44,19 @@ type AncestryResolver interface {
 	ResolveAncestry(ctx context.Context, st AncestryStore, pairs []schema.CommitPair, now time.Time) (map[schema.CommitPair]bool, error)
 }
 
+// RangeResolver is an AncestryResolver that can also compare a deployed commit with
+// the one deployed before it and list every commit between them: one question per
+// deployment that attributes every pull request it shipped, where asking each pull
+// request's walk would take several. Its answers are not cached by it: the caller
+// turns them into ancestry answers and stores those.
+type RangeResolver interface {
+	AncestryResolver
+	// CompareRange compares r.Base...r.Head. An unknown commit answers ok false and
+	// no error; a listing cut short answers the relation with no commits and an
+	// error saying so.
+	CompareRange(ctx context.Context, r schema.CommitPair) (answer schema.CommitRange, ok bool, err error)
+}
+
 // Receiver is a source that tools push to rather than one flowmeter polls (webhooks):
 // `flowmeter run` mounts its routes on its HTTP listener. Its Collect does nothing.
 type Receiver interface {

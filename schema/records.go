@@ -219,6 +219,20 @@ type CommitPair struct {
 	Repo, Base, Head string
 }
 
+// CommitRange is GitHub's comparison of two commits deployed one after the other
+// (Base, the one replaced, and Head): how they relate and, when Head is ahead,
+// every commit Head has that Base has not, which is everything the deployment
+// shipped.
+type CommitRange struct {
+	CommitPair
+	// BaseInHead: Base is Head or one of its ancestors ("ahead" or "identical").
+	// HeadInBase: Head is Base or one of its ancestors ("behind" or "identical").
+	BaseInHead, HeadInBase bool
+	// Commits lists every commit Head has and Base has not, complete or empty: a
+	// listing cut short answers nothing about the commits it left out.
+	Commits []string
+}
+
 // AncestryID is the natural id of the answer for a pair of commits in a repository.
 func AncestryID(repo, base, head string) string { return repo + ":" + base + "..." + head }
 

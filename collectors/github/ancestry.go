@@ -119,3 +119,42 @@ func short(sha string) string {
 	}
 	return sha
 }
+
+// CompareRange compares two deployed commits, paging through every commit the newer
+// one adds (GitHub lists at most 250 of them without paging, and pages oldest first
+// with it): what one deployment shipped, for one request per hundred commits.
+func (s *Source) CompareRange(ctx context.Context, p schema.CommitPair) (schema.CommitRange, bool, error) {
+	out := schema.CommitRange{CommitPair: p}
+	owner, name, ok := cutRepo(p.Repo)
+	if !ok {
+		return out, false, fmt.Errorf("compare: bad repository %q", p.Repo)
+	}
+	total := 0
+	for page := 1; page != 0; {
+		cmp, resp, err := s.client.Repositories.CompareCommits(ctx, owner, name, p.Base, p.Head, &gh.ListOptions{PerPage: perPage, Page: page})
+		if err != nil {
+			if code := statusOf(err); ctx.Err() == nil && (code == http.StatusNotFound || code == http.StatusUnprocessableEntity) {
+				return out, false, nil // unknown commit: no answer, not an error
+			}
+			return out, false, fmt.Errorf("compare %s %s...%s: %w", p.Repo, short(p.Base), short(p.Head), err)
+		}
+		status := cmp.GetStatus()
+		out.BaseInHead = status == "ahead" || status == "identical"
+		out.HeadInBase = status == "behind" || status == "identical"
+		total = cmp.GetTotalCommits()
+		if status != "ahead" {
+			return out, true, nil // nothing shipped beyond Base to list
+		}
+		for _, c := range cmp.Commits {
+			out.Commits = append(out.Commits, strings.ToLower(c.GetSHA()))
+		}
+		page = resp.NextPage
+	}
+	if len(out.Commits) < total {
+		listed := len(out.Commits)
+		out.Commits = nil
+		return out, true, fmt.Errorf("compare %s %s...%s listed %d of its %d commits; its pull requests are attributed one by one",
+			p.Repo, short(p.Base), short(p.Head), listed, total)
+	}
+	return out, true, nil
+}

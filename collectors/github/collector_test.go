@@ -365,6 +365,7 @@ func TestRequestCosts(t *testing.T) {
 	if got := f.srv.Count("statuses"); got != int(deps) {
 		t.Errorf("status requests %d for %d deployments", got, deps)
 	}
+	backfill := f.srv.Total()
 	// An unchanged re-run: one conditional request per repository and stream, each a
 	// 304 that leaves the rate limit untouched.
 	_, before, _ := f.srv.RateLimit()
@@ -385,6 +386,18 @@ func TestRequestCosts(t *testing.T) {
 	if used := before - after; used != f.srv.Count("repos") {
 		t.Errorf("unchanged re-run used %d of the rate limit, want only the %d repository listing(s)", used, f.srv.Count("repos"))
 	}
+	compares := checkAttributionCosts(t, f, st)
+	merged := 0
+	for pr, err := range st.PullRequests(context.Background(), store.Filter{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !pr.MergedAt.IsZero() {
+			merged++
+		}
+	}
+	t.Logf("backfill: %d requests to collect and %d compares to attribute, %.2f per merged pull request (%d of %d merged)",
+		backfill, compares, float64(backfill+compares)/float64(merged), merged, repos*prs)
 }
 
 // snapshot is everything the store holds but the cursors, for comparing runs against

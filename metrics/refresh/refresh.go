@@ -7,6 +7,7 @@ package refresh
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -167,8 +168,11 @@ func resolveAncestry(ctx context.Context, st store.Store, rules *metrics.Rules, 
 	for _, pr := range in.PullRequests {
 		sourceOfRepo[pr.Repo] = pr.Source
 	}
+	total, err := resolveRanges(ctx, st, rules, in, resolvers, sourceOfRepo, log)
+	if err != nil {
+		return total, err
+	}
 	asked := map[schema.CommitPair]bool{}
-	total := 0
 	for perWalk := 1; ; perWalk = min(2*perWalk, maxPerWalk) {
 		bySource := map[string][]schema.CommitPair{}
 		for _, p := range metrics.NeededPairs(*in, rules, perWalk, asked) {
@@ -195,6 +199,76 @@ func resolveAncestry(ctx context.Context, st store.Store, rules *metrics.Rules, 
 			}
 		}
 	}
+}
+
+// rangeBatch is how many ranges are compared between two writes of their answers: a
+// refresh killed while it compares keeps all but the last few.
+const rangeBatch = 50
+
+// resolveRanges compares each production deployment with the one before it in its
+// service and environment, where the source of its repository can, before any
+// pull request's own walk: one question per deployment attributes every pull
+// request it shipped. The answers are stored, and kept even when the refresh is
+// canceled; a range that cannot be listed whole still tells how its two commits
+// relate, and its pull requests are left to their walks.
+func resolveRanges(ctx context.Context, st store.Store, rules *metrics.Rules, in *metrics.Input,
+	resolvers map[string]collectors.AncestryResolver, sourceOfRepo map[string]string, log *slog.Logger) (int, error) {
+	ranges := metrics.NewRanges(*in, rules)
+	var (
+		batch     []schema.CommitRange
+		asked     int
+		attrPairs int
+	)
+	flush := func() error {
+		answers := ranges.Answers(batch)
+		rows := make([]schema.Ancestry, 0, len(answers))
+		now := in.Now.UTC()
+		for p, contains := range answers {
+			in.Ancestry[p] = contains
+			rows = append(rows, schema.Ancestry{
+				Source: sourceOfRepo[p.Repo], ID: schema.AncestryID(p.Repo, p.Base, p.Head), Repo: p.Repo, Base: p.Base, Head: p.Head,
+				Contains: contains, CheckedAt: now.Truncate(time.Second), UpdatedAt: now,
+			})
+		}
+		attrPairs += len(rows)
+		batch = batch[:0]
+		if len(rows) == 0 {
+			return nil
+		}
+		if err := st.Write(context.WithoutCancel(ctx), &schema.Batch{Ancestries: rows}); err != nil {
+			return fmt.Errorf("ancestry: writing %d answers: %w", len(rows), err)
+		}
+		return nil
+	}
+	for _, p := range ranges.Needed(nil) {
+		resolver, ok := resolvers[sourceOfRepo[p.Repo]].(collectors.RangeResolver)
+		if !ok {
+			continue
+		}
+		asked++
+		answer, ok, err := resolver.CompareRange(ctx, p)
+		if ctx.Err() != nil {
+			return asked, errors.Join(ctx.Err(), flush())
+		}
+		if err != nil {
+			log.Warn("a deployment's range went unlisted; its pull requests are attributed one by one", "repo", p.Repo, "err", err)
+		}
+		if ok {
+			batch = append(batch, answer)
+		}
+		if len(batch) >= rangeBatch {
+			if err := flush(); err != nil {
+				return asked, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return asked, err
+	}
+	if asked > 0 {
+		log.Info("compared deployments with the ones they replaced", "ranges", asked, "answers", attrPairs)
+	}
+	return asked, nil
 }
 
 // warnUnmatchedProjects warns of each project a flow status mapping is given for

@@ -79,6 +79,7 @@ func (s *Server) generateRepo(spec OrgSpec, index int) (*Repo, error) {
 		return nil, err
 	}
 	merges := 0
+	var lastMerge time.Time
 	for n := 1; n <= spec.PullRequests; n++ {
 		opened := spec.Start.Add(time.Duration(n-1)*spec.Every + time.Duration(rng.Int64N(int64(spec.Every/2)+1)) + time.Duration(index)*time.Minute)
 		pr := PullRequest{Number: n, CreatedAt: opened}
@@ -145,6 +146,12 @@ func (s *Server) generateRepo(spec OrgSpec, index int) (*Repo, error) {
 		}
 		switch {
 		case merged:
+			// Merges land on the default branch in order, as they do on GitHub: a
+			// merge commit never precedes, in history, one merged before it.
+			if !end.After(lastMerge) {
+				end = lastMerge.Add(time.Duration(1+rng.IntN(30)) * time.Minute)
+			}
+			lastMerge = end
 			pr.MergedAt = end
 			pr.MergeMethod = "squash"
 			if rng.IntN(100) < 40 {

@@ -1,0 +1,106 @@
+package metrics
+
+import (
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/flowmeter/flowmeter/schema"
+)
+
+// rangeHistory is pay's production history, worked by hand:
+//
+//	D0 c0 at 0 h, D1 c1 at 10 h, D2 c2 at 20 h, D3 c3 at 30 h (force-pushed: c2 and c3
+//	have diverged), D4 c4 at 40 h; in production-us, c1 at 12 h and c2 at 22 h.
+//	P1 (m1, merged at 5 h) is in c0...c1; P2 (m2, 9 h) and P5 (m5, 6 minutes before
+//	D0 finished, after it started) in c1...c2; P4 (m4, 25 h) in c3...c4; P6 (m6,
+//	15 h) in no range compared.
+func rangeHistory() Input {
+	us := func(id string, f float64, sha string) schema.Deployment {
+		d := prod(id, f, sha)
+		d.Environment = "production-us"
+		return d
+	}
+	return Input{
+		PullRequests: []schema.PullRequest{
+			pr("P1", 4, 5, "m1"), pr("P2", 8, 9, "m2"), pr("P5", -2, -0.1, "m5"), pr("P4", 24, 25, "m4"), pr("P6", 14, 15, "m6"),
+		},
+		Deployments: []schema.Deployment{
+			prod("D0", 0, "c0"), prod("D1", 10, "c1"), prod("D2", 20, "c2"), prod("D3", 30, "c3"), prod("D4", 40, "c4"),
+			us("U1", 12, "c1"), us("U2", 22, "c2"),
+		},
+		Ancestry: map[schema.CommitPair]bool{},
+		Now:      h(1000),
+	}
+}
+
+func pair(base, head string) schema.CommitPair {
+	return schema.CommitPair{Repo: "acme/pay", Base: base, Head: head}
+}
+
+func TestRangesAttributeWhatEachDeploymentShipped(t *testing.T) {
+	in, rules := rangeHistory(), testRules(t)
+	ranges := NewRanges(in, rules)
+	// Each range once, though both regions deployed c1 then c2.
+	want := []schema.CommitPair{pair("c0", "c1"), pair("c1", "c2"), pair("c2", "c3"), pair("c3", "c4")}
+	if got := ranges.Needed(nil); !slices.Equal(got, want) {
+		t.Fatalf("needed ranges %v, want %v", got, want)
+	}
+	if n := len(ranges.at[pair("c1", "c2")]); n != 2 {
+		t.Fatalf("c1...c2 lies in %d chains, want 2 (production and production-us)", n)
+	}
+	answers := ranges.Answers([]schema.CommitRange{
+		{CommitPair: pair("c0", "c1"), BaseInHead: true, Commits: []string{"x1", "M1"}},
+		{CommitPair: pair("c1", "c2"), BaseInHead: true, Commits: []string{"m2", "y", "m5"}},
+		{CommitPair: pair("c2", "c3")}, // diverged
+		{CommitPair: pair("c3", "c4"), BaseInHead: true, Commits: []string{"m4"}},
+	})
+	wantAnswers := map[schema.CommitPair]bool{
+		// how each range's commits relate, both ways
+		pair("c0", "c1"): true, pair("c1", "c0"): false, pair("c1", "c2"): true, pair("c2", "c1"): false,
+		pair("c2", "c3"): false, pair("c3", "c2"): false, pair("c3", "c4"): true, pair("c4", "c3"): false,
+		// P1: in c1; D0 finished before the merge, so no walk asks of it.
+		pair("m1", "c1"): true,
+		// P2: in c2, not in c1 (D1 started after the merge); D0 finished before it.
+		pair("m2", "c2"): true, pair("m2", "c1"): false,
+		// P5: in c2, not in c1; D0 started before the merge, so cannot ship it.
+		pair("m5", "c2"): true, pair("m5", "c1"): false,
+		// P4: in c4, not in c3; c2 is no ancestor of c3, so nothing is said of it.
+		pair("m4", "c4"): true, pair("m4", "c3"): false,
+	}
+	if !maps.Equal(answers, wantAnswers) {
+		t.Fatalf("answers:\n got %v\nwant %v", answers, wantAnswers)
+	}
+
+	// With them, every walk is decided but P6's, and no rollback question is left.
+	maps.Copy(in.Ancestry, answers)
+	if got := NeededPairs(in, rules, 1, nil); !slices.Equal(got, []schema.CommitPair{pair("m6", "c2")}) {
+		t.Fatalf("questions left %v, want only P6's first", got)
+	}
+	changes, _, _ := derive(t, in)
+	for id, want := range map[string]struct {
+		by          string
+		attribution schema.Attribution
+	}{
+		"P1": {"D1", schema.ByAncestry}, "P2": {"D2", schema.ByAncestry}, "P5": {"D2", schema.ByAncestry},
+		"P4": {"D4", schema.ByAncestry}, "P6": {"D2", schema.ByTime},
+	} {
+		if c := changes[id]; c.ShippedBy != want.by || c.Attribution != want.attribution {
+			t.Errorf("%s: shipped by %q (%s), want %q (%s)", id, c.ShippedBy, c.Attribution, want.by, want.attribution)
+		}
+	}
+	// Once compared, a range is not needed again.
+	if got := NewRanges(in, rules).Needed(nil); len(got) != 0 {
+		t.Errorf("ranges needed again: %v", got)
+	}
+}
+
+func TestRangesAreNotAskedAcrossAMarkedRollback(t *testing.T) {
+	in := rangeHistory()
+	in.Deployments[3].Rollback = true // D3 is marked a rollback: it goes back, it ships nothing
+	got := NewRanges(in, testRules(t)).Needed(nil)
+	want := []schema.CommitPair{pair("c0", "c1"), pair("c1", "c2"), pair("c3", "c4")}
+	if !slices.Equal(got, want) {
+		t.Fatalf("needed ranges %v, want %v", got, want)
+	}
+}
