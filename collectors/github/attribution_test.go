@@ -23,20 +23,22 @@ import (
 // pull request's walk as it was before ranges.
 type pairsOnly struct{ collectors.AncestryResolver }
 
-// derived collects the fake organisation into a new store and refreshes the facts,
-// counting the compares the refresh made.
-func derived(t *testing.T, f *fixture, resolver collectors.AncestryResolver) (refresh.Summary, store.Store) {
+// derived collects the fake organisation into a new store and refreshes the facts;
+// the server's counts are then the refresh's, and requests says what collecting took.
+func derived(t testing.TB, f *fixture, resolver collectors.AncestryResolver) (sum refresh.Summary, st store.Store, requests int) {
 	t.Helper()
-	st := collectortest.SQLite(t)
+	st = collectortest.SQLite(t)
+	f.srv.ResetCounts()
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
+	requests = f.srv.Total()
 	f.srv.ResetCounts()
-	return refreshed(t, f, st, resolver), st
+	return refreshed(t, f, st, resolver), st, requests
 }
 
 // refreshed refreshes the facts of st with the resolver.
-func refreshed(t *testing.T, f *fixture, st store.Store, resolver collectors.AncestryResolver) refresh.Summary {
+func refreshed(t testing.TB, f *fixture, st store.Store, resolver collectors.AncestryResolver) refresh.Summary {
 	t.Helper()
 	cfg, err := config.Parse([]byte("teams: [{name: acme, repositories: ['acme/*']}]\n"), "test.yaml")
 	if err != nil {
@@ -144,9 +146,9 @@ func TestRangesGiveTheSameFactsAsWalks(t *testing.T) {
 		divergeAndRollBack(repo, repo.PullRequest(100).MergeCommitSHA, now.Add(-20*24*time.Hour))
 	}
 	f.connect(t, nil)
-	byRange, _ := derived(t, f, f.source)
+	byRange, _, _ := derived(t, f, f.source)
 	rangeCompares := f.srv.Count("compare")
-	byWalk, _ := derived(t, f, pairsOnly{f.source})
+	byWalk, _, _ := derived(t, f, pairsOnly{f.source})
 	walkCompares := f.srv.Count("compare")
 	t.Logf("compares: %d with ranges, %d with walks alone", rangeCompares, walkCompares)
 	if rangeCompares >= walkCompares {
@@ -179,7 +181,7 @@ func sameFacts[F any](t *testing.T, kind string, got, want []F) {
 
 // productionByRepo lists each repository's successful production deployments in
 // finishing order.
-func productionByRepo(t *testing.T, st store.Store) map[string][]schema.Deployment {
+func productionByRepo(t testing.TB, st store.Store) map[string][]schema.Deployment {
 	t.Helper()
 	deps, err := store.All(st.Deployments(context.Background(), store.Filter{}))
 	if err != nil {
