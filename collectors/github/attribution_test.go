@@ -200,3 +200,44 @@ func productionByRepo(t testing.TB, st store.Store) map[string][]schema.Deployme
 	}
 	return out
 }
+
+func TestCompareRangeListsEveryCommitPageByPage(t *testing.T) {
+	f := newFixture(t)
+	repo := f.srv.AddRepo("acme", "api", "main")
+	base := repo.Commit("main", "ana", on(0))
+	var want []string
+	for i := range 230 {
+		want = append(want, repo.Commit("main", "ana", on(time.Duration(i+1)*time.Minute)))
+	}
+	head := want[len(want)-1]
+	repo.Branch("side", base)
+	side := repo.Commit("side", "bo", on(time.Hour))
+	src := f.connect(t, nil)
+	ctx := context.Background()
+
+	got, ok, err := src.CompareRange(ctx, schema.CommitPair{Repo: "acme/api", Base: base, Head: head})
+	if err != nil || !ok {
+		t.Fatalf("ok %v, err %v", ok, err)
+	}
+	// 230 commits, over GitHub's 250-commit listing without pages but three pages of
+	// 100, oldest first.
+	if n := f.srv.Count("compare"); n != 3 {
+		t.Errorf("%d requests, want 3 pages", n)
+	}
+	if !got.BaseInHead || got.HeadInBase || !slices.Equal(got.Commits, want) {
+		t.Errorf("got in-head %v, in-base %v, %d commits; want true, false and the %d in order", got.BaseInHead, got.HeadInBase, len(got.Commits), len(want))
+	}
+
+	f.srv.ResetCounts()
+	back, ok, err := src.CompareRange(ctx, schema.CommitPair{Repo: "acme/api", Base: head, Head: base})
+	if err != nil || !ok || back.BaseInHead || !back.HeadInBase || len(back.Commits) != 0 || f.srv.Count("compare") != 1 {
+		t.Errorf("going back: %+v, ok %v, err %v after %d requests; want behind, nothing listed, one request", back, ok, err, f.srv.Count("compare"))
+	}
+	diverged, ok, err := src.CompareRange(ctx, schema.CommitPair{Repo: "acme/api", Base: head, Head: side})
+	if err != nil || !ok || diverged.BaseInHead || diverged.HeadInBase || len(diverged.Commits) != 0 {
+		t.Errorf("diverged: %+v, ok %v, err %v; want neither way, nothing listed", diverged, ok, err)
+	}
+	if _, ok, err := src.CompareRange(ctx, schema.CommitPair{Repo: "acme/api", Base: strings.Repeat("0", 40), Head: head}); ok || err != nil {
+		t.Errorf("unknown commit: ok %v, err %v; want no answer and no error", ok, err)
+	}
+}
