@@ -23,8 +23,9 @@ var budgetUnits = [...]string{"team", "service", "deployment series", "toil cate
 // budgetRow is the series one more of each unit adds to a family.
 type budgetRow [len(budgetUnits)]int
 
-// docBudget reads the table of the "Series budget" section of docs/prometheus.md:
-// a row per family, a cell per unit, and a total row that must be the column sums.
+// docBudget reads the first table of the "Series budget" section of
+// docs/prometheus.md: a row per family, a cell per unit, and a total row that must
+// be the column sums.
 func docBudget(t *testing.T) map[string]budgetRow {
 	t.Helper()
 	f, err := os.Open("../../docs/prometheus.md")
@@ -42,7 +43,8 @@ func docBudget(t *testing.T) map[string]budgetRow {
 			in = line == "## Series budget"
 			continue
 		}
-		if !in || !strings.HasPrefix(line, "| `flowmeter_") && !strings.HasPrefix(line, "| total |") {
+		// The section's first table is the budget; its total row ends it.
+		if !in || total != nil || !strings.HasPrefix(line, "| `flowmeter_") && !strings.HasPrefix(line, "| total |") {
 			continue
 		}
 		cells := strings.Split(strings.Trim(line, "| "), "|")
