@@ -7,21 +7,26 @@ import (
 )
 
 // Ship attribution by range: comparing each production deployment's commit with the
-// commit deployed before it in its service and environment lists everything the
-// deployment shipped, which attributes every pull request merged in between with
-// one question per deployment. Ranges are asked before any pull request's own walk;
-// the walks then ask only what ranges could not decide: pull requests shipped by a
-// service's first tracked deployment, and ranges broken by a force push or a
-// rollback (where the previous commit is not an ancestor of the next).
+// commit deployed before it in its repository, service and environment lists
+// everything the deployment shipped, which attributes every pull request merged in
+// between with one question per deployment. Ranges are asked before any pull
+// request's own walk; the walks then ask only what ranges could not decide.
 
 // Ranges finds the ranges to compare and turns their comparisons into ancestry
 // answers. It is built once a refresh, over the input whose Ancestry map it reads
 // as the caller adds to it.
 type Ranges struct {
-	in     Input
+	in    Input
+	rules *Rules
+	// chains are the production deployments of each repository, service and
+	// environment, in finishing order.
 	chains [][]*deployment
 	// at lists where each range lies: its chain and the index of its deployment.
-	at     map[schema.CommitPair][]chainIndex
+	at map[schema.CommitPair][]chainIndex
+	// walks are the deployments each repository's pull request walks visit.
+	walks map[string]*repoDeployments
+	// merged indexes, by repository and lower-case merge commit, the merged pull
+	// requests of the repositories Needed listed ranges of.
 	merged map[repoCommit][]*schema.PullRequest
 }
 
@@ -29,11 +34,11 @@ type chainIndex struct{ chain, k int }
 
 type repoCommit struct{ repo, sha string }
 
-// NewRanges indexes the production deployments of each service and environment, and
-// the merged pull requests by merge commit.
+// NewRanges indexes the production deployments of each service and environment.
 func NewRanges(in Input, rules *Rules) *Ranges {
 	deps, _ := newDeployments(in, rules, in.Now)
-	r := &Ranges{in: in, chains: sortedChains(deps), at: map[schema.CommitPair][]chainIndex{}, merged: map[repoCommit][]*schema.PullRequest{}}
+	groupRollouts(deps)
+	r := &Ranges{in: in, rules: rules, chains: sortedChains(deps), at: map[schema.CommitPair][]chainIndex{}, walks: byRepo(deps)}
 	for c, list := range r.chains {
 		for k := 1; k < len(list); k++ {
 			if p, ok := rangeOf(list[k-1], list[k]); ok {
@@ -41,50 +46,72 @@ func NewRanges(in Input, rules *Rules) *Ranges {
 			}
 		}
 	}
-	for i := range in.PullRequests {
-		pr := &in.PullRequests[i]
-		if !pr.MergedAt.IsZero() && pr.MergeCommitSHA != "" {
-			key := repoCommit{pr.Repo, lowerSHA(pr.MergeCommitSHA)}
-			r.merged[key] = append(r.merged[key], pr)
-		}
-	}
 	return r
 }
 
-// Needed lists the ranges worth comparing, oldest first within each service and
-// environment: each production deployment with the one before it, when their
-// commits differ and how they relate is not known yet. Comparing a range stores
-// how its commits relate, so each is asked once ever.
+// Needed lists the ranges worth comparing, by repository, each chain oldest first:
+// each production deployment with the one before it, when their commits differ and
+// how they relate is not known yet, either way round (a walk may have asked
+// whether the later went back to the earlier). Comparing a range stores how its
+// commits relate, so each is asked once, unless GitHub does not know one of them.
 func (r *Ranges) Needed(asked map[schema.CommitPair]bool) []schema.CommitPair {
 	seen := map[schema.CommitPair]bool{}
+	repos := map[string]bool{}
 	var out []schema.CommitPair
 	for _, list := range r.chains {
 		for k := 1; k < len(list); k++ {
 			p, ok := rangeOf(list[k-1], list[k])
-			if !ok || seen[p] || asked[p] || hasAnswer(r.in.Ancestry, p) {
+			back := schema.CommitPair{Repo: p.Repo, Base: p.Head, Head: p.Base}
+			if !ok || seen[p] || asked[p] || hasAnswer(r.in.Ancestry, p) || hasAnswer(r.in.Ancestry, back) {
 				continue
 			}
 			seen[p] = true
+			repos[p.Repo] = true
 			out = append(out, p)
 		}
 	}
+	r.indexMerged(repos)
 	return out
 }
 
+// indexMerged indexes the merged pull requests of the given repositories only: a
+// refresh with few new deployments indexes few.
+func (r *Ranges) indexMerged(repos map[string]bool) {
+	r.merged = map[repoCommit][]*schema.PullRequest{}
+	if len(repos) == 0 {
+		return
+	}
+	for i := range r.in.PullRequests {
+		pr := &r.in.PullRequests[i]
+		if repos[pr.Repo] && !pr.MergedAt.IsZero() && pr.MergeCommitSHA != "" {
+			key := repoCommit{pr.Repo, lowerSHA(pr.MergeCommitSHA)}
+			r.merged[key] = append(r.merged[key], pr)
+		}
+	}
+}
+
 // Answers turns compared ranges into the ancestry answers ship attribution and
-// rollback detection ask for:
-//   - how the two commits relate, both ways (so the range is not asked again, and
-//     whether the later deployment went back to an older commit is known);
-//   - for each merged pull request whose merge commit a range lists, that the
-//     range's deployment contains it, and that the deployments before it in the
-//     same service and environment do not, back to where the history was broken
-//     (each of those is an ancestor of the commit replaced, which lacks it), and
-//     only those the pull request's walk visits, started after its merge.
+// rollback detection ask for. Give it every range of a repository at once (Needed
+// lists them together): a pull request's walk crosses the repository's services.
+//   - How the two commits of each range relate, both ways: so it is not asked
+//     again, and whether the later deployment went back to an older commit is known.
+//   - For each merged pull request a range lists, the answers its walk asks, in
+//     order, until a deployment contains it or one cannot be decided: a range's
+//     deployment contains what it lists, and the deployments before it in the same
+//     chain, back to where the history was broken, do not (each is an ancestor of
+//     the commit replaced, which lacks it).
 func (r *Ranges) Answers(ranges []schema.CommitRange) map[schema.CommitPair]bool {
 	out := map[schema.CommitPair]bool{}
 	for _, cr := range ranges {
 		out[cr.CommitPair] = cr.BaseInHead
 		out[schema.CommitPair{Repo: cr.Repo, Base: cr.Head, Head: cr.Base}] = cr.HeadInBase
+	}
+	known := func(p schema.CommitPair) (bool, bool) {
+		if v, ok := out[p]; ok {
+			return v, true
+		}
+		v, ok := r.in.Ancestry[p]
+		return v, ok
 	}
 	// unbroken says whether b's commit contains a's, as far as is known.
 	unbroken := func(a, b *deployment) bool {
@@ -95,38 +122,65 @@ func (r *Ranges) Answers(ranges []schema.CommitRange) map[schema.CommitPair]bool
 		if !ok {
 			return false
 		}
-		if v, ok := out[p]; ok {
-			return v
-		}
-		return r.in.Ancestry[p]
+		v, _ := known(p)
+		return v
 	}
+	inferred := map[schema.CommitPair]bool{}
+	var listed []*schema.PullRequest
 	for _, cr := range ranges {
 		if !cr.BaseInHead {
 			continue
 		}
-		for _, at := range r.at[cr.CommitPair] {
-			list := r.chains[at.chain]
-			for _, sha := range cr.Commits {
-				for _, pr := range r.merged[repoCommit{cr.Repo, lowerSHA(sha)}] {
-					out[schema.CommitPair{Repo: pr.Repo, Base: pr.MergeCommitSHA, Head: cr.Head}] = true
+		for _, sha := range cr.Commits {
+			prs := r.merged[repoCommit{cr.Repo, lowerSHA(sha)}]
+			listed = append(listed, prs...)
+			for _, at := range r.at[cr.CommitPair] {
+				list := r.chains[at.chain]
+				for _, pr := range prs {
+					inferred[schema.CommitPair{Repo: pr.Repo, Base: pr.MergeCommitSHA, Head: cr.Head}] = true
 					for j := at.k - 1; j >= 0; j-- {
 						d := list[j]
 						if j < at.k-1 && !unbroken(d, list[j+1]) || d.rec.FinishedAt.Before(pr.MergedAt) {
 							break // not an ancestor of the commit replaced, or no walk visits it
 						}
-						if canShip(d, pr) {
-							out[schema.CommitPair{Repo: pr.Repo, Base: pr.MergeCommitSHA, Head: d.rec.CommitSHA}] = false
-						}
+						inferred[schema.CommitPair{Repo: pr.Repo, Base: pr.MergeCommitSHA, Head: d.rec.CommitSHA}] = false
 					}
 				}
+			}
+		}
+	}
+	// Keep only what the walks ask, as NeededPairs and shippedBy walk.
+	for _, pr := range listed {
+		deploys := r.walks[pr.Repo]
+		if r.rules.IsBot(pr.Author) || deploys.untracked(pr.MergedAt) {
+			continue
+		}
+		for _, d := range deploys.finishedFrom(pr.MergedAt) {
+			if !canShip(d, pr) {
+				continue
+			}
+			if d.rec.CommitSHA == "" || d.rec.CommitSHA == pr.MergeCommitSHA {
+				break
+			}
+			p := schema.CommitPair{Repo: pr.Repo, Base: pr.MergeCommitSHA, Head: d.rec.CommitSHA}
+			contains, ok := known(p)
+			if !ok {
+				if contains, ok = inferred[p]; !ok {
+					break // the walk asks from here
+				}
+				out[p] = contains
+			}
+			if contains {
+				break
 			}
 		}
 	}
 	return out
 }
 
-// sortedChains are the production deployments of each service and environment with
-// a repository, in finishing order, the chains in a fixed order.
+// sortedChains are the production deployments of each repository, service and
+// environment, in finishing order, the chains in a fixed order that keeps a
+// repository's together.
 func sortedChains(deps []*deployment) [][]*deployment {
 	groups := groupProduction(deps, func(d *deployment) string { return d.rec.Repo + "\x00" + serviceAndEnvironment(d) })
 	keys := make([]string, 0, len(groups))

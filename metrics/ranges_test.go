@@ -104,3 +104,37 @@ func TestRangesAreNotAskedAcrossAMarkedRollback(t *testing.T) {
 		t.Fatalf("needed ranges %v, want %v", got, want)
 	}
 }
+
+func TestRangesAnswerOnlyWhatTheWalksAsk(t *testing.T) {
+	// A second service of the same repository deploys c1 at 11 h, then c5 (after
+	// c2) at 25 h: its range c1...c5 lists m2 as well, but P2's walk stops at D2
+	// (c2, 20 h), which contains it, so nothing is said of c5.
+	in := rangeHistory()
+	worker := func(id string, f float64, sha string) schema.Deployment {
+		d := prod(id, f, sha)
+		d.Service = "pay-worker"
+		return d
+	}
+	in.Deployments = append(in.Deployments, worker("W1", 11, "c1"), worker("W2", 25, "c5"))
+	ranges := NewRanges(in, testRules(t))
+	if got := ranges.Needed(nil); !slices.Contains(got, pair("c1", "c5")) {
+		t.Fatalf("needed ranges %v lack the worker's c1...c5", got)
+	}
+	answers := ranges.Answers([]schema.CommitRange{
+		{CommitPair: pair("c0", "c1"), BaseInHead: true, Commits: []string{"m1"}},
+		{CommitPair: pair("c1", "c2"), BaseInHead: true, Commits: []string{"m2", "m5"}},
+		{CommitPair: pair("c1", "c5"), BaseInHead: true, Commits: []string{"m2", "m5", "c2", "m6"}},
+	})
+	// P6 (m6, 15 h) is listed only in c1...c5: its walk's first question, c2 at
+	// 20 h, is no range's, so the walk asks it and nothing is said of m6 here.
+	for _, p := range []schema.CommitPair{pair("m2", "c5"), pair("m5", "c5"), pair("m6", "c2"), pair("m6", "c5")} {
+		if _, ok := answers[p]; ok {
+			t.Errorf("answered %v, which no walk asks", p)
+		}
+	}
+	for p, want := range map[schema.CommitPair]bool{pair("m2", "c1"): false, pair("m2", "c2"): true, pair("m5", "c1"): false, pair("m5", "c2"): true} {
+		if got, ok := answers[p]; !ok || got != want {
+			t.Errorf("%v: %v (answered %v), want %v", p, got, ok, want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -79,6 +80,10 @@ func (s *Source) ResolveAncestry(ctx context.Context, st collectors.AncestryStor
 			if ctx.Err() != nil {
 				return nil, errors.Join(ctx.Err(), flush())
 			}
+			if noCommonAncestor(err) {
+				record(p, false) // unrelated histories: neither contains the other
+				continue
+			}
 			if code := statusOf(err); code == http.StatusNotFound || code == http.StatusUnprocessableEntity {
 				continue // unknown commit: no answer, not an error
 			}
@@ -122,7 +127,8 @@ func short(sha string) string {
 
 // CompareRange compares two deployed commits, paging through every commit the newer
 // one adds (GitHub lists at most 250 of them without paging, and pages oldest first
-// with it): what one deployment shipped, for one request per hundred commits.
+// with it): what one deployment shipped, for one request per hundred commits. The
+// commits come sorted and once each.
 func (s *Source) CompareRange(ctx context.Context, p schema.CommitPair) (schema.CommitRange, bool, error) {
 	out := schema.CommitRange{CommitPair: p}
 	owner, name, ok := cutRepo(p.Repo)
@@ -133,6 +139,9 @@ func (s *Source) CompareRange(ctx context.Context, p schema.CommitPair) (schema.
 	for page := 1; page != 0; {
 		cmp, resp, err := s.client.Repositories.CompareCommits(ctx, owner, name, p.Base, p.Head, &gh.ListOptions{PerPage: perPage, Page: page})
 		if err != nil {
+			if ctx.Err() == nil && noCommonAncestor(err) {
+				return out, true, nil // unrelated histories: neither contains the other
+			}
 			if code := statusOf(err); ctx.Err() == nil && (code == http.StatusNotFound || code == http.StatusUnprocessableEntity) {
 				return out, false, nil // unknown commit: no answer, not an error
 			}
@@ -150,11 +159,20 @@ func (s *Source) CompareRange(ctx context.Context, p schema.CommitPair) (schema.
 		}
 		page = resp.NextPage
 	}
+	out.Commits = slices.Compact(slices.Sorted(slices.Values(out.Commits)))
 	if len(out.Commits) < total {
-		listed := len(out.Commits)
-		out.Commits = nil
-		return out, true, fmt.Errorf("compare %s %s...%s listed %d of its %d commits; its pull requests are attributed one by one",
-			p.Repo, short(p.Base), short(p.Head), listed, total)
+		// What is listed is still shipped by Head; the rest is left to the walks.
+		return out, true, fmt.Errorf("compare %s %s...%s listed %d of its %d commits",
+			p.Repo, short(p.Base), short(p.Head), len(out.Commits), total)
 	}
 	return out, true, nil
+}
+
+// noCommonAncestor says whether GitHub refused a comparison because the two commits
+// share no history (404 "No common ancestor between …"), which answers the
+// question, unlike a 404 for an unknown commit.
+func noCommonAncestor(err error) bool {
+	var er *gh.ErrorResponse
+	return errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound &&
+		strings.HasPrefix(er.Message, "No common ancestor")
 }

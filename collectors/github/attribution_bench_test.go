@@ -14,8 +14,8 @@ import (
 // BenchmarkShipAttribution collects BenchmarkCollect's organisation (20 repositories
 // × 500 pull requests) and refreshes its facts twice, each from its own store: with
 // each pull request's walk alone, as before ranges, then with a compare per
-// deployment. It reports the compares of each and the whole backfill's requests per
-// merged pull request.
+// deployment. It reports the compares and the stored answers of each, and the whole
+// backfill's requests per merged pull request.
 //
 //	go test ./collectors/github -run '^$' -bench ShipAttribution -benchtime 1x
 func BenchmarkShipAttribution(b *testing.B) {
@@ -33,6 +33,8 @@ func BenchmarkShipAttribution(b *testing.B) {
 			sum, st, requests := derived(b, f, resolver)
 			collect = requests
 			compares[mode] = f.srv.Count("compare")
+			answers, _ := st.Count(context.Background(), schema.KindAncestry, store.Filter{})
+			b.ReportMetric(float64(answers), "answers-"+mode)
 			if mode == "ranges" {
 				merged = 0
 				for _, c := range sum.Facts.Changes {

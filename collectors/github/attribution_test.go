@@ -56,7 +56,9 @@ func refreshed(t testing.TB, f *fixture, st store.Store, resolver collectors.Anc
 // divergeAndRollBack adds, after a repository's generated history: a hotfix branch
 // cut from an older main commit with a commit of its own, deployed (it diverged
 // from what production ran); main deployed again (diverged back); main's older
-// commit deployed (a rollback, found by comparing); and main again.
+// commit deployed (a rollback, found by comparing); main again; an orphan branch
+// (no history in common: GitHub answers 404 "No common ancestor"); and main force-
+// pushed back to the older commit with a new commit on top.
 func divergeAndRollBack(repo *githubtest.Repo, older string, at time.Time) {
 	deploy := func(sha string, h int) {
 		start := at.Add(time.Duration(h) * time.Hour)
@@ -70,6 +72,9 @@ func divergeAndRollBack(repo *githubtest.Repo, older string, at time.Time) {
 	deploy(main, 2)
 	deploy(older, 3)
 	deploy(main, 4)
+	deploy(repo.Orphan("pages", "bo", at.Add(5*time.Hour)), 5)
+	repo.Branch("main", older)
+	deploy(repo.Commit("main", "ana", at.Add(6*time.Hour)), 6)
 }
 
 // checkAttributionCosts refreshes the facts of an organisation TestRequestCosts
@@ -137,8 +142,8 @@ func checkAttributionCosts(t *testing.T, f *fixture, st store.Store) (compares i
 
 // TestRangesGiveTheSameFactsAsWalks derives one history twice, with ranges and with
 // each pull request's walk alone, and wants the same facts: ranges change what is
-// asked, never the answer. The history has force-pushed and rolled-back deployments,
-// where ranges cannot decide and walks take over.
+// asked, never the answer. The history has diverged, unrelated, force-pushed and
+// rolled-back deployments, where ranges cannot decide and walks take over.
 func TestRangesGiveTheSameFactsAsWalks(t *testing.T) {
 	f := newFixture(t)
 	generated := f.srv.GenerateOrg(githubtest.OrgSpec{Repos: 3, PullRequests: 120, Start: now.Add(-60 * 24 * time.Hour), Every: 2 * time.Hour, Seed: 11})
@@ -219,13 +224,13 @@ func TestCompareRangeListsEveryCommitPageByPage(t *testing.T) {
 	if err != nil || !ok {
 		t.Fatalf("ok %v, err %v", ok, err)
 	}
-	// 230 commits, over GitHub's 250-commit listing without pages but three pages of
-	// 100, oldest first.
+	// 230 commits: three pages of 100.
 	if n := f.srv.Count("compare"); n != 3 {
 		t.Errorf("%d requests, want 3 pages", n)
 	}
+	slices.Sort(want)
 	if !got.BaseInHead || got.HeadInBase || !slices.Equal(got.Commits, want) {
-		t.Errorf("got in-head %v, in-base %v, %d commits; want true, false and the %d in order", got.BaseInHead, got.HeadInBase, len(got.Commits), len(want))
+		t.Errorf("got in-head %v, in-base %v, %d commits; want true, false and the %d, sorted", got.BaseInHead, got.HeadInBase, len(got.Commits), len(want))
 	}
 
 	f.srv.ResetCounts()
@@ -236,6 +241,13 @@ func TestCompareRangeListsEveryCommitPageByPage(t *testing.T) {
 	diverged, ok, err := src.CompareRange(ctx, schema.CommitPair{Repo: "acme/api", Base: head, Head: side})
 	if err != nil || !ok || diverged.BaseInHead || diverged.HeadInBase || len(diverged.Commits) != 0 {
 		t.Errorf("diverged: %+v, ok %v, err %v; want neither way, nothing listed", diverged, ok, err)
+	}
+	// GitHub answers 404 "No common ancestor" for histories that never met: an
+	// answer (neither contains the other), unlike an unknown commit.
+	orphan := repo.Orphan("docs", "cy", on(2*time.Hour))
+	unrelated, ok, err := src.CompareRange(ctx, schema.CommitPair{Repo: "acme/api", Base: head, Head: orphan})
+	if err != nil || !ok || unrelated.BaseInHead || unrelated.HeadInBase {
+		t.Errorf("unrelated: %+v, ok %v, err %v; want an answer, neither way", unrelated, ok, err)
 	}
 	if _, ok, err := src.CompareRange(ctx, schema.CommitPair{Repo: "acme/api", Base: strings.Repeat("0", 40), Head: head}); ok || err != nil {
 		t.Errorf("unknown commit: ok %v, err %v; want no answer and no error", ok, err)

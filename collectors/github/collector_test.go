@@ -554,21 +554,23 @@ func TestResolveAncestry(t *testing.T) {
 		{Repo: "acme/api", Base: a, Head: fix},  // but the release branch contains a
 		{Repo: "acme/api", Base: c, Head: root}, // an older commit does not contain a newer one
 		{Repo: "acme/api", Base: strings.Repeat("0", 40), Head: c},
+		// unrelated histories: GitHub's 404 "No common ancestor" answers no
+		{Repo: "acme/api", Base: repo.Orphan("docs", "cy", on(5*time.Hour)), Head: c},
 	}
 	got, err := src.ResolveAncestry(context.Background(), st, pairs, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[schema.CommitPair]bool{pairs[0]: true, pairs[1]: true, pairs[2]: false, pairs[3]: true, pairs[4]: false}
+	want := map[schema.CommitPair]bool{pairs[0]: true, pairs[1]: true, pairs[2]: false, pairs[3]: true, pairs[4]: false, pairs[6]: false}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("answers %v, want %v (the unknown commit left out)", got, want)
 	}
-	if n := f.srv.Count("compare"); n != 5 {
-		t.Errorf("%d compares, want 5: the second pair is answered by the first", n)
+	if n := f.srv.Count("compare"); n != 6 {
+		t.Errorf("%d compares, want 6: the second pair is answered by the first", n)
 	}
 	// Asked again, every known pair comes from the store.
 	f.srv.ResetCounts()
-	again, err := src.ResolveAncestry(context.Background(), st, pairs[:5], now)
+	again, err := src.ResolveAncestry(context.Background(), st, slices.Delete(slices.Clone(pairs), 5, 6), now)
 	if err != nil || !reflect.DeepEqual(again, want) {
 		t.Fatalf("second resolution = %v, %v", again, err)
 	}

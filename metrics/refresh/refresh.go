@@ -7,7 +7,6 @@ package refresh
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"iter"
 	"log/slog"
@@ -201,26 +200,43 @@ func resolveAncestry(ctx context.Context, st store.Store, rules *metrics.Rules, 
 	}
 }
 
-// rangeBatch is how many ranges are compared between two writes of their answers: a
-// refresh killed while it compares keeps all but the last few.
-const rangeBatch = 50
+// maxRangeFailures is how many comparisons in a row may fail (server errors,
+// timeouts, refusals) before a source is asked no more ranges this refresh: its
+// ranges are asked again next time, and its pull requests walk meanwhile.
+const maxRangeFailures = 5
 
 // resolveRanges compares each production deployment with the one before it in its
-// service and environment, where the source of its repository can, before any
-// pull request's own walk: one question per deployment attributes every pull
-// request it shipped. The answers are stored, and kept even when the refresh is
-// canceled; a range that cannot be listed whole still tells how its two commits
-// relate, and its pull requests are left to their walks.
+// repository, service and environment, where the repository's source can, before
+// any pull request's own walk: one question per deployment attributes every pull
+// request it shipped. A repository's answers are worked out and stored once its
+// ranges are all in (a walk crosses its services), and also when the refresh is
+// canceled; a range listed only in part still tells what it listed.
 func resolveRanges(ctx context.Context, st store.Store, rules *metrics.Rules, in *metrics.Input,
 	resolvers map[string]collectors.AncestryResolver, sourceOfRepo map[string]string, log *slog.Logger) (int, error) {
+	canCompare := false
+	for _, r := range resolvers {
+		_, ok := r.(collectors.RangeResolver)
+		canCompare = canCompare || ok
+	}
+	if !canCompare {
+		return 0, nil
+	}
 	ranges := metrics.NewRanges(*in, rules)
 	var (
-		batch     []schema.CommitRange
-		asked     int
-		attrPairs int
+		batch         []schema.CommitRange
+		repo          string
+		asked, stored int
+		failures      = map[string]int{} // failed comparisons in a row, by source
+		failedOf      = map[string]int{} // failed comparisons, by repository
+		firstErr      = map[string]error{}
 	)
-	flush := func() error {
+	// flush works out and stores the answers of one repository's ranges.
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
 		answers := ranges.Answers(batch)
+		batch = batch[:0]
 		rows := make([]schema.Ancestry, 0, len(answers))
 		now := in.Now.UTC()
 		for p, contains := range answers {
@@ -230,43 +246,54 @@ func resolveRanges(ctx context.Context, st store.Store, rules *metrics.Rules, in
 				Contains: contains, CheckedAt: now.Truncate(time.Second), UpdatedAt: now,
 			})
 		}
-		attrPairs += len(rows)
-		batch = batch[:0]
-		if len(rows) == 0 {
-			return nil
-		}
+		// The answers stand for this refresh even unwritten; the next asks again.
 		if err := st.Write(context.WithoutCancel(ctx), &schema.Batch{Ancestries: rows}); err != nil {
-			return fmt.Errorf("ancestry: writing %d answers: %w", len(rows), err)
+			log.Warn("ancestry answers from comparing deployments were not stored; the next refresh compares again", "repo", repo, "answers", len(rows), "err", err)
+			return
 		}
-		return nil
+		stored += len(rows)
 	}
 	for _, p := range ranges.Needed(nil) {
-		resolver, ok := resolvers[sourceOfRepo[p.Repo]].(collectors.RangeResolver)
-		if !ok {
+		src := sourceOfRepo[p.Repo]
+		resolver, ok := resolvers[src].(collectors.RangeResolver)
+		if !ok || failures[src] >= maxRangeFailures {
 			continue
+		}
+		if p.Repo != repo {
+			flush()
+			repo = p.Repo
 		}
 		asked++
 		answer, ok, err := resolver.CompareRange(ctx, p)
-		if ctx.Err() != nil {
-			return asked, errors.Join(ctx.Err(), flush())
-		}
-		if err != nil {
-			log.Warn("a deployment's range went unlisted; its pull requests are attributed one by one", "repo", p.Repo, "err", err)
-		}
 		if ok {
 			batch = append(batch, answer)
 		}
-		if len(batch) >= rangeBatch {
-			if err := flush(); err != nil {
-				return asked, err
+		if ctx.Err() != nil {
+			flush()
+			return asked, ctx.Err()
+		}
+		switch {
+		case err != nil && ok:
+			log.Warn("a deployment's range was listed in part; the pull requests it left out are walked one by one", "repo", p.Repo, "err", err)
+		case err != nil:
+			failedOf[p.Repo]++
+			if firstErr[p.Repo] == nil {
+				firstErr[p.Repo] = err
 			}
+			if failures[src]++; failures[src] == maxRangeFailures {
+				log.Warn("comparisons keep failing; no more deployments of this source are compared this refresh", "source", src, "failed_in_a_row", maxRangeFailures)
+			}
+		default:
+			failures[src] = 0
 		}
 	}
-	if err := flush(); err != nil {
-		return asked, err
+	flush()
+	for _, r := range slices.Sorted(maps.Keys(failedOf)) {
+		log.Warn("some deployments could not be compared with the ones they replaced; they are compared again next refresh, their pull requests walked meanwhile",
+			"repo", r, "failed", failedOf[r], "first_err", firstErr[r])
 	}
 	if asked > 0 {
-		log.Info("compared deployments with the ones they replaced", "ranges", asked, "answers", attrPairs)
+		log.Info("compared deployments with the ones they replaced", "ranges", asked, "answers", stored)
 	}
 	return asked, nil
 }

@@ -27,7 +27,7 @@
 //	/repos/{o}/{r}/actions/workflows/{id|file}/runs  actor, branch, event, status, created, head_sha; newest first
 //	/repos/{o}/{r}/releases                        newest first
 //	/repos/{o}/{r}/git/ref/{heads|tags}/{name}     one branch or tag, matched exactly; 404 when there is none
-//	/repos/{o}/{r}/compare/{base}...{head}         from the repository's commit graph
+//	/repos/{o}/{r}/compare/{base}...{head}         from the repository's commit graph; 404 "No common ancestor" for unrelated histories
 //	/rate_limit                                    does not count against the limit
 //
 // Anything else answers 404 {"message":"Not Found","documentation_url":...}.
@@ -71,7 +71,7 @@
 // # Data
 //
 // AddRepo or AddRepository adds a repository (its organisation is created on first
-// use); Commit, AddCommit, Branch, Tag and Merge build its commit graph, which the
+// use); Commit, AddCommit, Branch, Orphan, Tag and Merge build its commit graph, which the
 // comparison walks. AddPullRequest puts a pull request's commits on a head branch and,
 // when MergedAt is set, merges it into the base branch (a merge commit, a squash commit
 // dated MergedAt, or rebased commits), setting merge_commit_sha; UpdatePullRequest

@@ -348,6 +348,20 @@ func (r *Repo) AddCommit(branch string, c Commit) string {
 	return sha
 }
 
+// Orphan starts branch with a root commit of its own, as git checkout --orphan does:
+// it shares no history with the other branches until merged into one. It returns
+// the commit's SHA.
+func (r *Repo) Orphan(branch, author string, at time.Time) string {
+	r.s.t.Helper()
+	var sha string
+	r.do(func() error {
+		sha = r.newCommit(Commit{Author: author, AuthorDate: at}, nil).sha
+		r.branches[branch] = sha
+		return nil
+	})
+	return sha
+}
+
 // Merge records a merge commit of from (a branch, tag or SHA) into the branch into
 // and returns its SHA.
 func (r *Repo) Merge(into, from, author string, at time.Time) string {

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"container/heap"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -778,6 +779,10 @@ func (s *Server) compare(r *http.Request, repo *Repo, spec string) *response {
 			(c.gen == mergeBase.gen && c.commitDate.Equal(mergeBase.commitDate) && c.sha < mergeBase.sha) {
 			mergeBase = c
 		}
+	}
+	if mergeBase == nil {
+		// Documented by what GitHub answers: histories that never met cannot be compared.
+		return errorResponse(http.StatusNotFound, fmt.Sprintf("No common ancestor between %s and %s.", baseRef, headRef), docCompare)
 	}
 	status := "diverged"
 	switch {

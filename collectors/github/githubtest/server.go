@@ -22,6 +22,7 @@ const apiPrefix = "/api/v3/"
 // Documentation URLs GitHub puts in its error bodies.
 const (
 	docREST      = "https://docs.github.com/rest"
+	docCompare   = "https://docs.github.com/rest/commits/commits#compare-two-commits"
 	docRateLimit = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 	docSecondary = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
 )
