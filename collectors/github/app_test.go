@@ -458,3 +458,53 @@ func TestAppSettings(t *testing.T) {
 func pemBody(text string) string {
 	return strings.Split(text, "\n")[1]
 }
+
+// TestAppDaemonDay runs a day of collections 15 minutes apart on one source, as the
+// daemon does: a token lasts an hour and is replaced at the first collection within
+// 5 minutes of its expiry, which on a 15-minute interval is the one on the hour, so
+// the day costs 25 mints (hours 0 to 24) and GitHub never refuses a token.
+func TestAppDaemonDay(t *testing.T) {
+	f := newAppFixture(t)
+	costOrg(t, f, 2, 5)
+	f.connectApp(t, testApp(), nil)
+	st := collectortest.SQLite(t)
+	for i := 0; i <= 24*4; i++ {
+		if err := f.collect(context.Background(), st); err != nil {
+			t.Fatalf("collection %d: %v", i, err)
+		}
+		f.clock.Advance(15 * time.Minute)
+	}
+	if got, n := f.srv.MintedTokens(), refusals(f.srv); got != 25 || n != 0 {
+		t.Errorf("%d tokens minted and %d requests refused in a day, want 25 and 0", got, n)
+	}
+	t.Logf("%d requests in 97 collections, %d of them mints", f.srv.Total(), f.srv.Count("app.access_tokens"))
+}
+
+// BenchmarkInstallationTokenCached is what every request pays to read the current
+// installation token.
+func BenchmarkInstallationTokenCached(b *testing.B) {
+	f := newAppFixture(b)
+	tokens := f.connectApp(b, testApp(), nil)
+	ctx := context.Background()
+	if _, err := tokens.Token(ctx); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := tokens.Token(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkInstallationTokenMint is one mint against the fake: signing the JWT,
+// the request, and the fake's verification.
+func BenchmarkInstallationTokenMint(b *testing.B) {
+	f := newAppFixture(b)
+	tokens := f.connectApp(b, testApp(), nil)
+	ctx := context.Background()
+	for b.Loop() {
+		if _, _, err := tokens.mint(ctx, f.clock.Now()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
