@@ -12,9 +12,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -507,4 +510,69 @@ func BenchmarkInstallationTokenMint(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// rotatingTokens hands out "t1", "t2", ...: a new one after each refusal.
+type rotatingTokens struct{ n int }
+
+func (r *rotatingTokens) Token(context.Context) (string, error) {
+	return "t" + strconv.Itoa(r.n+1), nil
+}
+
+func (r *rotatingTokens) refused(string) { r.n++ }
+
+// recorder answers with statuses in turn and records each request's token and body.
+type recorder struct {
+	statuses []int
+	seen     []string
+}
+
+func (rec *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	body := ""
+	if req.Body != nil {
+		b, _ := io.ReadAll(req.Body)
+		body = string(b)
+	}
+	rec.seen = append(rec.seen, req.Header.Get("Authorization")+" "+body)
+	status := rec.statuses[len(rec.seen)-1]
+	return &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(""))}, nil
+}
+
+func TestAuthTransportSendsOnceMoreAfterARefusal(t *testing.T) {
+	post := func() *http.Request {
+		req, err := http.NewRequest(http.MethodPost, "https://ghe.example/api/graphql", strings.NewReader(`{"query":"q"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req
+	}
+	for _, tc := range []struct {
+		name     string
+		statuses []int
+		want     []string
+		status   int
+	}{
+		{"refused once", []int{401, 200}, []string{`Bearer t1 {"query":"q"}`, `Bearer t2 {"query":"q"}`}, 200},
+		{"refused twice", []int{401, 401}, []string{`Bearer t1 {"query":"q"}`, `Bearer t2 {"query":"q"}`}, 401},
+		{"accepted", []int{200}, []string{`Bearer t1 {"query":"q"}`}, 200},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{statuses: tc.statuses}
+			tokens := &rotatingTokens{}
+			resp, err := (&authTransport{next: rec, tokens: tokens}).RoundTrip(post())
+			if err != nil || resp.StatusCode != tc.status {
+				t.Fatalf("got %v, %v; want status %d", resp, err, tc.status)
+			}
+			if !slices.Equal(rec.seen, tc.want) {
+				t.Errorf("sent %q, want %q", rec.seen, tc.want)
+			}
+		})
+	}
+	t.Run("a static token is not sent again", func(t *testing.T) {
+		rec := &recorder{statuses: []int{401}}
+		resp, err := (&authTransport{next: rec, tokens: staticToken("s")}).RoundTrip(post())
+		if err != nil || resp.StatusCode != 401 || len(rec.seen) != 1 {
+			t.Fatalf("got %v, %v after %d requests; want the 401 after one", resp, err, len(rec.seen))
+		}
+	})
 }
