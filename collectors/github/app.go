@@ -34,9 +34,8 @@ const (
 	jwtLifetime = 9 * time.Minute
 	// refreshMargin is how long before its expiry an installation token is replaced:
 	// a request signed just before the margin may run up to the source's 2-minute
-	// timeout, and the host clock may lag GitHub's by a few minutes without a
-	// request ever meeting an expired token. It costs one mint in 55 minutes instead
-	// of 60.
+	// timeout, which leaves 3 minutes for the host clock to lag GitHub's before a
+	// request meets an expired token. It costs a mint every 55 minutes instead of 60.
 	refreshMargin = 5 * time.Minute
 	// refusalHold is how long a refused mint is not asked again: a collection of many
 	// repositories then fails each one at once, with GitHub's answer, instead of
