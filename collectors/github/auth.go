@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 )
 
@@ -26,12 +27,57 @@ type authTransport struct {
 	tokens tokenSource
 }
 
+// refusable is a token source that can replace a token GitHub refused before its
+// expiry (an installation token revoked, or host and GitHub clocks apart).
+type refusable interface {
+	refused(token string)
+}
+
+// RoundTrip signs and sends a request. When GitHub answers 401 to a token its
+// source can replace, the request is sent once more with a new token; a second 401
+// stands.
 func (a *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, token, err := a.send(req)
+	source, ok := a.tokens.(refusable)
+	if err != nil || !ok || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	again, ok := rewound(req)
+	if !ok {
+		return resp, nil
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	source.refused(token)
+	resp, _, err = a.send(again)
+	return resp, err
+}
+
+// send signs a request with the current token and sends it.
+func (a *authTransport) send(req *http.Request) (*http.Response, string, error) {
 	token, err := a.tokens.Token(req.Context())
 	if err != nil {
-		return nil, fmt.Errorf("github token: %w", err)
+		return nil, "", fmt.Errorf("github token: %w", err)
 	}
 	signed := req.Clone(req.Context())
 	signed.Header.Set("Authorization", "Bearer "+token)
-	return a.next.RoundTrip(signed)
+	resp, err := a.next.RoundTrip(signed)
+	return resp, token, err
+}
+
+// rewound is the request ready to be sent again: its body, if any, read afresh.
+func rewound(req *http.Request) (*http.Request, bool) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, true
+	}
+	if req.GetBody == nil {
+		return nil, false
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	again := req.Clone(req.Context())
+	again.Body = body
+	return again, true
 }

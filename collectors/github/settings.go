@@ -20,6 +20,8 @@ type Settings struct {
 	BaseURL   string `yaml:"base_url"`
 	TokenEnv  string `yaml:"token_env"`
 	TokenFile string `yaml:"token_file"`
+	// App authenticates as a GitHub App installation instead of with a token.
+	App *AppSettings `yaml:"app"`
 	// Organizations whose repositories are all collected (forks and archived ones
 	// left out).
 	Organizations []string `yaml:"organizations"`
@@ -36,6 +38,15 @@ type Settings struct {
 	BotPatterns []string `yaml:"bot_patterns"`
 	// Deployments says what counts as a deployment.
 	Deployments DeploymentSettings `yaml:"deployments"`
+}
+
+// AppSettings name a GitHub App installation and the App's private key, given by
+// file or environment variable like a token, never in the config.
+type AppSettings struct {
+	ID             int64  `yaml:"id"`
+	InstallationID int64  `yaml:"installation_id"`
+	PrivateKeyFile string `yaml:"private_key_file"`
+	PrivateKeyEnv  string `yaml:"private_key_env"`
 }
 
 // DeploymentSettings choose the sources of deployment records. Beware of counting
@@ -105,8 +116,9 @@ const (
 
 // resolved is validated settings in the form the source uses.
 type resolved struct {
-	baseURL     string // empty for github.com
-	token       string
+	baseURL     string   // empty for github.com
+	token       string   // empty when app is set
+	app         *appAuth // nil when token is set
 	orgs        []string
 	repos       []string // explicit "owner/name"
 	globs       []string // "owner/pattern"
@@ -142,15 +154,9 @@ func resolve(set Settings, s collectors.Settings) (*resolved, error) {
 		}
 		r.baseURL = strings.TrimSuffix(set.BaseURL, "/") + "/"
 	}
-	token, err := config.ResolveSecret(set.TokenEnv, s.ResolvePath(set.TokenFile))
-	if err != nil {
-		field := "token_env"
-		if set.TokenEnv == "" {
-			field = "token_file"
-		}
-		return nil, s.Invalid(field, "%v", err)
+	if err := resolveCredentials(set, s, r); err != nil {
+		return nil, err
 	}
-	r.token = token
 	r.orgs = set.Organizations
 	for _, repo := range set.Repositories {
 		owner, name, ok := strings.Cut(repo, "/")
@@ -175,6 +181,7 @@ func resolve(set Settings, s collectors.Settings) (*resolved, error) {
 		}
 		r.exclude = append(r.exclude, ex)
 	}
+	var err error
 	if r.since, err = s.Backfill("since", set.Since, defaultSince); err != nil {
 		return nil, err
 	}
@@ -217,6 +224,56 @@ func resolve(set Settings, s collectors.Settings) (*resolved, error) {
 		r.releasesEnv = defaultEnvironment
 	}
 	return r, nil
+}
+
+// resolveCredentials reads the token, or the App's ids and private key: exactly one
+// of the two must be given.
+func resolveCredentials(set Settings, s collectors.Settings, r *resolved) error {
+	hasToken := set.TokenEnv != "" || set.TokenFile != ""
+	switch {
+	case hasToken && set.App != nil:
+		return s.Invalid("app", "give either a token (token_env or token_file) or app, not both")
+	case set.App != nil:
+		app, err := resolveApp(*set.App, s)
+		r.app = app
+		return err
+	case !hasToken:
+		return s.Invalid("token_env", "no credentials: give a token (token_env or token_file) or a GitHub App (app)")
+	}
+	token, err := config.ResolveSecret(set.TokenEnv, s.ResolvePath(set.TokenFile))
+	if err != nil {
+		field := "token_env"
+		if set.TokenEnv == "" {
+			field = "token_file"
+		}
+		return s.Invalid(field, "%v", err)
+	}
+	r.token = token
+	return nil
+}
+
+// resolveApp checks the App's ids and reads its private key. Errors name the file or
+// variable, never the key.
+func resolveApp(set AppSettings, s collectors.Settings) (*appAuth, error) {
+	if set.ID <= 0 {
+		return nil, s.Invalid("app.id", "give the App's id (App ID on the App's settings page)")
+	}
+	if set.InstallationID <= 0 {
+		return nil, s.Invalid("app.installation_id", "give the id of the App's installation (the number ending the installation's settings URL)")
+	}
+	field := "app.private_key_file"
+	if set.PrivateKeyEnv != "" {
+		field = "app.private_key_env"
+	}
+	text, err := config.ResolveSecret(set.PrivateKeyEnv, s.ResolvePath(set.PrivateKeyFile))
+	if err != nil {
+		return nil, s.Invalid(field, "%v", err)
+	}
+	key, err := parsePrivateKey(text)
+	if err != nil {
+		return nil, s.Invalid(field, "%v", err)
+	}
+	return &appAuth{id: set.ID, installationID: set.InstallationID, key: key}, nil
 }
 
 // excluded says whether a repository is left out by the exclude globs.

@@ -58,7 +58,7 @@ func NewSource(name string, s collectors.Settings) (collectors.Source, error) {
 }
 
 func newSource(name string, r *resolved, base http.RoundTripper) (*Source, error) {
-	t := newTransport(&authTransport{next: base, tokens: staticToken(r.token)}, nil)
+	t := newTransport(&authTransport{next: base, tokens: r.tokenSource(base)}, nil)
 	httpClient := &http.Client{Transport: t, Timeout: 2 * time.Minute}
 	client := gh.NewClient(httpClient)
 	if r.baseURL != "" {

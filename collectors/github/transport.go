@@ -76,6 +76,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
+			// An error that says it is permanent (GitHub refusing an App's
+			// credentials) gets the same answer on every retry.
+			var refused interface{ permanent() }
+			if errors.As(err, &refused) {
+				return nil, err
+			}
 			if attempt >= t.maxRetries || !replayable(req) {
 				return nil, fmt.Errorf("giving up after %d attempts: %w", attempt+1, err)
 			}

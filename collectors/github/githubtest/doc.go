@@ -12,7 +12,7 @@
 //	client := github.NewClient(nil).WithAuthToken("test-token")
 //	client, _ = client.WithEnterpriseURLs(srv.URL(), srv.URL())
 //
-// # Endpoints (GET only)
+// # Endpoints (GET, but for the App's one POST)
 //
 //	/orgs/{org}/repos                              type, sort, direction; hidden repositories left out
 //	/repos/{owner}/{repo}                          one repository
@@ -29,13 +29,15 @@
 //	/repos/{o}/{r}/git/ref/{heads|tags}/{name}     one branch or tag, matched exactly; 404 when there is none
 //	/repos/{o}/{r}/compare/{base}...{head}         from the repository's commit graph; 404 "No common ancestor" for unrelated histories
 //	/rate_limit                                    does not count against the limit
+//	POST /app/installations/{id}/access_tokens     WithApp: mints an installation token (201) for the App's JWT
 //
 // Anything else answers 404 {"message":"Not Found","documentation_url":...}.
 //
 // # Behaviour on every request
 //
 // Requests need "Authorization: Bearer <token>" or "token <token>" (WithToken, default
-// "test-token"), else 401 "Bad credentials". Lists take per_page (default 30, at most
+// "test-token", or an installation token the server minted and that has not expired),
+// else 401 "Bad credentials". Lists take per_page (default 30, at most
 // 100) and page (default 1) and send a Link header (prev, next, last, first) unless
 // everything fits on one page. Every answer carries X-RateLimit-Limit, -Remaining,
 // -Used, -Reset and -Resource; every request but /rate_limit and a 304 counts against
@@ -45,6 +47,22 @@
 // follows the server clock (WithClock; NewClock gives one tests can move). Every 200
 // carries an ETag (W/"<sha256 of the body>"); If-None-Match with it answers 304 Not
 // Modified with no body.
+//
+// # GitHub App
+//
+// WithApp(appID, installationID, publicKey) makes the server know an App installed
+// once. Its mint endpoint takes "Authorization: Bearer <JWT>" and checks it as GitHub
+// documents: RS256 signed by the App's key, iss the App's id (number or text), exp in
+// the future but no more than 10 minutes ahead, iat not in the future; it refuses
+// with GitHub's 401 messages ("A JSON web token could not be decoded", "'Expiration
+// time' claim ('exp') ...", "'Issued at' claim ('iat') ..."), and answers 404 for
+// another installation. The token it mints (token, expires_at an hour on,
+// permissions, repository_selection) is accepted everywhere until then. Mints spend
+// the App's own limit (5,000 an hour); an installation token's requests spend the
+// installation's (WithInstallationRateLimit, default 5,000), apart from the user's.
+// MintedTokens counts the tokens minted, InstallationRateLimit reports the
+// installation's limit, and RevokeInstallationTokens makes every token minted so far
+// answer 401.
 //
 // The comparison follows the documented paging: without per_page or page it lists at
 // most 250 commits, the last the most recent; with them, pages of the commits oldest

@@ -20,7 +20,7 @@ type route struct {
 	owner  string
 	repo   string
 	number int    // pull request number or deployment id
-	ref    string // workflow id or file name; "heads/<branch>" or "tags/<tag>" of a git ref
+	ref    string // workflow id or file name; "heads/<branch>" or "tags/<tag>" of a git ref; installation id
 	spec   string // "BASE...HEAD" of a comparison
 }
 
@@ -45,6 +45,8 @@ func parseRoute(r *http.Request) route {
 		return route{kind: "rate_limit"}
 	case n == 3 && seg[0] == "orgs" && seg[2] == "repos":
 		return route{kind: "repos", org: seg[1]}
+	case n == 4 && seg[0] == "app" && seg[1] == "installations" && seg[3] == "access_tokens":
+		return route{kind: "app.access_tokens", ref: seg[2]}
 	case n < 3 || seg[0] != "repos":
 		return route{kind: "unknown"}
 	}

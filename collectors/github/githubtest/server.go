@@ -50,6 +50,7 @@ type Server struct {
 
 	hidden    map[string]bool
 	forbidden map[string]bool
+	app       *appState // nil unless WithApp or WithInstallationRateLimit
 
 	// Limits and faults.
 	core            bucket
@@ -252,7 +253,7 @@ func (s *Server) Requests() []Request {
 // Count returns how many requests of an endpoint kind were received: "repos" (an
 // organisation's repositories), "repo", "pulls.list", "pulls.get", "timeline",
 // "deployments", "deployment", "statuses", "workflows", "workflow", "runs",
-// "releases", "ref", "compare", "rate_limit" or "unknown".
+// "releases", "ref", "compare", "rate_limit", "app.access_tokens" or "unknown".
 func (s *Server) Count(kind string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -342,13 +343,17 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // answer decides the response, in the order GitHub applies its checks.
 func (s *Server) answer(r *http.Request, rt route, now time.Time) *response {
 	s.requestSequence++
+	core := s.primaryBucket(r)
 	// A fault stands for a proxy or an outage in front of the API: it comes first.
 	if status := s.takeFault(r.URL.Path); status != 0 {
 		resp := errorResponse(status, faultMessage(status), docREST)
-		s.coreHeaders(resp, now)
+		s.coreHeaders(resp, core, now)
 		return resp
 	}
-	if !s.authorized(r) {
+	if rt.kind == "app.access_tokens" {
+		return s.mintInstallationToken(r, rt, now)
+	}
+	if !s.authorized(r, now) {
 		s.unauth.roll(now)
 		if s.unauth.remaining > 0 {
 			s.unauth.remaining--
@@ -361,14 +366,14 @@ func (s *Server) answer(r *http.Request, rt route, now time.Time) *response {
 		s.secondaryLeft--
 		resp := errorResponse(s.status, fmt.Sprintf("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID %s.", s.requestID()), docSecondary)
 		resp.header.Set("Retry-After", strconv.FormatInt(int64(math.Ceil(s.secondaryRetry.Seconds())), 10))
-		s.coreHeaders(resp, now)
+		s.coreHeaders(resp, core, now)
 		return resp
 	}
-	s.core.roll(now)
+	core.roll(now)
 	free := rt.kind == "rate_limit" // documented: does not count against the primary limit
-	if !free && s.core.remaining <= 0 {
-		resp := errorResponse(s.status, "API rate limit exceeded for user ID 1.", docRateLimit)
-		setRateHeaders(resp.header, &s.core)
+	if !free && core.remaining <= 0 {
+		resp := errorResponse(s.status, s.rateLimitedMessage(core), docRateLimit)
+		setRateHeaders(resp.header, core)
 		return resp
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
@@ -383,21 +388,21 @@ func (s *Server) answer(r *http.Request, rt route, now time.Time) *response {
 			notModified := &response{status: http.StatusNotModified, header: http.Header{}}
 			notModified.header.Set("ETag", etag)
 			s.commonHeaders(notModified.header)
-			setRateHeaders(notModified.header, &s.core)
+			setRateHeaders(notModified.header, core)
 			return notModified
 		}
 	}
 	if !free {
-		s.core.remaining--
+		core.remaining--
 	}
-	setRateHeaders(resp.header, &s.core)
+	setRateHeaders(resp.header, core)
 	return resp
 }
 
 // coreHeaders sets the primary rate-limit headers without counting the request.
-func (s *Server) coreHeaders(resp *response, now time.Time) {
-	s.core.roll(now)
-	setRateHeaders(resp.header, &s.core)
+func (s *Server) coreHeaders(resp *response, core *bucket, now time.Time) {
+	core.roll(now)
+	setRateHeaders(resp.header, core)
 }
 
 func (s *Server) takeFault(path string) int {
@@ -428,14 +433,15 @@ func faultMessage(status int) string {
 	return "Error"
 }
 
-func (s *Server) authorized(r *http.Request) bool {
+func (s *Server) authorized(r *http.Request, now time.Time) bool {
 	h := r.Header.Get("Authorization")
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok {
 		return false
 	}
 	scheme = strings.ToLower(scheme)
-	return (scheme == "bearer" || scheme == "token") && strings.TrimSpace(tok) == s.token
+	tok = strings.TrimSpace(tok)
+	return (scheme == "bearer" || scheme == "token") && (tok == s.token || s.installationToken(tok, now))
 }
 
 func (s *Server) requestID() string {
