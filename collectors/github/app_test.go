@@ -247,8 +247,8 @@ func TestAppTokenRefusedIsMintedOnce(t *testing.T) {
 		f.connectApp(t, testApp(), nil)
 		f.srv.FailPath("/orgs/", 2, http.StatusUnauthorized)
 		err := f.collect(context.Background(), collectortest.SQLite(t))
-		if err == nil || !strings.Contains(err.Error(), "401") {
-			t.Fatalf("err = %v, want a 401", err)
+		if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "GitHub App") || strings.Contains(err.Error(), "token_env") {
+			t.Fatalf("err = %v, want a 401 naming the App, not token_env", err)
 		}
 		if got, asked := f.srv.MintedTokens(), f.srv.Count("repos"); got != 2 || asked != 2 {
 			t.Errorf("%d tokens minted, the repositories asked %d times; want 2 and 2", got, asked)

@@ -132,6 +132,15 @@ type resolved struct {
 	releasesEnv string
 }
 
+// refusedCredentials says what to check when GitHub refuses what the source signs
+// requests with.
+func (r *resolved) refusedCredentials() string {
+	if r.app != nil {
+		return fmt.Sprintf("the %s's token was refused (401 Bad credentials): check the app's id, installation_id and private key, and that the app is still installed", r.app)
+	}
+	return "the token was refused (401 Bad credentials): check token_env/token_file"
+}
+
 func (r *resolved) isBot(login string, typ string) bool {
 	if strings.EqualFold(typ, "Bot") {
 		return true

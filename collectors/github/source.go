@@ -106,7 +106,7 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 				return ctx.Err()
 			}
 			if status := statusOf(err); status == http.StatusUnauthorized {
-				return fmt.Errorf("github %s: the token was refused (401 Bad credentials): check token_env/token_file", s.name)
+				return fmt.Errorf("github %s: %s", s.name, s.set.refusedCredentials())
 			}
 			log.Error("repository skipped", "repo", repo.fullName, "err", err)
 			failed = append(failed, fmt.Errorf("%s: %w", repo.fullName, explain(err)))
@@ -158,6 +158,9 @@ func (r *run) repositories(ctx context.Context) ([]repository, []error, error) {
 		repos, err := allPages(func(opt gh.ListOptions) ([]*gh.Repository, *gh.Response, error) {
 			return r.client.Repositories.ListByOrg(ctx, org, &gh.RepositoryListByOrgOptions{Type: "all", ListOptions: opt})
 		})
+		if statusOf(err) == http.StatusUnauthorized {
+			return nil, fmt.Errorf("listing repositories of %s: %s", org, r.set.refusedCredentials())
+		}
 		if err != nil {
 			return nil, fmt.Errorf("listing repositories of %s: %w", org, explain(err))
 		}
@@ -198,7 +201,7 @@ func (r *run) repositories(ctx context.Context) ([]repository, []error, error) {
 				return nil, nil, ctx.Err()
 			}
 			if statusOf(err) == http.StatusUnauthorized {
-				return nil, nil, fmt.Errorf("the token was refused (401 Bad credentials): check token_env/token_file")
+				return nil, nil, errors.New(r.set.refusedCredentials())
 			}
 			r.log.Error("repository skipped", "repo", full, "err", explain(err))
 			unreachable = append(unreachable, fmt.Errorf("%s: %w", full, explain(err)))
