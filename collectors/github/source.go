@@ -42,6 +42,8 @@ type Source struct {
 	// built on it.
 	httpClient *http.Client
 	client     *gh.Client
+	// gql collects pull requests by GraphQL when the settings ask for it; nil otherwise.
+	gql *graphqlSource
 }
 
 // NewSource is the GitHub source's collectors.Factory.
@@ -67,7 +69,11 @@ func newSource(name string, r *resolved, base http.RoundTripper) (*Source, error
 			return nil, fmt.Errorf("github %s: base_url: %w", name, err)
 		}
 	}
-	return &Source{name: name, set: r, transport: t, httpClient: httpClient, client: client}, nil
+	s := &Source{name: name, set: r, transport: t, httpClient: httpClient, client: client}
+	if r.graphql {
+		s.gql = newGraphQLSource(r.baseURL, t)
+	}
+	return s, nil
 }
 
 // run is the state of one collection.

@@ -26,6 +26,9 @@ type route struct {
 // parseRoute maps a path under /api/v3/ to an endpoint.
 func parseRoute(r *http.Request) route {
 	escaped := r.URL.EscapedPath()
+	if escaped == graphqlPath {
+		return route{kind: "graphql"}
+	}
 	if !strings.HasPrefix(escaped, apiPrefix) {
 		return route{kind: "unknown"}
 	}

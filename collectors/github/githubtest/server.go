@@ -59,6 +59,8 @@ type Server struct {
 	hook            func(*http.Request)
 	requestSequence int64
 
+	gql graphqlState
+
 	// Accounting.
 	log    []Request
 	counts map[string]int
@@ -271,6 +273,7 @@ func (s *Server) ResetCounts() {
 	defer s.mu.Unlock()
 	s.log = nil
 	s.counts = map[string]int{}
+	s.gql.points = 0
 }
 
 // account returns the account of login, creating it with typ on first sight.
@@ -362,6 +365,9 @@ func (s *Server) answer(r *http.Request, rt route, now time.Time) *response {
 		resp.header.Set("Retry-After", strconv.FormatInt(int64(math.Ceil(s.secondaryRetry.Seconds())), 10))
 		s.coreHeaders(resp, now)
 		return resp
+	}
+	if rt.kind == "graphql" {
+		return s.answerGraphQL(r, now)
 	}
 	s.core.roll(now)
 	free := rt.kind == "rate_limit" // documented: does not count against the primary limit
