@@ -23,6 +23,7 @@ import (
 const (
 	graphqlPageSize    = 100
 	graphqlMinPageSize = 5
+	graphqlGrowFrom    = 25
 )
 
 // graphqlSource is a source's GraphQL side: pull requests in pages of up to 100, each
@@ -289,8 +290,9 @@ func (o *graphqlObserver) RoundTrip(req *http.Request) (*http.Response, error) {
 type graphqlPulls struct {
 	r    *run
 	repo repository
-	// probe is the first page's size when the cursor is complete: the pull requests
-	// seen in the overlap and one more, which is all an unchanged repository needs.
+	// probe is the next page's size while the cursor is complete: first the pull
+	// requests seen in the overlap and one more, which is all an unchanged repository
+	// needs, then 25, 50, ... up to the page size. 0 in a backfill.
 	probe   int
 	started bool
 	after   *githubv4.String
@@ -300,14 +302,16 @@ type graphqlPulls struct {
 
 func (p *graphqlPulls) firstETag() string { return "" }
 
-// size is the next page's: the source's page size, cut to the probe on the first
-// page and to what is left on the last, since GitHub charges by what is asked for.
+// size is the next page's: the source's page size, cut to what is left once the
+// first page told the total (GitHub charges by what is asked for). After a probe the
+// pages grow from 25 (101 requests, 1 point), since an incremental walk usually
+// stops within a few pull requests.
 func (p *graphqlPulls) size() int {
 	n := p.r.gql.pageSize
-	switch {
-	case !p.started && p.probe > 0:
+	if p.probe > 0 {
 		n = min(n, p.probe)
-	case p.started && p.total > p.fetched:
+	}
+	if p.started && p.total > p.fetched {
 		n = min(n, p.total-p.fetched)
 	}
 	return n
@@ -334,6 +338,12 @@ func (p *graphqlPulls) next(ctx context.Context) ([]pullItem, bool, error) {
 		break
 	}
 	page := q.Repository.PullRequests
+	if p.probe > 0 {
+		p.probe = max(2*p.probe, graphqlGrowFrom)
+		if p.probe >= p.r.gql.pageSize {
+			p.probe = 0
+		}
+	}
 	p.started = true
 	p.total = page.TotalCount
 	p.fetched += len(page.Nodes)
