@@ -95,6 +95,13 @@ func (s *Server) graphqlBucket() *bucket {
 	return &s.gql.bucket
 }
 
+// graphqlRate is the GraphQL bucket as /rate_limit reports it.
+func (s *Server) graphqlRate() jRate {
+	b := s.graphqlBucket()
+	b.roll(s.now())
+	return jRate{Limit: b.limit, Used: b.limit - max(b.remaining, 0), Remaining: max(b.remaining, 0), Reset: b.reset.Unix()}
+}
+
 // gqlError is one entry of a GraphQL answer's "errors".
 type gqlError struct {
 	Type       string         `json:"type,omitempty"`

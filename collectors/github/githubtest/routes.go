@@ -171,7 +171,7 @@ func (s *Server) rateLimitJSON() *response {
 		Resources: map[string]jRate{
 			"core":                 core,
 			"search":               full(30, time.Minute),
-			"graphql":              full(5000, time.Hour),
+			"graphql":              s.graphqlRate(),
 			"integration_manifest": full(5000, time.Hour),
 			"code_search":          full(10, time.Minute),
 		},

@@ -253,7 +253,7 @@ func (s *Server) Requests() []Request {
 // Count returns how many requests of an endpoint kind were received: "repos" (an
 // organisation's repositories), "repo", "pulls.list", "pulls.get", "timeline",
 // "deployments", "deployment", "statuses", "workflows", "workflow", "runs",
-// "releases", "ref", "compare", "rate_limit" or "unknown".
+// "releases", "ref", "compare", "rate_limit", "graphql" or "unknown".
 func (s *Server) Count(kind string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
