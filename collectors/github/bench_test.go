@@ -57,3 +57,42 @@ func BenchmarkCollect(b *testing.B) {
 		b.ReportMetric(float64(prs)/took.Seconds(), "prs/s")
 	}
 }
+
+// BenchmarkCollectGraphQL collects the same organisation with pull requests by
+// GraphQL, then again unchanged, and reports the points spent per pull request, the
+// points a 100,000-pull-request organisation would need at that rate (and the hours
+// of a 5,000-point budget), and the REST requests left (deployments, runs, listings).
+//
+//	go test ./collectors/github -run '^$' -bench CollectGraphQL -benchtime 1x
+func BenchmarkCollectGraphQL(b *testing.B) {
+	for range b.N {
+		b.StopTimer()
+		f := newFixture(b)
+		f.srv.GenerateOrg(githubtest.OrgSpec{Repos: 20, PullRequests: 500, Start: now.Add(-150 * 24 * time.Hour), Every: 5 * time.Hour, Seed: 1})
+		f.connect(b, useGraphQL)
+		st := collectortest.SQLite(b)
+		b.StartTimer()
+		started := time.Now()
+		if err := f.collect(context.Background(), st); err != nil {
+			b.Fatal(err)
+		}
+		took := time.Since(started)
+		b.StopTimer()
+		points, queries, rest := f.srv.GraphQLPoints(), f.srv.Count("graphql"), f.srv.Total()-f.srv.Count("graphql")
+		prs, _ := st.Count(context.Background(), schema.KindPullRequest, store.Filter{})
+		f.srv.ResetCounts()
+		if err := f.collect(context.Background(), st); err != nil {
+			b.Fatal(err)
+		}
+		perPR := float64(points) / float64(prs)
+		b.ReportMetric(float64(prs), "prs")
+		b.ReportMetric(float64(points), "backfill-points")
+		b.ReportMetric(float64(queries), "backfill-queries")
+		b.ReportMetric(perPR, "points/pr")
+		b.ReportMetric(perPR*100_000, "points/100k-prs")
+		b.ReportMetric(perPR*100_000/5000, "budget-hours/100k-prs")
+		b.ReportMetric(float64(rest), "backfill-rest-requests")
+		b.ReportMetric(float64(f.srv.GraphQLPoints()), "rerun-points")
+		b.ReportMetric(float64(prs)/took.Seconds(), "prs/s")
+	}
+}

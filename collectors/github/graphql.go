@@ -264,7 +264,7 @@ func (o *graphqlOutcome) classify(err error) error {
 type graphqlObserver struct{ next http.RoundTripper }
 
 func (o *graphqlObserver) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.WithContext(withoutServerErrorRetries(req.Context()))
+	req = req.WithContext(withoutTimeoutRetries(req.Context()))
 	resp, err := o.next.RoundTrip(req)
 	outcome, _ := req.Context().Value(graphqlOutcomeKey{}).(*graphqlOutcome)
 	if err != nil || outcome == nil {

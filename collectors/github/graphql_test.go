@@ -3,6 +3,7 @@ package github
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"reflect"
 	"strings"
@@ -374,5 +375,53 @@ func TestGraphQLRefusedToken(t *testing.T) {
 	err := f.collect(context.Background(), collectortest.SQLite(t))
 	if err == nil || !strings.Contains(err.Error(), "401 Bad credentials") {
 		t.Errorf("err = %v, want the refused token named", err)
+	}
+}
+
+func TestTransportKeepsGraphQLAndRESTBudgetsApart(t *testing.T) {
+	tr, slept := testTransport(nil)
+	reset := tr.now().Add(20 * time.Minute)
+	graphqlRate := rate(4000, reset)
+	graphqlRate["X-RateLimit-Resource"] = "graphql"
+	tr.next = &scripted{answers: []func() (*http.Response, error){
+		respond(200, rate(tr.reserve, reset), "[]"), // REST nearly spent
+		respond(200, graphqlRate, `{"data":{}}`),    // GraphQL not
+		respond(200, rate(5000, reset.Add(time.Hour)), "[]"),
+	}}
+	post := func() {
+		req, _ := http.NewRequest(http.MethodPost, "https://ghe.example/api/graphql", strings.NewReader("{}"))
+		if _, err := tr.RoundTrip(req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := get(t, tr); err != nil {
+		t.Fatal(err)
+	}
+	post()
+	if len(*slept) != 0 || tr.left(resourceCore) != tr.reserve || tr.left(resourceGraphQL) != 4000 {
+		t.Fatalf("slept %v; core %d, graphql %d left: a query waited on the REST budget", *slept, tr.left(resourceCore), tr.left(resourceGraphQL))
+	}
+	if _, remaining := tr.stats(); remaining != tr.reserve {
+		t.Errorf("reported %d left, want the scarcer budget's %d", remaining, tr.reserve)
+	}
+	if _, err := get(t, tr); err != nil {
+		t.Fatal(err)
+	}
+	if len(*slept) != 1 || (*slept)[0] != 20*time.Minute+time.Second {
+		t.Errorf("slept %v, want the REST request to wait for the reset (20m1s)", *slept)
+	}
+}
+
+func TestTransportHandsGraphQLTimeoutsBack(t *testing.T) {
+	next := &scripted{answers: []func() (*http.Response, error){
+		respond(503, nil, ""), respond(502, nil, `{"errors":[{"message":"timeout"}]}`), respond(200, nil, "{}"),
+	}}
+	tr, slept := testTransport(next)
+	req, _ := http.NewRequestWithContext(withoutTimeoutRetries(context.Background()), http.MethodPost, "https://ghe.example/api/graphql", strings.NewReader("{}"))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("{}")), nil }
+	resp, err := tr.RoundTrip(req)
+	// The 503 is retried after a backoff; the 502 comes back at once.
+	if err != nil || resp.StatusCode != 502 || next.calls != 2 || len(*slept) != 1 {
+		t.Fatalf("got %v, %v after %d calls and sleeps %v; want the 502 after one retry of the 503", resp, err, next.calls, *slept)
 	}
 }

@@ -70,12 +70,17 @@ func resourceOf(req *http.Request) string {
 	return resourceCore
 }
 
-// noServerErrorRetries marks a request whose 502/504 answers go back to the caller
-// at once: a GraphQL query that timed out is retried smaller, not the same again.
-type noServerErrorRetries struct{}
+// noTimeoutRetries marks a request whose 502 and 504 answers (GitHub giving up on a
+// heavy query) go back to the caller at once: a GraphQL query that timed out is
+// asked again smaller, not the same again. Other errors are retried as usual.
+type noTimeoutRetries struct{}
 
-func withoutServerErrorRetries(ctx context.Context) context.Context {
-	return context.WithValue(ctx, noServerErrorRetries{}, true)
+func withoutTimeoutRetries(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noTimeoutRetries{}, true)
+}
+
+func timedOut(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout
 }
 
 func newTransport(next http.RoundTripper, log *slog.Logger) *transport {
@@ -140,7 +145,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		t.observe(resp.Header)
 		wait, reason := t.retryWait(resp, attempt)
-		if reason == "server error" && ctx.Value(noServerErrorRetries{}) != nil {
+		if timedOut(resp) && ctx.Value(noTimeoutRetries{}) != nil {
 			reason = ""
 		}
 		if reason == "" || attempt >= t.maxRetries || !replayable(req) || wait > t.maxWait {
