@@ -320,6 +320,7 @@ func (p *graphqlPulls) size() int {
 func (p *graphqlPulls) next(ctx context.Context) ([]pullItem, bool, error) {
 	var q pullsPageQuery
 	for {
+		q = pullsPageQuery{}
 		n := p.size()
 		vars := map[string]any{
 			"owner": githubv4.String(p.repo.owner), "name": githubv4.String(p.repo.name),
