@@ -119,14 +119,19 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 		}
 	}
 	requests, remaining := s.transport.stats()
-	log.Info("collected", "repositories", len(repos), "failed", len(failed), "requests", requests, "rate_limit_remaining", remaining)
+	done := []any{"repositories", len(repos), "failed", len(failed), "requests", requests, "rate_limit_remaining", remaining}
+	if s.gql != nil {
+		done = append(done, "graphql_points", s.gql.points)
+	}
+	log.Info("collected", done...)
 	if len(failed) > 0 {
 		return fmt.Errorf("github %s: %d of %d repositories failed: %w", s.name, len(failed), total, errors.Join(failed...))
 	}
 	return nil
 }
 
-// RateLimitRemaining is the GitHub rate limit left as last reported, -1 when unknown.
+// RateLimitRemaining is the GitHub rate limit left as last reported, -1 when unknown:
+// the scarcer of the REST and GraphQL budgets when both are spent.
 func (s *Source) RateLimitRemaining() int {
 	_, remaining := s.transport.stats()
 	return remaining
