@@ -235,7 +235,7 @@ type restPulls struct {
 	r        *run
 	repo     repository
 	etag     string
-	nextPage int // 0 before the first page
+	nextPage int // the page after the one read, from its Link header
 	started  bool
 	first    string // the first page's ETag
 }
