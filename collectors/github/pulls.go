@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -75,6 +76,28 @@ func (c *pullsCursor) add(s span) {
 	c.Covered = merged
 }
 
+// pullItem is one pull request of a listing page: what the cursor walk reasons with,
+// and how to build its record when it is not stored as it is now.
+type pullItem struct {
+	number  int
+	updated time.Time
+	record  func(ctx context.Context) (schema.PullRequest, error)
+}
+
+// pullPages serves a repository's pull requests page by page, newest update first:
+// by REST (a list page, then two requests per pull request to build) or by GraphQL
+// (pages carrying everything the records need).
+type pullPages interface {
+	// next returns the next page and whether it is the last; errUnchanged when the
+	// first page is as the cursor left it.
+	next(ctx context.Context) (items []pullItem, last bool, err error)
+	// firstETag is the first page's ETag, kept to ask "anything new?" next time.
+	firstETag() string
+}
+
+// errUnchanged is a first page that did not change since the last complete pass.
+var errUnchanged = errors.New("unchanged")
+
 // pulls collects the pull requests of a repository changed since its cursor.
 func (r *run) pulls(ctx context.Context, repo repository) error {
 	stream := "pulls:" + repo.fullName
@@ -82,22 +105,35 @@ func (r *run) pulls(ctx context.Context, repo repository) error {
 	if err := r.loadCursor(ctx, stream, &cur); err != nil {
 		return err
 	}
-	floor := r.floor
-	etag := ""
-	if cur.complete(floor) {
-		etag = cur.ETag
+	var pages pullPages
+	if r.gql != nil && r.gql.unavailable == "" {
+		gp := &graphqlPulls{r: r, repo: repo}
+		if cur.complete(r.floor) {
+			gp.probe = len(cur.Seen) + 1
+		}
+		pages = gp
+	} else {
+		rp := &restPulls{r: r, repo: repo}
+		if cur.complete(r.floor) {
+			rp.etag = cur.ETag
+		}
+		pages = rp
 	}
-	listURL := fmt.Sprintf("repos/%s/%s/pulls?state=all&sort=updated&direction=desc&per_page=%d", repo.owner, repo.name, perPage)
-	var page []*gh.PullRequest
-	resp, firstETag, err := getConditional(ctx, r.client, listURL, etag, &page)
-	if notModified(resp, err) {
-		r.report(repo, "pulls", 0, 0, true)
-		return nil
+	err := r.walkPulls(ctx, repo, stream, cur, pages)
+	var unavailable *graphqlUnavailable
+	if errors.As(err, &unavailable) {
+		r.gql.unavailable = unavailable.reason
+		r.log.Warn("GitHub's GraphQL API cannot serve flowmeter's query; collecting pull requests by REST",
+			"repo", repo.fullName, "reason", unavailable.reason)
+		return r.pulls(ctx, repo)
 	}
-	if err != nil {
-		return err
-	}
+	return err
+}
 
+// walkPulls walks the pages newest first, building the records of the pull requests
+// the cursor does not cover, and writes them in batches with the cursor.
+func (r *run) walkPulls(ctx context.Context, repo repository, stream string, cur pullsCursor, pages pullPages) error {
+	floor := r.floor
 	var (
 		walkTop  time.Time             // updated_at of the newest pull request
 		lowest   time.Time             // updated_at of the last one handled
@@ -132,7 +168,7 @@ func (r *run) pulls(ctx context.Context, repo repository) error {
 			}
 		}
 		if finished && next.complete(floor) {
-			next.ETag = firstETag
+			next.ETag = pages.firstETag()
 		}
 		b := &schema.Batch{PullRequests: batch, Cursors: []schema.Cursor{r.cursor(stream, next)}}
 		if err := r.w.Write(ctx, b); err != nil {
@@ -144,8 +180,16 @@ func (r *run) pulls(ctx context.Context, repo repository) error {
 	}
 
 	for !finished {
-		for _, pr := range present(page) {
-			u := ts(pr.UpdatedAt)
+		page, last, err := pages.next(ctx)
+		if errors.Is(err, errUnchanged) {
+			r.report(repo, "pulls", 0, 0, true)
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		for _, pr := range page {
+			u := pr.updated
 			if walkTop.IsZero() {
 				walkTop = u
 			}
@@ -154,8 +198,8 @@ func (r *run) pulls(ctx context.Context, repo repository) error {
 				break
 			}
 			lowest = u
-			if seen, ok := cur.Seen[pr.GetNumber()]; ok && seen.Equal(u) {
-				handled[pr.GetNumber()] = u
+			if seen, ok := cur.Seen[pr.number]; ok && seen.Equal(u) {
+				handled[pr.number] = u
 				continue
 			}
 			if s, ok := cur.spanOf(u); ok {
@@ -165,12 +209,12 @@ func (r *run) pulls(ctx context.Context, repo repository) error {
 				}
 				continue
 			}
-			rec, err := r.pullRequest(ctx, repo, pr)
+			rec, err := pr.record(ctx)
 			if err != nil {
-				return fmt.Errorf("#%d: %w", pr.GetNumber(), err)
+				return fmt.Errorf("#%d: %w", pr.number, err)
 			}
 			batch = append(batch, rec)
-			handled[pr.GetNumber()] = u
+			handled[pr.number] = u
 			done++
 			if len(batch) >= batchSize {
 				if err := flush(); err != nil {
@@ -178,34 +222,82 @@ func (r *run) pulls(ctx context.Context, repo repository) error {
 				}
 			}
 		}
-		if finished || resp.NextPage == 0 {
+		if last {
 			finished = true
-			break
-		}
-		page = nil
-		if resp, _, err = getConditional(ctx, r.client, fmt.Sprintf("%s&page=%d", listURL, resp.NextPage), "", &page); err != nil {
-			return err
 		}
 	}
 	return flush()
 }
 
+// restPulls pages the REST list of pull requests; the first page is asked for with
+// the ETag of the last complete pass, so an unchanged repository costs nothing.
+type restPulls struct {
+	r        *run
+	repo     repository
+	etag     string
+	nextPage int // the page after the one read, from its Link header
+	started  bool
+	first    string // the first page's ETag
+}
+
+func (p *restPulls) firstETag() string { return p.first }
+
+func (p *restPulls) next(ctx context.Context) ([]pullItem, bool, error) {
+	u := fmt.Sprintf("repos/%s/%s/pulls?state=all&sort=updated&direction=desc&per_page=%d", p.repo.owner, p.repo.name, perPage)
+	etag := ""
+	if !p.started {
+		etag = p.etag
+	} else {
+		u = fmt.Sprintf("%s&page=%d", u, p.nextPage)
+	}
+	var page []*gh.PullRequest
+	resp, tag, err := getConditional(ctx, p.r.client, u, etag, &page)
+	if notModified(resp, err) {
+		return nil, true, errUnchanged
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if !p.started {
+		p.started, p.first = true, tag
+	}
+	p.nextPage = resp.NextPage
+	items := make([]pullItem, 0, len(page))
+	for _, pr := range present(page) {
+		items = append(items, pullItem{
+			number: pr.GetNumber(), updated: ts(pr.UpdatedAt),
+			record: func(ctx context.Context) (schema.PullRequest, error) { return p.r.pullRequest(ctx, p.repo, pr) },
+		})
+	}
+	return items, resp.NextPage == 0, nil
+}
+
 // pullRequest builds the record of one pull request from its full form and its
 // timeline: two requests (more for a timeline over 100 events).
 func (r *run) pullRequest(ctx context.Context, repo repository, listed *gh.PullRequest) (schema.PullRequest, error) {
-	number := listed.GetNumber()
-	pr, _, err := r.client.PullRequests.Get(ctx, repo.owner, repo.name, number)
+	pr, _, err := r.client.PullRequests.Get(ctx, repo.owner, repo.name, listed.GetNumber())
 	if err != nil {
 		return schema.PullRequest{}, err
 	}
+	timeline, err := r.timeline(ctx, repo, listed.GetNumber())
+	if err != nil {
+		return schema.PullRequest{}, fmt.Errorf("timeline: %w", err)
+	}
+	// The listed updated_at is the one the cursor reasons with.
+	return r.pullRecord(repo, pr, ts(listed.UpdatedAt), timeline), nil
+}
+
+// pullRecord builds a pull request's record from its REST form and its timeline; the
+// GraphQL path builds the same forms, so both give the same record.
+func (r *run) pullRecord(repo repository, pr *gh.PullRequest, updated time.Time, timeline []*gh.Timeline) schema.PullRequest {
+	number := pr.GetNumber()
 	rec := schema.PullRequest{
 		Source: r.name, ID: fmt.Sprintf("%s#%d", repo.fullName, number), Repo: repo.fullName,
 		Number: int64(number), Author: pr.GetUser().GetLogin(), Title: pr.GetTitle(),
 		BaseBranch: pr.GetBase().GetRef(), Draft: pr.GetDraft(), CreatedAt: ts(pr.CreatedAt),
 		CommitCount: int64(pr.GetCommits()), Additions: int64(pr.GetAdditions()), Deletions: int64(pr.GetDeletions()),
 		MergedAt: ts(pr.MergedAt), ClosedAt: ts(pr.ClosedAt), URL: pr.GetHTMLURL(),
-		// The listed updated_at is the one the cursor reasons with.
-		UpdatedAt: ts(listed.UpdatedAt),
+		UpdatedAt: updated,
 	}
 	if !rec.MergedAt.IsZero() {
 		// On an open pull request this is GitHub's test merge, not a real commit.
@@ -216,12 +308,8 @@ func (r *run) pullRequest(ctx context.Context, repo repository, listed *gh.PullR
 	}
 	rec.Reverts = reverts(repo.fullName, pr.GetBody())
 	rec.TicketRefs = ticketRefs(repo.fullName, pr.GetTitle(), pr.GetHead().GetRef(), pr.GetBody())
-	timeline, err := r.timeline(ctx, repo, number)
-	if err != nil {
-		return schema.PullRequest{}, fmt.Errorf("timeline: %w", err)
-	}
 	r.applyTimeline(&rec, pr.GetUser().GetLogin(), timeline)
-	return rec, nil
+	return rec
 }
 
 // revertLine matches what a revert says it reverts: git revert writes "This reverts

@@ -38,6 +38,11 @@ type Settings struct {
 	BotPatterns []string `yaml:"bot_patterns"`
 	// Deployments says what counts as a deployment.
 	Deployments DeploymentSettings `yaml:"deployments"`
+	// API is how pull requests are collected: "rest" (the default: two requests per
+	// pull request) or "graphql" (pages of up to 100 pull requests with everything
+	// recorded, a few points each), which falls back to REST where the GraphQL API
+	// lacks a field. Everything else is always collected by REST.
+	API string `yaml:"api"`
 }
 
 // AppSettings name a GitHub App installation and the App's private key, given by
@@ -125,7 +130,8 @@ type resolved struct {
 	exclude     []string
 	since       collectors.Backfill
 	bots        []*regexp.Regexp
-	api         bool
+	api         bool            // collect the Deployments API
+	graphql     bool            // collect pull requests by GraphQL
 	envs        map[string]bool // nil: every environment
 	workflows   []WorkflowSettings
 	releases    bool
@@ -227,6 +233,13 @@ func resolve(set Settings, s collectors.Settings) (*resolved, error) {
 			}
 		}
 		r.workflows = append(r.workflows, w)
+	}
+	switch strings.ToLower(set.API) {
+	case "", "rest":
+	case "graphql":
+		r.graphql = true
+	default:
+		return nil, s.Invalid("api", "want rest or graphql, got %q", set.API)
 	}
 	r.releasesEnv = set.Deployments.Releases.Environment
 	if r.releasesEnv == "" {

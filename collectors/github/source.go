@@ -42,6 +42,8 @@ type Source struct {
 	// built on it.
 	httpClient *http.Client
 	client     *gh.Client
+	// gql collects pull requests by GraphQL when the settings ask for it; nil otherwise.
+	gql *graphqlSource
 }
 
 // NewSource is the GitHub source's collectors.Factory.
@@ -67,7 +69,11 @@ func newSource(name string, r *resolved, base http.RoundTripper) (*Source, error
 			return nil, fmt.Errorf("github %s: base_url: %w", name, err)
 		}
 	}
-	return &Source{name: name, set: r, transport: t, httpClient: httpClient, client: client}, nil
+	s := &Source{name: name, set: r, transport: t, httpClient: httpClient, client: client}
+	if r.graphql {
+		s.gql = newGraphQLSource(r.baseURL, t)
+	}
+	return s, nil
 }
 
 // run is the state of one collection.
@@ -113,14 +119,19 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 		}
 	}
 	requests, remaining := s.transport.stats()
-	log.Info("collected", "repositories", len(repos), "failed", len(failed), "requests", requests, "rate_limit_remaining", remaining)
+	done := []any{"repositories", len(repos), "failed", len(failed), "requests", requests, "rate_limit_remaining", remaining}
+	if s.gql != nil {
+		done = append(done, "graphql_points", s.gql.points)
+	}
+	log.Info("collected", done...)
 	if len(failed) > 0 {
 		return fmt.Errorf("github %s: %d of %d repositories failed: %w", s.name, len(failed), total, errors.Join(failed...))
 	}
 	return nil
 }
 
-// RateLimitRemaining is the GitHub rate limit left as last reported, -1 when unknown.
+// RateLimitRemaining is the GitHub rate limit left as last reported, -1 when unknown:
+// the scarcer of the REST and GraphQL budgets when both are spent.
 func (s *Source) RateLimitRemaining() int {
 	_, remaining := s.transport.stats()
 	return remaining

@@ -22,6 +22,12 @@ import (
 // jittered exponential backoff. It never spins: every wait is a sleep and every
 // retry loop is bounded.
 //
+// GitHub keeps separate budgets per resource, named by X-RateLimit-Resource: REST
+// requests spend "core", GraphQL queries spend "graphql" points. The transport keeps
+// one budget per resource and waits on the one a request spends, so a GraphQL
+// backfill that used up its points does not hold back REST requests, nor the other
+// way round.
+//
 // It also hides the rate-limit headers from go-github after reading them: go-github
 // refuses requests on its own when the last response said no requests were left,
 // judged by the wall clock, which would pre-empt the waiting done here.
@@ -37,26 +43,77 @@ type transport struct {
 	maxDelay   time.Duration // longest backoff
 	maxWait    time.Duration // longest wait for a limit before the request fails
 
-	mu        sync.Mutex
+	mu       sync.Mutex
+	budgets  map[string]*budget // by resource: "core", "graphql", ...
+	requests int
+}
+
+// budget is one primary rate-limit window as GitHub last reported it.
+type budget struct {
 	limit     int // -1 while unknown
-	remaining int // -1 while unknown
+	remaining int
 	reset     time.Time
-	requests  int
+}
+
+// The resources flowmeter spends.
+const (
+	resourceCore    = "core"
+	resourceGraphQL = "graphql"
+)
+
+// resourceOf names the budget a request spends: GraphQL queries are POSTs to
+// /graphql (/api/graphql on GitHub Enterprise Server).
+func resourceOf(req *http.Request) string {
+	if strings.HasSuffix(req.URL.Path, "/graphql") {
+		return resourceGraphQL
+	}
+	return resourceCore
+}
+
+// noTimeoutRetries marks a request whose 502 and 504 answers (GitHub giving up on a
+// heavy query) go back to the caller at once: a GraphQL query that timed out is
+// asked again smaller, not the same again. Other errors are retried as usual.
+type noTimeoutRetries struct{}
+
+func withoutTimeoutRetries(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noTimeoutRetries{}, true)
+}
+
+func timedOut(resp *http.Response) bool {
+	return resp.StatusCode == http.StatusBadGateway || resp.StatusCode == http.StatusGatewayTimeout
 }
 
 func newTransport(next http.RoundTripper, log *slog.Logger) *transport {
 	return &transport{
 		next: next, now: time.Now, sleep: httpwait.Sleep, log: log,
 		reserve: 10, maxRetries: 5, baseDelay: time.Second, maxDelay: time.Minute, maxWait: 65 * time.Minute,
-		limit: -1, remaining: -1,
+		budgets: map[string]*budget{},
 	}
 }
 
-// stats returns the requests sent so far and the rate limit left (-1 when unknown).
+// stats returns the requests sent so far and the rate limit left (-1 when unknown):
+// the least left of the budgets reported, since the scarcer one is what a collection
+// waits on.
 func (t *transport) stats() (requests, remaining int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.requests, t.remaining
+	remaining = -1
+	for _, b := range t.budgets {
+		if b.remaining >= 0 && (remaining < 0 || b.remaining < remaining) {
+			remaining = b.remaining
+		}
+	}
+	return t.requests, remaining
+}
+
+// left returns a resource's budget left as last reported, -1 when unknown.
+func (t *transport) left(resource string) int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if b := t.budgets[resource]; b != nil {
+		return b.remaining
+	}
+	return -1
 }
 
 var rateHeaders = []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Used", "X-RateLimit-Reset", "X-RateLimit-Resource"}
@@ -65,7 +122,7 @@ var rateHeaders = []string{"X-RateLimit-Limit", "X-RateLimit-Remaining", "X-Rate
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	for attempt := 0; ; attempt++ {
-		if err := t.waitForBudget(ctx); err != nil {
+		if err := t.waitForBudget(ctx, resourceOf(req)); err != nil {
 			return nil, err
 		}
 		resp, err := t.next.RoundTrip(req)
@@ -94,6 +151,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		t.observe(resp.Header)
 		wait, reason := t.retryWait(resp, attempt)
+		if timedOut(resp) && ctx.Value(noTimeoutRetries{}) != nil {
+			reason = ""
+		}
 		if reason == "" || attempt >= t.maxRetries || !replayable(req) || wait > t.maxWait {
 			for _, h := range rateHeaders {
 				resp.Header.Del(h)
@@ -114,9 +174,14 @@ func replayable(req *http.Request) bool { return req.Body == nil || req.GetBody 
 
 // waitForBudget sleeps until the primary limit resets when nearly all of it is used,
 // so the source never runs into the limit itself.
-func (t *transport) waitForBudget(ctx context.Context) error {
+func (t *transport) waitForBudget(ctx context.Context, resource string) error {
 	t.mu.Lock()
-	remaining, limit, reset := t.remaining, t.limit, t.reset
+	b := t.budgets[resource]
+	if b == nil {
+		t.mu.Unlock()
+		return nil
+	}
+	remaining, limit, reset := b.remaining, b.limit, b.reset
 	t.mu.Unlock()
 	if remaining < 0 || remaining > t.reserve || reset.IsZero() {
 		return nil
@@ -128,14 +193,14 @@ func (t *transport) waitForBudget(ctx context.Context) error {
 	if wait > t.maxWait {
 		return fmt.Errorf("GitHub rate limit: %d of %d requests left and the reset is %s away", remaining, limit, wait.Round(time.Second))
 	}
-	t.log.Info("GitHub rate limit nearly used; waiting for the reset",
+	t.log.Info("GitHub rate limit nearly used; waiting for the reset", "resource", resource,
 		"remaining", remaining, "limit", limit, "reset", reset.UTC().Format(time.RFC3339), "wait", wait.Round(time.Second))
 	if err := t.sleep(ctx, wait); err != nil {
 		return err
 	}
 	t.mu.Lock()
-	if t.reset.Equal(reset) {
-		t.remaining = -1 // unknown until the next response says
+	if b.reset.Equal(reset) {
+		b.remaining = -1 // unknown until the next response says
 	}
 	t.mu.Unlock()
 	return nil
@@ -152,8 +217,18 @@ func (t *transport) observe(h http.Header) {
 	if err != nil {
 		limit = -1
 	}
+	resource := h.Get("X-RateLimit-Resource")
+	if resource == "" {
+		resource = resourceCore
+	}
+	t.record(resource, remaining, limit, time.Unix(reset, 0))
+}
+
+// record sets a resource's budget: from the headers, or from a GraphQL answer's
+// rateLimit object.
+func (t *transport) record(resource string, remaining, limit int, reset time.Time) {
 	t.mu.Lock()
-	t.remaining, t.limit, t.reset = remaining, limit, time.Unix(reset, 0)
+	t.budgets[resource] = &budget{remaining: remaining, limit: limit, reset: reset}
 	t.mu.Unlock()
 }
 

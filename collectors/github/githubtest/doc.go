@@ -30,6 +30,7 @@
 //	/repos/{o}/{r}/compare/{base}...{head}         from the repository's commit graph; 404 "No common ancestor" for unrelated histories
 //	/rate_limit                                    does not count against the limit
 //	POST /app/installations/{id}/access_tokens     WithApp: mints an installation token (201) for the App's JWT
+//	POST /api/graphql                              GraphQL (below), served from the same model
 //
 // Anything else answers 404 {"message":"Not Found","documentation_url":...}.
 //
@@ -72,6 +73,24 @@
 // A run on a tag push has the tag's name as its head_branch, as on GitHub: give the
 // tag's name as HeadBranch.
 //
+// # GraphQL
+//
+// POST /api/graphql (where GitHub Enterprise Server serves it) parses the query with
+// a GraphQL parser, takes variables, and resolves the fields flowmeter asks for:
+// repository(owner, name) { pullRequests(first, after, orderBy, states), pullRequest(number) },
+// a pull request's number, title, body, url, isDraft, dates, refs, additions,
+// deletions, author (a bot's login without "[bot]", __typename Bot), mergeCommit, and
+// its labels, commits, reviews and timelineItems (READY_FOR_REVIEW_EVENT,
+// CONVERT_TO_DRAFT_EVENT) connections, and rateLimit. An unknown field fails
+// validation as GitHub's does (type and extensions.code "undefinedField"); a
+// connection needs first or last within 1..100, and a query at most 500,000 nodes.
+// Each query costs the points GitHub documents (one request per node of the parent
+// connections, summed, divided by 100 and rounded, at least 1), charged from a
+// bucket of its own (WithGraphQLRateLimit, default 5,000 an hour) and reported in
+// rateLimit and X-RateLimit-* headers with resource "graphql"; when it is spent,
+// queries answer 403 RATE_LIMITED. Requests count as kind "graphql";
+// GraphQLPoints says what they cost.
+//
 // # Fault knobs
 //
 //	Fail(n, status)                 the next n requests answer status (502, 503, ...)
@@ -82,6 +101,9 @@
 //	ForbidRepo(full)                403 "Resource not accessible by integration"
 //	AllowRepo(full)                 undoes both
 //	OnRequest(fn)                   fn sees each request before it is answered
+//	RemoveGraphQLField("T.f")       the GraphQL field T.f is unknown, as on an older GitHub Enterprise Server
+//	DisableGraphQL()                POST /api/graphql answers 404
+//	GraphQLTimeoutAbove(n)          queries for more than n pull requests answer 502 (GitHub's timeout)
 //
 // Faults apply before authentication, the secondary limit before the primary one.
 // Requests, Count, Total and ResetCounts account for what the collector asked.

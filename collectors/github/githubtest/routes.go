@@ -27,6 +27,9 @@ type route struct {
 // parseRoute maps a path under /api/v3/ to an endpoint.
 func parseRoute(r *http.Request) route {
 	escaped := r.URL.EscapedPath()
+	if escaped == graphqlPath {
+		return route{kind: "graphql"}
+	}
 	if !strings.HasPrefix(escaped, apiPrefix) {
 		return route{kind: "unknown"}
 	}
@@ -171,7 +174,7 @@ func (s *Server) rateLimitJSON() *response {
 		Resources: map[string]jRate{
 			"core":                 core,
 			"search":               full(30, time.Minute),
-			"graphql":              full(5000, time.Hour),
+			"graphql":              s.graphqlRate(),
 			"integration_manifest": full(5000, time.Hour),
 			"code_search":          full(10, time.Minute),
 		},

@@ -61,6 +61,8 @@ type Server struct {
 	hook            func(*http.Request)
 	requestSequence int64
 
+	gql graphqlState
+
 	// Accounting.
 	log    []Request
 	counts map[string]int
@@ -253,7 +255,8 @@ func (s *Server) Requests() []Request {
 // Count returns how many requests of an endpoint kind were received: "repos" (an
 // organisation's repositories), "repo", "pulls.list", "pulls.get", "timeline",
 // "deployments", "deployment", "statuses", "workflows", "workflow", "runs",
-// "releases", "ref", "compare", "rate_limit", "app.access_tokens" or "unknown".
+// "releases", "ref", "compare", "rate_limit", "app.access_tokens", "graphql" or
+// "unknown".
 func (s *Server) Count(kind string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -273,6 +276,7 @@ func (s *Server) ResetCounts() {
 	defer s.mu.Unlock()
 	s.log = nil
 	s.counts = map[string]int{}
+	s.gql.points = 0
 }
 
 // account returns the account of login, creating it with typ on first sight.
@@ -368,6 +372,9 @@ func (s *Server) answer(r *http.Request, rt route, now time.Time) *response {
 		resp.header.Set("Retry-After", strconv.FormatInt(int64(math.Ceil(s.secondaryRetry.Seconds())), 10))
 		s.coreHeaders(resp, core, now)
 		return resp
+	}
+	if rt.kind == "graphql" {
+		return s.answerGraphQL(r, now)
 	}
 	core.roll(now)
 	free := rt.kind == "rate_limit" // documented: does not count against the primary limit
