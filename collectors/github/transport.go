@@ -125,7 +125,17 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if err := t.waitForBudget(ctx, resourceOf(req)); err != nil {
 			return nil, err
 		}
-		resp, err := t.next.RoundTrip(req)
+		send := req
+		if attempt > 0 && req.GetBody != nil {
+			// The first attempt read the body: a retry sends it afresh.
+			body, err := req.GetBody()
+			if err != nil {
+				return nil, fmt.Errorf("retrying: %w", err)
+			}
+			send = req.Clone(ctx)
+			send.Body = body
+		}
+		resp, err := t.next.RoundTrip(send)
 		t.mu.Lock()
 		t.requests++
 		t.mu.Unlock()

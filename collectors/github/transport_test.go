@@ -184,3 +184,37 @@ func TestTransportDoesNotRetryClientErrors(t *testing.T) {
 		}
 	}
 }
+
+// bodies records the body of every request it is sent, and answers from a script.
+type bodies struct {
+	scripted
+	seen []string
+}
+
+func (b *bodies) RoundTrip(req *http.Request) (*http.Response, error) {
+	body := ""
+	if req.Body != nil {
+		raw, _ := io.ReadAll(req.Body)
+		body = string(raw)
+	}
+	b.seen = append(b.seen, body)
+	return b.scripted.RoundTrip(req)
+}
+
+func TestTransportResendsAPostWithItsWholeBody(t *testing.T) {
+	next := &bodies{scripted: scripted{answers: []func() (*http.Response, error){
+		respond(503, nil, ""), networkError, respond(200, nil, "{}"),
+	}}}
+	tr, _ := testTransport(next)
+	const query = `{"query":"query{viewer{login}}"}`
+	req, _ := http.NewRequest(http.MethodPost, "https://ghe.example/api/graphql", strings.NewReader(query))
+	resp, err := tr.RoundTrip(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("got %v, %v; want 200 on the third attempt", resp, err)
+	}
+	for i, body := range next.seen {
+		if body != query {
+			t.Errorf("attempt %d sent %q, want the whole query", i+1, body)
+		}
+	}
+}

@@ -54,7 +54,7 @@ func NewSelf() *Self {
 		}, []string{"source", "kind"}),
 		rateLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "flowmeter_github_rate_limit_remaining",
-			Help: `Requests left in the GitHub API rate-limit window of a source instance, from the last response's X-RateLimit-Remaining header; absent while unknown.`,
+			Help: `Requests or GraphQL points left in the scarcer of a GitHub source instance's rate-limit windows (REST and GraphQL are counted apart), as GitHub last reported; absent while unknown.`,
 		}, []string{"source"}),
 		derive: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "flowmeter_derive_duration_seconds",

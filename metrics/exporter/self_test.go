@@ -86,7 +86,7 @@ flowmeter_collector_duration_seconds_count{source="pagerduty"} 1
 # TYPE flowmeter_records_written_total counter
 flowmeter_records_written_total{kind="deployments",source="github"} 0
 flowmeter_records_written_total{kind="pull_requests",source="github"} 150
-# HELP flowmeter_github_rate_limit_remaining Requests left in the GitHub API rate-limit window of a source instance, from the last response's X-RateLimit-Remaining header; absent while unknown.
+# HELP flowmeter_github_rate_limit_remaining Requests or GraphQL points left in the scarcer of a GitHub source instance's rate-limit windows (REST and GraphQL are counted apart), as GitHub last reported; absent while unknown.
 # TYPE flowmeter_github_rate_limit_remaining gauge
 flowmeter_github_rate_limit_remaining{source="github"} 3990
 # HELP flowmeter_derive_duration_seconds Duration of successful derivations (records to facts, including reading and writing the store).
