@@ -24,17 +24,18 @@ import (
 type pairsOnly struct{ collectors.AncestryResolver }
 
 // derived collects the fake organisation into a new store and refreshes the facts;
-// the server's counts are then the refresh's, and requests says what collecting took.
-func derived(t testing.TB, f *fixture, resolver collectors.AncestryResolver) (sum refresh.Summary, st store.Store, requests int) {
+// the server's counts are then the refresh's, and budget says what collecting took
+// of the rate limits: its REST requests and its GraphQL queries' points.
+func derived(t testing.TB, f *fixture, resolver collectors.AncestryResolver) (sum refresh.Summary, st store.Store, budget int) {
 	t.Helper()
 	st = collectortest.SQLite(t)
 	f.srv.ResetCounts()
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
 	}
-	requests = f.srv.Total()
+	budget = f.srv.Total() - f.srv.Count("graphql") + f.srv.GraphQLPoints()
 	f.srv.ResetCounts()
-	return refreshed(t, f, st, resolver), st, requests
+	return refreshed(t, f, st, resolver), st, budget
 }
 
 // refreshed refreshes the facts of st with the resolver.
