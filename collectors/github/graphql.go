@@ -215,8 +215,8 @@ const graphqlRateLimitWaits = 3
 // query runs one GraphQL query, records its cost and the points left, and sorts its
 // failures: the API lacking (graphqlUnavailable), a timeout (errGraphQLTimeout), or an
 // HTTP status as go-github reports it, so the REST path's handling of 401, 403 and
-// 404 applies.
-// A query refused for want of points waits for the reset and is asked again.
+// 404 applies. A query refused for want of points waits for the reset and is asked
+// again, a bounded number of times.
 func (r *run) query(ctx context.Context, q any, rate *gqlRateLimit, vars map[string]any) error {
 	for waits := 0; ; waits++ {
 		outcome := &graphqlOutcome{}

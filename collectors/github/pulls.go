@@ -237,6 +237,7 @@ func (r *run) walkPulls(ctx context.Context, repo repository, stream string, cur
 	return flush()
 }
 
+// minTime is the earlier of a and b.
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {
 		return b
