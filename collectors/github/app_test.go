@@ -393,6 +393,7 @@ func TestAppSettings(t *testing.T) {
 	}
 	t.Setenv("GH_TEST_TOKEN", "s3cret-value")
 	t.Setenv("GH_TEST_APP_KEY", pkcs8Text)
+	t.Setenv("GH_TEST_APP_KEY_ONE_LINE", strings.ReplaceAll(pkcs1Text, "\n", `\n`))
 
 	app := func(lines ...string) string {
 		return "      app:\n        " + strings.Join(lines, "\n        ") + "\n      organizations: [acme]\n"
@@ -400,6 +401,7 @@ func TestAppSettings(t *testing.T) {
 	for _, tc := range []struct{ name, settings string }{
 		{"PKCS#1 file", app("id: 42", "installation_id: 7001", "private_key_file: "+pkcs1)},
 		{"PKCS#8 variable", app("id: 42", "installation_id: 7001", "private_key_env: GH_TEST_APP_KEY")},
+		{"variable with its line breaks written as \\n", app("id: 42", "installation_id: 7001", "private_key_env: GH_TEST_APP_KEY_ONE_LINE")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := build(t, tc.settings)

@@ -722,3 +722,102 @@ func TestDeployWorkflowByName(t *testing.T) {
 		t.Errorf("%d runs collected after %d workflow listings, want 3 and one listing per repository", runs, f.srv.Count("workflows"))
 	}
 }
+
+// A pull request updated while the REST walk reads page 1 moves to the top and
+// shifts the rest down a place: the last of page 1 is listed again first on page 2,
+// and is not built again.
+func TestPullsPageShiftBuildsOnce(t *testing.T) {
+	f := newFixture(t)
+	costOrg(t, f, 1, 150)
+	f.connect(t, nil)
+	repo := f.srv.Repo("acme", "service-01")
+	moved := false
+	f.srv.OnRequest(func(r *http.Request) {
+		if !moved && strings.Contains(r.URL.RawQuery, "page=2") {
+			moved = true
+			// #1, listed last (the oldest update), becomes the newest.
+			repo.UpdatePullRequest(1, func(pr *githubtest.PullRequest) { pr.Title = "touched" })
+		}
+	})
+	st := collectortest.SQLite(t)
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	built := map[string]int{}
+	for _, r := range f.srv.Requests() {
+		if r.Kind == "pulls.get" {
+			built[r.Path]++
+		}
+	}
+	// 100 on page 1, then 49 new on page 2 (#1 now sits on page 1).
+	if got := f.srv.Count("pulls.get"); !moved || got != 149 || len(built) != 149 {
+		t.Errorf("moved %v; %d pull requests built, %d different; want 149 once each", moved, got, len(built))
+	}
+	f.clock.Advance(time.Hour)
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	prs := pullsByID(t, st)
+	if len(prs) != 150 || prs["acme/service-01#1"].Title != "touched" {
+		t.Errorf("%d pull requests, #1 titled %q; want 150 and the change collected next run", len(prs), prs["acme/service-01#1"].Title)
+	}
+}
+
+// burstRepo is a repository whose 60 pull requests were all updated within 6
+// minutes, half an hour before now.
+func burstRepo(f *fixture) *githubtest.Repo {
+	repo := f.srv.AddRepo("acme", "api", "main")
+	repo.Commit("main", "ana", now.Add(-100*time.Hour))
+	for i := range 60 {
+		at := now.Add(-30*time.Minute - time.Duration(i)*6*time.Second)
+		repo.AddPullRequest(githubtest.PullRequest{Number: i + 1, Author: "ana", CreatedAt: at.Add(-time.Hour), UpdatedAt: at})
+	}
+	return repo
+}
+
+// A collection started more than the overlap after the newest update covers all it
+// saw: the next one of a quiet repository asks GraphQL for one pull request, 1 point,
+// not again for the 60 of the burst (1 + 61×4 requests, 2 points).
+func TestGraphQLQuietAfterBurst(t *testing.T) {
+	f := newFixture(t)
+	burstRepo(f)
+	f.connect(t, useGraphQL)
+	st := collectortest.SQLite(t)
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	for run := 2; run <= 3; run++ {
+		f.clock.Advance(time.Hour)
+		f.srv.ResetCounts()
+		if err := f.collect(context.Background(), st); err != nil {
+			t.Fatal(err)
+		}
+		if points, queries := f.srv.GraphQLPoints(), f.srv.Count("graphql"); points != 1 || queries != 1 {
+			t.Errorf("collection %d of a quiet repository: %d points in %d queries, want 1 in 1", run, points, queries)
+		}
+	}
+}
+
+// A pull request GitHub lists late, its updated_at within the overlap before the
+// collection that missed it, is collected by the next one, by either API.
+func TestPullsListedLateWithinOverlap(t *testing.T) {
+	for _, edit := range []func(*resolved){nil, useGraphQL} {
+		f := newFixture(t)
+		repo := burstRepo(f)
+		repo.AddPullRequest(githubtest.PullRequest{Number: 70, Author: "bo", CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-2 * time.Minute)})
+		f.connect(t, edit)
+		st := collectortest.SQLite(t)
+		if err := f.collect(context.Background(), st); err != nil {
+			t.Fatal(err)
+		}
+		// Updated 8 minutes before that collection, listed only now.
+		repo.AddPullRequest(githubtest.PullRequest{Number: 71, Author: "bo", CreatedAt: now.Add(-time.Hour), UpdatedAt: now.Add(-8 * time.Minute)})
+		f.clock.Advance(time.Minute)
+		if err := f.collect(context.Background(), st); err != nil {
+			t.Fatal(err)
+		}
+		if prs := pullsByID(t, st); len(prs) != 62 || prs["acme/api#71"].Number != 71 {
+			t.Errorf("graphql=%v: %d pull requests stored, #71 %v; want 62 with #71", edit != nil, len(prs), prs["acme/api#71"].Number)
+		}
+	}
+}

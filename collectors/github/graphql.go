@@ -31,14 +31,21 @@ const (
 // requests a pull request.
 type graphqlSource struct {
 	client *githubv4.Client
-	// pageSize is the page asked for; halved when GitHub times out on a heavy page,
-	// and kept for the source's later pages.
+	// pageSize is the page asked for; halved when GitHub times out on a full page, and
+	// kept for the rest of the collection (Collect starts again at the full size).
 	pageSize int
 	// unavailable says why pull requests are collected by REST after all (the server
 	// lacks a field or the endpoint), once GraphQL was found wanting.
 	unavailable string
-	// points is what the queries cost so far, as GitHub reported.
+	// points is what this collection's queries cost, as GitHub reported.
 	points int
+}
+
+// startCollection sets what lasts one collection: a page size cut by timeouts
+// applies to that collection only, and the points are counted per collection.
+func (g *graphqlSource) startCollection() {
+	g.pageSize = graphqlPageSize
+	g.points = 0
 }
 
 func newGraphQLSource(baseURL string, t http.RoundTripper) *graphqlSource {
@@ -196,22 +203,40 @@ func (e *graphqlUnavailable) Error() string { return "GraphQL API unavailable: "
 // errGraphQLTimeout is GitHub giving up on a query too heavy to answer in time.
 var errGraphQLTimeout = errors.New("GitHub timed out on the GraphQL query")
 
+// errGraphQLRateLimited is a query refused for want of points. GitHub answers it 200
+// with an error of type RATE_LIMITED (also seen as RATE_LIMIT), and
+// X-RateLimit-Remaining need not be 0 then: a query may cost more than is left.
+var errGraphQLRateLimited = errors.New("GitHub GraphQL rate limit exceeded")
+
+// graphqlRateLimitWaits bounds the waits for the reset of one query: GitHub refusing
+// it again after a reset means something else spends the points.
+const graphqlRateLimitWaits = 3
+
 // query runs one GraphQL query, records its cost and the points left, and sorts its
 // failures: the API lacking (graphqlUnavailable), a timeout (errGraphQLTimeout), or an
 // HTTP status as go-github reports it, so the REST path's handling of 401, 403 and
-// 404 applies.
+// 404 applies. A query refused for want of points waits for the reset and is asked
+// again, a bounded number of times.
 func (r *run) query(ctx context.Context, q any, rate *gqlRateLimit, vars map[string]any) error {
-	outcome := &graphqlOutcome{}
-	err := r.gql.client.Query(context.WithValue(ctx, graphqlOutcomeKey{}, outcome), q, vars)
-	if err != nil {
+	for waits := 0; ; waits++ {
+		outcome := &graphqlOutcome{}
+		err := r.gql.client.Query(context.WithValue(ctx, graphqlOutcomeKey{}, outcome), q, vars)
+		if err == nil {
+			r.gql.points += rate.Cost
+			r.transport.record(resourceGraphQL, rate.Remaining, rate.Limit, rate.ResetAt.Time)
+			return nil
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return outcome.classify(err)
+		err = outcome.classify(err)
+		if !errors.Is(err, errGraphQLRateLimited) || waits >= graphqlRateLimitWaits {
+			return err
+		}
+		if werr := r.transport.waitForReset(ctx, resourceGraphQL); werr != nil {
+			return fmt.Errorf("%w: %w", err, werr)
+		}
 	}
-	r.gql.points += rate.Cost
-	r.transport.record(resourceGraphQL, rate.Remaining, rate.Limit, rate.ResetAt.Time)
-	return nil
 }
 
 // graphqlOutcome is what the observer saw of a GraphQL answer, which githubv4's
@@ -223,6 +248,7 @@ type graphqlOutcome struct {
 
 type graphqlError struct {
 	Type       string `json:"type"`
+	Code       string `json:"code"`
 	Message    string `json:"message"`
 	Extensions struct {
 		Code string `json:"code"`
@@ -233,8 +259,15 @@ type graphqlOutcomeKey struct{}
 
 func (o *graphqlOutcome) classify(err error) error {
 	for _, e := range o.errors {
-		if e.Type == "undefinedField" || e.Extensions.Code == "undefinedField" {
-			return &graphqlUnavailable{reason: e.Message}
+		switch {
+		case e.Type == "undefinedField" || e.Extensions.Code == "undefinedField":
+			reason := e.Message
+			if reason == "" {
+				reason = "the server's GraphQL schema lacks a field flowmeter asks for"
+			}
+			return &graphqlUnavailable{reason: reason}
+		case e.Type == "RATE_LIMITED" || e.Type == "RATE_LIMIT" || e.Code == "graphql_rate_limit":
+			return fmt.Errorf("%w: %s", errGraphQLRateLimited, e.Message)
 		}
 	}
 	switch o.status {
@@ -248,8 +281,12 @@ func (o *graphqlOutcome) classify(err error) error {
 		if strings.Contains(msg, "timedout") || strings.Contains(msg, "timeout") || strings.Contains(msg, "something went wrong") {
 			return fmt.Errorf("%w: %s", errGraphQLTimeout, e.Message)
 		}
-		if e.Type == "NOT_FOUND" {
+		switch e.Type {
+		case "NOT_FOUND":
 			return &gh.ErrorResponse{Response: &http.Response{StatusCode: http.StatusNotFound}, Message: e.Message}
+		case "FORBIDDEN":
+			// An App or fine-grained token without the permission the query needs.
+			return &gh.ErrorResponse{Response: &http.Response{StatusCode: http.StatusForbidden}, Message: e.Message}
 		}
 	}
 	if o.status != 0 && o.status != http.StatusOK {
@@ -259,12 +296,10 @@ func (o *graphqlOutcome) classify(err error) error {
 }
 
 // graphqlObserver notes the status and error types of GraphQL answers for the query
-// that asked, and marks queries so the rate-limit transport hands a timeout back at
-// once instead of sending the same heavy query again.
+// that asked.
 type graphqlObserver struct{ next http.RoundTripper }
 
 func (o *graphqlObserver) RoundTrip(req *http.Request) (*http.Response, error) {
-	req = req.WithContext(withoutTimeoutRetries(req.Context()))
 	resp, err := o.next.RoundTrip(req)
 	outcome, _ := req.Context().Value(graphqlOutcomeKey{}).(*graphqlOutcome)
 	if err != nil || outcome == nil {
@@ -302,11 +337,11 @@ type graphqlPulls struct {
 
 func (p *graphqlPulls) firstETag() string { return "" }
 
-// size is the next page's: the source's page size, cut to what is left once the
-// first page told the total (GitHub charges by what is asked for). After a probe the
-// pages grow from 25 (101 requests, 1 point), since an incremental walk usually
-// stops within a few pull requests.
-func (p *graphqlPulls) size() int {
+// size is the next page's: the collection's page size, cut to what is left once the
+// first page told the total (GitHub charges by what is asked for), and to shrunk
+// while a short page times out. After a probe the pages grow from 25 (101 requests,
+// 1 point), since an incremental walk usually stops within a few pull requests.
+func (p *graphqlPulls) size(shrunk int) int {
 	n := p.r.gql.pageSize
 	if p.probe > 0 {
 		n = min(n, p.probe)
@@ -314,23 +349,44 @@ func (p *graphqlPulls) size() int {
 	if p.started && p.total > p.fetched {
 		n = min(n, p.total-p.fetched)
 	}
+	if shrunk > 0 {
+		n = min(n, shrunk)
+	}
 	return n
 }
 
+// next asks for the next page. GitHub timing out on it is asked once more as it was
+// (a timeout may be passing), then for half as many: a full page halves the page size
+// for the rest of the collection, a shorter one (a probe, the last page) is cut for
+// this page only.
 func (p *graphqlPulls) next(ctx context.Context) ([]pullItem, bool, error) {
 	var q pullsPageQuery
+	shrunk, retried := 0, false
 	for {
 		q = pullsPageQuery{}
-		n := p.size()
+		n := p.size(shrunk)
 		vars := map[string]any{
 			"owner": githubv4.String(p.repo.owner), "name": githubv4.String(p.repo.name),
 			"first": githubv4.Int(n), "after": p.after,
 		}
-		err := p.r.query(ctx, &q, &q.RateLimit, vars)
+		// The transport hands a timed-out page back at once: it is asked again here,
+		// smaller, not the same again and again.
+		err := p.r.query(withoutTimeoutRetries(ctx), &q, &q.RateLimit, vars)
+		if errors.Is(err, errGraphQLTimeout) && !retried {
+			retried = true
+			p.r.log.Warn("GitHub timed out on a page of pull requests; asking again", "repo", p.repo.fullName,
+				"page_size", n, "err", err)
+			continue
+		}
 		if errors.Is(err, errGraphQLTimeout) && n > graphqlMinPageSize {
-			p.r.gql.pageSize = max(n/2, graphqlMinPageSize)
+			smaller := max(n/2, graphqlMinPageSize)
+			if n == p.r.gql.pageSize {
+				p.r.gql.pageSize = smaller
+			} else {
+				shrunk = smaller
+			}
 			p.r.log.Warn("GitHub timed out on a page of pull requests; asking for fewer", "repo", p.repo.fullName,
-				"page_size", n, "next_page_size", p.r.gql.pageSize, "err", err)
+				"page_size", n, "next_page_size", smaller, "err", err)
 			continue
 		}
 		if err != nil {

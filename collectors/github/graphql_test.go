@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -113,7 +114,8 @@ func TestGraphQLRecordsEqualREST(t *testing.T) {
 	if big.CommitCount != 150 || !big.FirstCommitAt.Equal(on(-90*time.Hour)) || big.FirstReviewer != "bo" || !big.FirstApprovalAt.Equal(on(5*time.Hour)) {
 		t.Errorf("edge#1: %d commits, first at %v, first reviewer %q, approval %v", big.CommitCount, big.FirstCommitAt, big.FirstReviewer, big.FirstApprovalAt)
 	}
-	if len(labels.Labels) != 105 || labels.Labels[0] != "area-104" || labels.FirstReviewer != "dee" || !labels.ReadyAt.Equal(on(32*time.Hour)) ||
+	// GitHub gave the labels from area-104 down; both APIs' records hold them sorted.
+	if len(labels.Labels) != 105 || labels.Labels[0] != "area-000" || labels.Labels[104] != "area-104" || labels.FirstReviewer != "dee" || !labels.ReadyAt.Equal(on(32*time.Hour)) ||
 		!reflect.DeepEqual(labels.TicketRefs, []string{"PAY-77", "acme/edge#9"}) || len(labels.Reverts) != 2 {
 		t.Errorf("edge#2: %d labels, first reviewer %q, ready %v, tickets %q, reverts %q", len(labels.Labels), labels.FirstReviewer, labels.ReadyAt, labels.TicketRefs, labels.Reverts)
 	}
@@ -214,15 +216,16 @@ func TestGraphQLHalvesPagesOnTimeouts(t *testing.T) {
 	if n, _ := st.Count(context.Background(), schema.KindPullRequest, store.Filter{}); n != prs {
 		t.Fatalf("collected %d pull requests, want %d", n, prs)
 	}
-	// 100 and 50 time out, 25 passes and stays: six pages of 25, each 1 + 25×4 = 101
-	// requests, 1 point; the timeouts cost nothing, and are not sent again as they were.
+	// 100 times out and is asked once more as it was, then 100 and 50 time out, 25
+	// passes and stays: six pages of 25, each 1 + 25×4 = 101 requests, 1 point; the
+	// timeouts cost nothing.
 	var statuses []int
 	for _, r := range f.srv.Requests() {
 		if r.Kind == "graphql" {
 			statuses = append(statuses, r.Status)
 		}
 	}
-	want := []int{502, 502, 200, 200, 200, 200, 200, 200}
+	want := []int{502, 502, 502, 200, 200, 200, 200, 200, 200}
 	if !reflect.DeepEqual(statuses, want) {
 		t.Errorf("GraphQL answers %v, want %v", statuses, want)
 	}
@@ -241,8 +244,8 @@ func TestGraphQLHalvesPagesOnTimeouts(t *testing.T) {
 	if err := f2.collect(context.Background(), collectortest.SQLite(t)); err == nil || !strings.Contains(err.Error(), "timed out") {
 		t.Errorf("every page timing out: %v, want the timeout reported", err)
 	}
-	if got := f2.srv.Count("graphql"); got != 6 {
-		t.Errorf("%d queries, want 6 (pages of 100, 50, 25, 12, 6 and 5)", got)
+	if got := f2.srv.Count("graphql"); got != 7 {
+		t.Errorf("%d queries, want 7 (pages of 100 twice, 50, 25, 12, 6 and 5)", got)
 	}
 }
 
@@ -423,5 +426,226 @@ func TestTransportHandsGraphQLTimeoutsBack(t *testing.T) {
 	// The 503 is retried after a backoff; the 502 comes back at once.
 	if err != nil || resp.StatusCode != 502 || next.calls != 2 || len(*slept) != 1 {
 		t.Fatalf("got %v, %v after %d calls and sleeps %v; want the 502 after one retry of the 503", resp, err, next.calls, *slept)
+	}
+}
+
+// spendGraphQLPoints spends n points of the fake's GraphQL budget with 1-point
+// queries, as another client sharing the token would.
+func spendGraphQLPoints(t *testing.T, srv *githubtest.Server, n int) {
+	t.Helper()
+	endpoint := strings.TrimSuffix(srv.URL(), "/v3/") + "/graphql"
+	for range n {
+		req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(`{"query": "{ rateLimit { cost } }"}`))
+		req.Header.Set("Authorization", "Bearer test-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	srv.ResetCounts()
+}
+
+// GitHub refuses a query costing more than the points left with 200 and an error of
+// type RATE_LIMITED, the remaining count not 0: the source waits for the reset and
+// asks the page again.
+func TestGraphQLWaitsOutRateLimited(t *testing.T) {
+	f := newFixture(t, githubtest.WithGraphQLRateLimit(20, time.Hour))
+	costOrg(t, f, 2, 30)
+	spendGraphQLPoints(t, f.srv, 17) // 3 left; a first page of 100 costs 4
+	_, _, reset := f.srv.GraphQLRateLimit()
+	f.connect(t, useGraphQL)
+	st := collectortest.SQLite(t)
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatalf("collection failed instead of waiting for the reset: %v", err)
+	}
+	if n, _ := st.Count(context.Background(), schema.KindPullRequest, store.Filter{}); n != 60 {
+		t.Errorf("collected %d pull requests, want 60", n)
+	}
+	// One wait, to a second past the reset; then the refused page and the other
+	// repository's, 4 points each, with 12 of the renewed 20 left.
+	wantWait := reset.Sub(now) + time.Second
+	if len(f.slept) != 1 || f.slept[0] != wantWait {
+		t.Errorf("waits %v, want one of %v", f.slept, wantWait)
+	}
+	var statuses []int
+	for _, r := range f.srv.Requests() {
+		if r.Kind == "graphql" {
+			statuses = append(statuses, r.Status)
+		}
+	}
+	if !reflect.DeepEqual(statuses, []int{200, 200, 200}) || f.srv.GraphQLPoints() != 8 {
+		t.Errorf("GraphQL answers %v costing %d points, want the refusal and two pages (200 each) costing 8", statuses, f.srv.GraphQLPoints())
+	}
+
+	// A budget that never fits the query: a bounded number of waits, then the
+	// repository fails saying why.
+	f2 := newFixture(t, githubtest.WithGraphQLRateLimit(3, time.Hour))
+	costOrg(t, f2, 1, 30)
+	f2.connect(t, useGraphQL)
+	err := f2.collect(context.Background(), collectortest.SQLite(t))
+	if err == nil || !strings.Contains(err.Error(), "rate limit") {
+		t.Errorf("a query over the whole budget: %v, want the rate limit reported", err)
+	}
+	if got := f2.srv.Count("graphql"); got != 1+graphqlRateLimitWaits || len(f2.slept) != graphqlRateLimitWaits {
+		t.Errorf("%d queries and waits %v, want %d queries and %d waits", got, f2.slept, 1+graphqlRateLimitWaits, graphqlRateLimitWaits)
+	}
+
+	// A reset further away than the longest wait fails at once.
+	f3 := newFixture(t, githubtest.WithGraphQLRateLimit(3, 2*time.Hour))
+	costOrg(t, f3, 1, 30)
+	f3.connect(t, useGraphQL).transport.maxWait = time.Hour
+	if err := f3.collect(context.Background(), collectortest.SQLite(t)); err == nil || !strings.Contains(err.Error(), "reset is") || len(f3.slept) != 0 {
+		t.Errorf("reset 2 h away: %v after waits %v, want a failure without waiting", err, f3.slept)
+	}
+}
+
+func TestGraphQLRateLimitErrorTypes(t *testing.T) {
+	for _, e := range []graphqlError{{Type: "RATE_LIMITED"}, {Type: "RATE_LIMIT", Code: "graphql_rate_limit"}} {
+		o := &graphqlOutcome{status: http.StatusOK, errors: []graphqlError{e}}
+		if err := o.classify(errors.New("API rate limit already exceeded")); !errors.Is(err, errGraphQLRateLimited) {
+			t.Errorf("%+v classified as %v", e, err)
+		}
+	}
+}
+
+// A repository the token may not read answers FORBIDDEN in GraphQL: reported as REST's
+// 403 is.
+func TestGraphQLForbiddenRepository(t *testing.T) {
+	for _, edit := range []func(*resolved){nil, useGraphQL} {
+		f := newFixture(t)
+		costOrg(t, f, 2, 5)
+		f.srv.ForbidRepo("acme/service-01")
+		f.connect(t, edit)
+		st := collectortest.SQLite(t)
+		err := f.collect(context.Background(), st)
+		if err == nil || !strings.Contains(err.Error(), "1 of 2 repositories failed: acme/service-01: forbidden: the token lacks access") {
+			t.Errorf("graphql=%v: %v, want acme/service-01 reported forbidden", edit != nil, err)
+		}
+		if n, _ := st.Count(context.Background(), schema.KindPullRequest, store.Filter{}); n != 5 {
+			t.Errorf("graphql=%v: %d pull requests collected, want the other repository's 5", edit != nil, n)
+		}
+	}
+	o := &graphqlOutcome{status: http.StatusOK, errors: []graphqlError{{Type: "FORBIDDEN", Message: "Resource not accessible by integration"}}}
+	if got := o.classify(errors.New("Resource not accessible by integration")); statusOf(got) != http.StatusForbidden {
+		t.Errorf("FORBIDDEN classified as %v", got)
+	}
+}
+
+// An undefinedField error without a message still names a reason: an empty one would
+// read as GraphQL being available, and the walk would start over by GraphQL.
+func TestGraphQLUnavailableReason(t *testing.T) {
+	o := &graphqlOutcome{status: http.StatusOK, errors: []graphqlError{{Type: "undefinedField"}}}
+	var unavailable *graphqlUnavailable
+	if err := o.classify(errors.New("x")); !errors.As(err, &unavailable) || unavailable.reason == "" {
+		t.Errorf("undefinedField without a message: %#v", err)
+	}
+}
+
+// graphqlStatuses lists the statuses of the fake's GraphQL answers.
+func graphqlStatuses(srv *githubtest.Server) []int {
+	var out []int
+	for _, r := range srv.Requests() {
+		if r.Kind == "graphql" {
+			out = append(out, r.Status)
+		}
+	}
+	return out
+}
+
+// One 502 on a page is asked again at the same size: the page size stays.
+func TestGraphQLTransientTimeoutOnPage(t *testing.T) {
+	f := newFixture(t)
+	costOrg(t, f, 3, 300)
+	src := f.connect(t, useGraphQL)
+	f.srv.FailPath("/api/graphql", 1, http.StatusBadGateway)
+	if err := f.collect(context.Background(), collectortest.SQLite(t)); err != nil {
+		t.Fatal(err)
+	}
+	// Three pages of 100 for each of three repositories, 4 points each, and the
+	// failed first page once more.
+	if src.gql.pageSize != 100 || f.srv.GraphQLPoints() != 36 || f.srv.Count("graphql") != 10 {
+		t.Errorf("page size %d, %d points in %d queries; want 100, 36 in 10", src.gql.pageSize, f.srv.GraphQLPoints(), f.srv.Count("graphql"))
+	}
+}
+
+// A short last page that keeps timing out is cut for that page only; the next
+// repository asks full pages again.
+func TestGraphQLTimeoutOnShortPage(t *testing.T) {
+	f := newFixture(t)
+	costOrg(t, f, 3, 107)
+	src := f.connect(t, useGraphQL)
+	fired := false
+	f.srv.OnRequest(func(r *http.Request) {
+		if !fired && r.URL.Path == "/api/graphql" && f.srv.Count("graphql") == 1 {
+			fired = true
+			f.srv.Fail(2, http.StatusBadGateway) // the last 7 of the first repository, twice
+		}
+	})
+	if err := f.collect(context.Background(), collectortest.SQLite(t)); err != nil {
+		t.Fatal(err)
+	}
+	// First repository: 100 (4 points), 7 twice (502), 5 (1 + 5×4 = 21 requests, 1
+	// point), 2 (1 point); the others 100 and 7 (4 + 1 points each).
+	want := []int{200, 502, 502, 200, 200, 200, 200, 200, 200}
+	if got := graphqlStatuses(f.srv); !reflect.DeepEqual(got, want) || src.gql.pageSize != 100 || f.srv.GraphQLPoints() != 16 {
+		t.Errorf("GraphQL answers %v, page size %d, %d points; want %v, 100, 16", got, src.gql.pageSize, f.srv.GraphQLPoints(), want)
+	}
+}
+
+// A page size cut by timeouts lasts one collection: the next starts at 100.
+func TestGraphQLPageSizePerCollection(t *testing.T) {
+	f := newFixture(t)
+	costOrg(t, f, 1, 150)
+	f.srv.GraphQLTimeoutAbove(30)
+	src := f.connect(t, useGraphQL)
+	st := collectortest.SQLite(t)
+	if err := f.collect(context.Background(), st); err != nil || src.gql.pageSize != 25 {
+		t.Fatalf("first collection: %v, page size %d, want 25", err, src.gql.pageSize)
+	}
+	f.srv.GraphQLTimeoutAbove(0)
+	f.clock.Advance(time.Hour)
+	if err := f.collect(context.Background(), st); err != nil || src.gql.pageSize != 100 {
+		t.Errorf("second collection: %v, page size %d, want 100", err, src.gql.pageSize)
+	}
+}
+
+// One 502 on a follow-up query (more than 100 labels) is retried by the transport as
+// for REST, not handed back as a heavy page's timeout.
+func TestGraphQLFollowUpRetriesTransientErrors(t *testing.T) {
+	f := newFixture(t)
+	edgeCases(t, f.srv)
+	f.connect(t, useGraphQL)
+	fired := false
+	f.srv.OnRequest(func(r *http.Request) {
+		if !fired && r.URL.Path == "/api/graphql" && f.srv.Count("graphql") == 1 {
+			fired = true
+			f.srv.Fail(1, http.StatusBadGateway)
+		}
+	})
+	if err := f.collect(context.Background(), collectortest.SQLite(t)); err != nil {
+		t.Fatalf("one 502 on a follow-up query: %v", err)
+	}
+	if got := graphqlStatuses(f.srv); len(got) < 3 || got[1] != 502 || got[2] != 200 || len(f.slept) != 1 {
+		t.Errorf("GraphQL answers %v, waits %v; want the follow-up's 502 retried after one backoff", got, f.slept)
+	}
+}
+
+// The "collected" line's graphql_points are the collection's, not the source's total.
+func TestGraphQLPointsLoggedPerCollection(t *testing.T) {
+	f := newFixture(t)
+	costOrg(t, f, 2, 150)
+	f.connect(t, useGraphQL)
+	st := collectortest.SQLite(t)
+	for i, want := range []float64{12, 2} { // 6 points a repository, then 1 each
+		lines, err := f.collectLogged(t, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := logged(lines, "collected")
+		if len(done) != 1 || done[0]["graphql_points"] != want {
+			t.Errorf("collection %d logged %v, want graphql_points %v", i+1, done, want)
+		}
+		f.clock.Advance(time.Hour)
 	}
 }

@@ -143,8 +143,11 @@ func (r *run) walkPulls(ctx context.Context, repo repository, stream string, cur
 		finished bool
 	)
 	// flush writes the batch with a cursor covering what this pass has handled:
-	// [lowest+1s, walkTop-overlap] while the walk goes on (another pull request may
-	// share lowest), down to the backfill start once it is over.
+	// [lowest+1s, top] while the walk goes on (another pull request may share lowest),
+	// down to the backfill start once it is over. The top stops an overlap below the
+	// collection's start, for pull requests GitHub lists late, and at the newest one
+	// listed: in a quiet repository everything the walk saw is covered, and the next
+	// collection has nothing to look at again.
 	flush := func() error {
 		next := pullsCursor{Covered: cur.Covered}
 		switch {
@@ -153,7 +156,7 @@ func (r *run) walkPulls(ctx context.Context, repo repository, stream string, cur
 			if finished {
 				from = floor
 			}
-			next.add(span{From: from, To: walkTop.Add(-overlap)})
+			next.add(span{From: from, To: minTime(walkTop, r.now.Add(-overlap))})
 		case finished:
 			next.add(span{From: floor, To: floor}) // no pull requests at all
 		}
@@ -198,6 +201,11 @@ func (r *run) walkPulls(ctx context.Context, repo repository, stream string, cur
 				break
 			}
 			lowest = u
+			if at, ok := handled[pr.number]; ok && at.Equal(u) {
+				// Listed again: a pull request updated during the walk moved to the
+				// first page and shifted the later pages down a place.
+				continue
+			}
 			if seen, ok := cur.Seen[pr.number]; ok && seen.Equal(u) {
 				handled[pr.number] = u
 				continue
@@ -227,6 +235,14 @@ func (r *run) walkPulls(ctx context.Context, repo repository, stream string, cur
 		}
 	}
 	return flush()
+}
+
+// minTime is the earlier of a and b.
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // restPulls pages the REST list of pull requests; the first page is asked for with
@@ -306,6 +322,9 @@ func (r *run) pullRecord(repo repository, pr *gh.PullRequest, updated time.Time,
 	for _, l := range pr.Labels {
 		rec.Labels = append(rec.Labels, l.GetName())
 	}
+	// REST and GraphQL list labels in orders of their own: sorted, a record does not
+	// depend on the API.
+	slices.Sort(rec.Labels)
 	rec.Reverts = reverts(repo.fullName, pr.GetBody())
 	rec.TicketRefs = ticketRefs(repo.fullName, pr.GetTitle(), pr.GetHead().GetRef(), pr.GetBody())
 	r.applyTimeline(&rec, pr.GetUser().GetLogin(), timeline)

@@ -291,6 +291,11 @@ func resolveApp(set AppSettings, s collectors.Settings) (*appAuth, error) {
 	if err != nil {
 		return nil, s.Invalid(field, "%v", err)
 	}
+	if set.PrivateKeyEnv != "" && !strings.Contains(text, "\n") {
+		// A PEM put in one line of an environment variable or .env file, its line
+		// breaks written as \n.
+		text = strings.ReplaceAll(text, `\n`, "\n")
+	}
 	key, err := parsePrivateKey(text)
 	if err != nil {
 		return nil, s.Invalid(field, "%v", err)

@@ -96,6 +96,9 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 	s.transport.log = log
 	s.transport.now = opts.Clock()
 	r := &run{Source: s, w: w, opts: opts, log: log, now: opts.Clock()().UTC(), tags: map[string]map[string]bool{}}
+	if s.gql != nil {
+		s.gql.startCollection()
+	}
 	r.floor = s.set.since.Start(r.now)
 	if !opts.Since.IsZero() {
 		r.floor = opts.Since

@@ -62,9 +62,10 @@ const (
 )
 
 // resourceOf names the budget a request spends: GraphQL queries are POSTs to
-// /graphql (/api/graphql on GitHub Enterprise Server).
+// /graphql (/api/graphql on GitHub Enterprise Server); anything else, such as the REST
+// paths of a repository named graphql, spends core.
 func resourceOf(req *http.Request) string {
-	if strings.HasSuffix(req.URL.Path, "/graphql") {
+	if req.Method == http.MethodPost && (req.URL.Path == "/graphql" || req.URL.Path == "/api/graphql") {
 		return resourceGraphQL
 	}
 	return resourceCore
@@ -214,6 +215,28 @@ func (t *transport) waitForBudget(ctx context.Context, resource string) error {
 	}
 	t.mu.Unlock()
 	return nil
+}
+
+// waitForReset sleeps until a resource's window resets, for an answer that said its
+// budget is spent whatever the remaining count said (a GraphQL query costing more
+// than is left). Without a known reset ahead it waits a minute.
+func (t *transport) waitForReset(ctx context.Context, resource string) error {
+	t.mu.Lock()
+	var reset time.Time
+	if b := t.budgets[resource]; b != nil {
+		reset = b.reset
+	}
+	t.mu.Unlock()
+	wait := reset.Sub(t.now()) + time.Second
+	if reset.IsZero() || wait <= time.Second {
+		wait = time.Minute
+	}
+	if wait > t.maxWait {
+		return fmt.Errorf("GitHub %s rate limit spent and the reset is %s away", resource, wait.Round(time.Second))
+	}
+	t.log.Info("GitHub rate limit spent; waiting for the reset", "resource", resource,
+		"reset", reset.UTC().Format(time.RFC3339), "wait", wait.Round(time.Second))
+	return t.sleep(ctx, wait)
 }
 
 // observe records the rate-limit headers of a response.

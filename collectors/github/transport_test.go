@@ -218,3 +218,23 @@ func TestTransportResendsAPostWithItsWholeBody(t *testing.T) {
 		}
 	}
 }
+
+// Only a POST to the GraphQL endpoint spends GraphQL points: the REST paths of a
+// repository named graphql spend core.
+func TestResourceOf(t *testing.T) {
+	for _, tc := range []struct {
+		method, url, want string
+	}{
+		{http.MethodPost, "https://api.github.com/graphql", resourceGraphQL},
+		{http.MethodPost, "https://ghe.example/api/graphql", resourceGraphQL},
+		{http.MethodGet, "https://ghe.example/api/v3/repos/acme/graphql", resourceCore},
+		{http.MethodGet, "https://api.github.com/repos/acme/graphql", resourceCore},
+		{http.MethodPost, "https://ghe.example/api/v3/repos/acme/graphql", resourceCore},
+		{http.MethodGet, "https://ghe.example/api/graphql", resourceCore},
+	} {
+		req, _ := http.NewRequest(tc.method, tc.url, nil)
+		if got := resourceOf(req); got != tc.want {
+			t.Errorf("%s %s spends %q, want %q", tc.method, tc.url, got, tc.want)
+		}
+	}
+}

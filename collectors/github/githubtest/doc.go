@@ -87,8 +87,11 @@
 // Each query costs the points GitHub documents (one request per node of the parent
 // connections, summed, divided by 100 and rounded, at least 1), charged from a
 // bucket of its own (WithGraphQLRateLimit, default 5,000 an hour) and reported in
-// rateLimit and X-RateLimit-* headers with resource "graphql"; when it is spent,
-// queries answer 403 RATE_LIMITED. Requests count as kind "graphql";
+// rateLimit and X-RateLimit-* headers with resource "graphql"; a query costing more
+// than is left answers 200 with an error of type RATE_LIMITED, as GitHub's does, and
+// X-RateLimit-Remaining says the points left, not always 0. A repository under
+// ForbidRepo answers an error of type FORBIDDEN, one under HideRepo or unknown
+// NOT_FOUND, with the repository null. Requests count as kind "graphql";
 // GraphQLPoints says what they cost.
 //
 // # Fault knobs
@@ -98,7 +101,7 @@
 //	SecondaryLimit(n, retryAfter)   the next n requests hit a secondary rate limit: 403, Retry-After
 //	SetRateRemaining(n)             n requests left in the primary window
 //	HideRepo(full)                  404 under the repository, as for a private one out of reach
-//	ForbidRepo(full)                403 "Resource not accessible by integration"
+//	ForbidRepo(full)                403 "Resource not accessible by integration" (GraphQL: FORBIDDEN)
 //	AllowRepo(full)                 undoes both
 //	OnRequest(fn)                   fn sees each request before it is answered
 //	RemoveGraphQLField("T.f")       the GraphQL field T.f is unknown, as on an older GitHub Enterprise Server

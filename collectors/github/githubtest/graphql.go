@@ -192,9 +192,9 @@ func (s *Server) answerGraphQL(r *http.Request, now time.Time) *response {
 			"Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug. Please include `%s` when reporting this issue.", s.requestID())}}})
 	}
 	if b.remaining < cost.points {
-		b.remaining = 0
-		resp := s.graphqlResponse(s.status, gqlAnswer{Errors: []gqlError{{Type: "RATE_LIMITED", Message: "API rate limit exceeded for user ID 1."}}})
-		return resp
+		// As GitHub does: 200, an error of type RATE_LIMITED, and the points left
+		// (maybe not 0: the query costs more) in the headers.
+		return s.graphqlResponse(http.StatusOK, gqlAnswer{Errors: []gqlError{{Type: "RATE_LIMITED", Message: "API rate limit exceeded for user ID 1."}}})
 	}
 	b.remaining -= cost.points
 	s.gql.points += cost.points
@@ -496,7 +496,14 @@ func queryRoot(x *gqlExec) gqlNode {
 			name, _ := x.value(argValue(f, "name")).(string)
 			key := strings.ToLower(owner + "/" + name)
 			repo := s.repos[key]
-			if repo == nil || s.hidden[key] || s.forbidden[key] {
+			if repo != nil && s.forbidden[key] {
+				// What GitHub answers a token without access to the repository's pull
+				// requests, such as an App without the permission.
+				x.fail(gqlError{Type: "FORBIDDEN", Path: []any{f.Alias}, Locations: locationOf(f.Position),
+					Message: "Resource not accessible by integration"})
+				return (*gqlNode)(nil)
+			}
+			if repo == nil || s.hidden[key] {
 				x.fail(gqlError{Type: "NOT_FOUND", Path: []any{f.Alias}, Locations: locationOf(f.Position),
 					Message: fmt.Sprintf("Could not resolve to a Repository with the name '%s/%s'.", owner, name)})
 				return (*gqlNode)(nil)

@@ -161,9 +161,21 @@ func TestGraphQLErrors(t *testing.T) {
 	if srv.GraphQLPoints() != 1 {
 		t.Errorf("%d points charged, want 1 (the unknown repository's query)", srv.GraphQLPoints())
 	}
+	srv.ForbidRepo("acme/api")
+	if resp, out := postGraphQL(t, srv, "test-token", `{ repository(owner: "acme", name: "api") { nameWithOwner } }`, nil); resp.StatusCode != 200 ||
+		dig(out, "errors", 0, "type") != "FORBIDDEN" || errorOf(out) != "Resource not accessible by integration" || dig(out, "data", "repository") != nil {
+		t.Errorf("forbidden repository: %d %v", resp.StatusCode, out)
+	}
+	srv.AllowRepo("acme/api")
+	// GitHub refuses a query costing more than is left with 200, RATE_LIMITED, and
+	// the points left as they are: 1 + 3×100 requests is 3 points, 1 left.
+	heavy := `{ repository(owner: "acme", name: "api") { pullRequests(first: 100) { nodes { labels(first: 100) { totalCount } commits(first: 100) { totalCount } reviews(first: 100) { totalCount } } } } }`
+	if resp, out := postGraphQL(t, srv, "test-token", heavy, nil); resp.StatusCode != 200 || dig(out, "errors", 0, "type") != "RATE_LIMITED" ||
+		out["data"] != nil || resp.Header.Get("X-RateLimit-Remaining") != "1" {
+		t.Errorf("a query costing more than is left: %d %v, %s left", resp.StatusCode, out, resp.Header.Get("X-RateLimit-Remaining"))
+	}
 	postGraphQL(t, srv, "test-token", `{ rateLimit { cost } }`, nil)
-	postGraphQL(t, srv, "test-token", `{ rateLimit { cost } }`, nil)
-	if resp, out := postGraphQL(t, srv, "test-token", `{ rateLimit { cost } }`, nil); resp.StatusCode != 403 || dig(out, "errors", 0, "type") != "RATE_LIMITED" || resp.Header.Get("X-RateLimit-Remaining") != "0" {
+	if resp, out := postGraphQL(t, srv, "test-token", `{ rateLimit { cost } }`, nil); resp.StatusCode != 200 || dig(out, "errors", 0, "type") != "RATE_LIMITED" || resp.Header.Get("X-RateLimit-Remaining") != "0" {
 		t.Errorf("over the points: %d %v", resp.StatusCode, out)
 	}
 	srv.GraphQLTimeoutAbove(10)
