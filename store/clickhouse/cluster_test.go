@@ -103,6 +103,10 @@ func pullRequest(i int, updated time.Time) schema.PullRequest {
 func testOpenWithAServerDown(t *testing.T, c testCluster) {
 	o := c.options(t)
 	migrated(t, o)
+	// Every replica has the migrations recorded before one goes down: on a loaded
+	// machine a replica may still be fetching them, and one that has not would
+	// rightly see migrations pending.
+	c.SyncReplicas(t, o.Database)
 	down := c.shards[1][1]
 	c.Kill(t, down)
 	defer c.Restart(t, down)
