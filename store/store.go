@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"strings"
 	"time"
 
 	"github.com/flowmeter/flowmeter/schema"
@@ -30,6 +31,87 @@ type Filter struct {
 	From, To time.Time
 	// UpdatedSince keeps records whose UpdatedAt is at or after it.
 	UpdatedSince time.Time
+	// Repos and Services, when either is set, keep the records of these
+	// repositories or services: what a refresh derives together. Each kind is
+	// selected by the columns it has (ListColumns): a kind with neither keeps
+	// nothing.
+	Repos, Services []string
+	// IDs, Commits and TitleWords, when any is set, keep the records any of them
+	// names: by id, by commit (compared lower-case: give them lower-case), or by a
+	// title containing one of TitleWords. A refresh looks up what records refer to
+	// with them.
+	IDs, Commits, TitleWords []string
+}
+
+// Columns names the columns of a kind that Filter's lists select by; "" where the
+// kind has none.
+type Columns struct{ Repo, Service, Commit, Title string }
+
+// ListColumns gives the columns of a kind that Filter's lists select by. Change
+// facts have the service of the deployment that shipped them.
+func ListColumns(kind schema.Kind) Columns {
+	switch kind {
+	case schema.KindPullRequest:
+		return Columns{Repo: "repo", Commit: "merge_commit_sha", Title: "title"}
+	case schema.KindDeployment, schema.KindDeploymentFact:
+		return Columns{Repo: "repo", Service: "service", Commit: "commit_sha"}
+	case schema.KindIncident:
+		return Columns{Service: "service", Title: "title"}
+	case schema.KindIncidentFact:
+		return Columns{Service: "service"}
+	case schema.KindChangeFact:
+		return Columns{Repo: "repo", Service: "service"}
+	case schema.KindAncestry:
+		return Columns{Repo: "repo"}
+	}
+	return Columns{}
+}
+
+// Lists builds the conditions of a filter's lists for a kind, in SQL both stores
+// speak, with one placeholder per value: group is the repository and service
+// condition, named the ids', commits' and titles' (each "" when the filter sets
+// none). contains is the store's condition for "title contains ?", with one
+// placeholder.
+func Lists(kind schema.Kind, f Filter, contains string) (group string, groupArgs []any, named string, namedArgs []any) {
+	c := ListColumns(kind)
+	in := func(col string, values []string, args *[]any) string {
+		if col == "" || len(values) == 0 {
+			return ""
+		}
+		for _, v := range values {
+			*args = append(*args, v)
+		}
+		return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ") + ")"
+	}
+	or := func(conds ...string) string {
+		var kept []string
+		for _, c := range conds {
+			if c != "" {
+				kept = append(kept, c)
+			}
+		}
+		if len(kept) == 0 {
+			return "0 = 1"
+		}
+		return "(" + strings.Join(kept, " OR ") + ")"
+	}
+	if len(f.Repos)+len(f.Services) > 0 {
+		group = or(in(c.Repo, f.Repos, &groupArgs), in(c.Service, f.Services, &groupArgs))
+	}
+	if len(f.IDs)+len(f.Commits)+len(f.TitleWords) > 0 {
+		conds := []string{in("id", f.IDs, &namedArgs)}
+		if c.Commit != "" {
+			conds = append(conds, in("lower("+c.Commit+")", f.Commits, &namedArgs))
+		}
+		if c.Title != "" {
+			for _, w := range f.TitleWords {
+				conds = append(conds, contains)
+				namedArgs = append(namedArgs, w)
+			}
+		}
+		named = or(conds...)
+	}
+	return group, groupArgs, named, namedArgs
 }
 
 // Store keeps records and cursors. Writing the same records again is harmless: a
