@@ -46,15 +46,20 @@ func runDerive(ctx context.Context, env *environment, args []string) error {
 // deriveFacts refreshes the facts, asking the sources that can answer ancestry
 // questions (GitHub's compare API) for ship attribution.
 func deriveFacts(ctx context.Context, cfg *config.Config, sources []collectors.Instance, st store.Store, full bool, log *slog.Logger) (refresh.Summary, error) {
-	resolvers := map[string]collectors.AncestryResolver{}
+	return refreshFacts(ctx, cfg, sources, st, refresh.Options{Full: full, Logger: log})
+}
+
+// refreshFacts runs a refresh with the options given, adding the resolvers and the
+// time.
+func refreshFacts(ctx context.Context, cfg *config.Config, sources []collectors.Instance, st store.Store, opts refresh.Options) (refresh.Summary, error) {
+	opts.Resolvers = map[string]collectors.AncestryResolver{}
 	for _, src := range sources {
 		if r, ok := src.Source.(collectors.AncestryResolver); ok {
-			resolvers[src.Name] = r
+			opts.Resolvers[src.Name] = r
 		}
 	}
-	sum, err := refresh.Run(ctx, st, cfg, refresh.Options{
-		Resolvers: resolvers, Full: full, Now: time.Now().UTC(), Logger: log,
-	})
+	opts.Now = time.Now().UTC()
+	sum, err := refresh.Run(ctx, st, cfg, opts)
 	if err != nil {
 		return sum, fmt.Errorf("derive: %w", err)
 	}

@@ -1,0 +1,211 @@
+package refresh
+
+import (
+	"context"
+	"log/slog"
+	"reflect"
+
+	"github.com/flowmeter/flowmeter/config"
+	"github.com/flowmeter/flowmeter/metrics"
+	"github.com/flowmeter/flowmeter/metrics/flow"
+	"github.com/flowmeter/flowmeter/metrics/partition"
+	"github.com/flowmeter/flowmeter/metrics/toil"
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+// deriver derives partitions a batch at a time, keeping between batches only the
+// toil entries of their incidents and deployments, which are few.
+type deriver struct {
+	st        store.Store
+	rules     *metrics.Rules
+	toilRules *toil.Rules
+	opts      Options
+	log       *slog.Logger
+	sum       *Summary
+	// all says every partition is derived, so every stored toil fact is in scope.
+	all bool
+	// toil are the toil entries of the derived incidents and deployments; derived
+	// are those records, by source and id, when not all are derived.
+	toil    []schema.ToilFact
+	derived map[[2]string]bool
+}
+
+func (d *deriver) changed(stored, derived any) bool {
+	return d.opts.Full || !reflect.DeepEqual(stored, derived)
+}
+
+// partitions derives the groups in batches of about opts.BatchRecords records.
+func (d *deriver) partitions(ctx context.Context, groups []partition.Group) error {
+	budget := d.opts.BatchRecords
+	if budget <= 0 {
+		budget = DefaultBatchRecords
+	}
+	if !d.all {
+		d.derived = map[[2]string]bool{}
+	}
+	for start := 0; start < len(groups); {
+		f := store.Filter{}
+		n, end := 0, start
+		for ; end < len(groups) && (end == start || n+groups[end].Records <= budget); end++ {
+			n += groups[end].Records
+			f.Repos = append(f.Repos, groups[end].Repos...)
+			f.Services = append(f.Services, groups[end].Services...)
+		}
+		if len(f.Repos)+len(f.Services) > 0 {
+			if err := d.batch(ctx, f); err != nil {
+				return err
+			}
+		}
+		start = end
+	}
+	return nil
+}
+
+// batch derives the records of some partitions and writes the facts that changed.
+func (d *deriver) batch(ctx context.Context, f store.Filter) error {
+	st := d.st
+	d.sum.Batches++
+	in := metrics.Input{Now: d.opts.Now, Ancestry: map[schema.CommitPair]bool{}}
+	var err error
+	if in.PullRequests, err = store.All(st.PullRequests(ctx, f)); err != nil {
+		return err
+	}
+	if in.Deployments, err = store.All(st.Deployments(ctx, f)); err != nil {
+		return err
+	}
+	if in.Incidents, err = store.All(st.Incidents(ctx, f)); err != nil {
+		return err
+	}
+	for a, err := range st.Ancestries(ctx, f) {
+		if err != nil {
+			return err
+		}
+		in.Ancestry[schema.CommitPair{Repo: a.Repo, Base: a.Base, Head: a.Head}] = a.Contains
+	}
+	asked, err := resolveAncestry(ctx, st, d.rules, &in, d.opts.Resolvers, d.log)
+	d.sum.AncestryAsked += asked
+	if err != nil {
+		return err
+	}
+
+	facts := metrics.Derive(in, d.rules)
+	d.sum.Changes += len(facts.Changes)
+	d.sum.Deployments += len(facts.Deployments)
+	d.sum.Incidents += len(facts.Incidents)
+	n, err := writeChanged(ctx, st, st.ChangeFacts(ctx, f), facts.Changes, schema.ChangeFacts, d.changed,
+		func(b *schema.Batch, f []schema.ChangeFact) { b.ChangeFacts = f })
+	d.sum.ChangesWritten += n
+	if err != nil {
+		return err
+	}
+	n, err = writeChanged(ctx, st, st.DeploymentFacts(ctx, f), facts.Deployments, schema.DeploymentFacts, d.changed,
+		func(b *schema.Batch, f []schema.DeploymentFact) { b.DeploymentFacts = f })
+	d.sum.DeploymentsWritten += n
+	if err != nil {
+		return err
+	}
+	n, err = writeChanged(ctx, st, st.IncidentFacts(ctx, f), facts.Incidents, schema.IncidentFacts, d.changed,
+		func(b *schema.Batch, f []schema.IncidentFact) { b.IncidentFacts = f })
+	d.sum.IncidentsWritten += n
+	if err != nil {
+		return err
+	}
+
+	// Toil entries of incidents and deployments each come from the record and its
+	// fact alone, so they are derived here, with the partition's.
+	d.toil = append(d.toil, toil.Derive(toil.Input{
+		Incidents: in.Incidents, IncidentFacts: facts.Incidents,
+		Deployments: in.Deployments, DeploymentFacts: facts.Deployments, Now: d.opts.Now,
+	}, d.toilRules)...)
+	if d.derived != nil {
+		for _, inc := range in.Incidents {
+			d.derived[[2]string{inc.Source, inc.ID}] = true
+		}
+		for _, dep := range in.Deployments {
+			d.derived[[2]string{dep.Source, dep.ID}] = true
+		}
+	}
+	return nil
+}
+
+// flowAndToil derives the flow facts of every ticket, and the toil entries of
+// tickets, then writes them with the toil entries of the derived partitions. Flow
+// reads, of the pull requests and change facts, only what delivery needs: those
+// that name a ticket, with their ids, states and shipping.
+func (d *deriver) flowAndToil(ctx context.Context, cfg *config.Config) error {
+	st := d.st
+	fin := flow.Input{Now: d.opts.Now}
+	var err error
+	if fin.Items, err = store.All(st.WorkItems(ctx, store.Filter{})); err != nil {
+		return err
+	}
+	if fin.Changes, err = store.All(st.StatusChanges(ctx, store.Filter{})); err != nil {
+		return err
+	}
+	linked := map[[2]string]bool{}
+	for pr, err := range st.PullRequests(ctx, store.Filter{}) {
+		if err != nil {
+			return err
+		}
+		if len(pr.TicketRefs) > 0 {
+			fin.PullRequests = append(fin.PullRequests, schema.PullRequest{Source: pr.Source, ID: pr.ID, TicketRefs: pr.TicketRefs})
+			linked[[2]string{pr.Source, pr.ID}] = true
+		}
+	}
+	for c, err := range st.ChangeFacts(ctx, store.Filter{}) {
+		if err != nil {
+			return err
+		}
+		if linked[[2]string{c.Source, c.ID}] {
+			fin.ChangeFacts = append(fin.ChangeFacts, schema.ChangeFact{Source: c.Source, ID: c.ID, State: c.State,
+				MergedAt: c.MergedAt, ShippedAt: c.ShippedAt, ShippedBy: c.ShippedBy})
+		}
+	}
+	flowFacts := flow.Derive(fin, flow.NewRules(cfg))
+	fin.PullRequests, fin.ChangeFacts, linked = nil, nil, nil
+	d.sum.FlowItems = len(flowFacts)
+	warnUnmatchedProjects(cfg, fin.Items, d.log)
+	if d.sum.FlowItemsWritten, err = writeChanged(ctx, st, st.FlowItemFacts(ctx, store.Filter{}), flowFacts, schema.FlowItemFacts, d.changed,
+		func(b *schema.Batch, f []schema.FlowItemFact) { b.FlowItemFacts = f }); err != nil {
+		return err
+	}
+
+	tin := toil.Input{Items: fin.Items, FlowFacts: flowFacts, Now: d.opts.Now}
+	if tin.Worklogs, err = store.All(st.Worklogs(ctx, store.Filter{})); err != nil {
+		return err
+	}
+	toilFacts := append(d.toil, toil.Derive(tin, d.toilRules)...)
+	d.sum.ToilEntries = len(toilFacts)
+	retire := func(f schema.ToilFact) (schema.ToilFact, bool) {
+		if f.Retired {
+			return f, false
+		}
+		f.Retired, f.UpdatedAt = true, d.opts.Now
+		return f, true
+	}
+	// Stored entries of partitions not derived stay as they are: only tickets' and
+	// the derived records' can be retired.
+	stored := st.ToilFacts(ctx, store.Filter{})
+	if !d.all {
+		stored = inScope(stored, func(f schema.ToilFact) bool {
+			return f.Kind == schema.ToilFromTicket || d.derived[[2]string{f.Source, f.Record}]
+		})
+	}
+	d.sum.ToilEntriesWritten, err = writeChangedRetiring(ctx, st, stored, toilFacts, schema.ToilFacts, d.changed,
+		func(b *schema.Batch, f []schema.ToilFact) { b.ToilFacts = f }, retire)
+	return err
+}
+
+// inScope keeps the facts keep says are in scope.
+func inScope[F any](seq func(func(F, error) bool), keep func(F) bool) func(func(F, error) bool) {
+	return func(yield func(F, error) bool) {
+		for f, err := range seq {
+			if err != nil || keep(f) {
+				if !yield(f, err) {
+					return
+				}
+			}
+		}
+	}
+}

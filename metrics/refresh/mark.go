@@ -1,0 +1,121 @@
+package refresh
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/flowmeter/flowmeter/config"
+	"github.com/flowmeter/flowmeter/metrics/partition"
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+// The mark is kept as a cursor of flowmeter's own.
+const (
+	markSource = "flowmeter"
+	markStream = "refresh"
+)
+
+// mark is what a refresh leaves for the next: how far it read each source's records,
+// the partitions it knew (so a later refresh never splits what derived together),
+// and the rules its facts were derived with.
+type mark struct {
+	// Read is, by kind and source ("pull_requests/github"), the latest UpdatedAt
+	// of the records read: the next refresh reads the records updated since.
+	Read map[string]time.Time `json:"read"`
+	// Groups are the partitions known at the end of the refresh.
+	Groups []partition.Group `json:"groups"`
+	// Rules hashes what derivation reads besides records (teams, rules, flow,
+	// toil, privacy) and the build: any change derives everything again.
+	Rules string `json:"rules"`
+	// At is when the mark was stored, which a later mark must follow.
+	At time.Time `json:"at"`
+}
+
+// since is where the next refresh reads a kind from: the earliest of its sources'
+// marks, so a source that lags behind another loses nothing.
+func (m *mark) since(kind schema.Kind) time.Time {
+	var s time.Time
+	for key, t := range m.Read {
+		if k, _, _ := strings.Cut(key, "/"); k == string(kind) && (s.IsZero() || t.Before(s)) {
+			s = t
+		}
+	}
+	return s
+}
+
+func (m *mark) saw(kind schema.Kind, source string, updated time.Time) {
+	key := string(kind) + "/" + source
+	if updated.After(m.Read[key]) {
+		m.Read[key] = updated
+	}
+}
+
+// rulesHash hashes the config derivation depends on and the build deriving.
+func rulesHash(cfg *config.Config) string {
+	build := ""
+	if info, ok := debug.ReadBuildInfo(); ok {
+		build = info.Main.Version
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" || s.Key == "vcs.modified" {
+				build += " " + s.Value
+			}
+		}
+	}
+	data, _ := json.Marshal(struct {
+		Teams   []config.Team
+		Rules   config.Rules
+		Flow    config.Flow
+		Toil    config.Toil
+		Privacy string
+		Build   string
+	}{cfg.Teams, cfg.Rules, cfg.Flow, cfg.Toil, cfg.Privacy, build})
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
+}
+
+// loadMark reads the last refresh's mark; nil when there is none (or it cannot be
+// read as one), which makes the refresh a full one.
+func loadMark(ctx context.Context, st store.Store) (*mark, error) {
+	c, err := st.Cursor(ctx, markSource, markStream)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := &mark{}
+	if json.Unmarshal([]byte(c.Value), m) != nil || m.Read == nil {
+		return nil, nil
+	}
+	m.At = c.UpdatedAt
+	return m, nil
+}
+
+// saveMark stores the mark after the facts, so that a refresh that fails part way
+// is done again from the previous mark. A mark too large for a cursor keeps no
+// partitions: the next refresh is then a full one.
+func saveMark(ctx context.Context, st store.Store, m *mark, prev *mark) error {
+	at := time.Now().UTC()
+	if prev != nil && !at.After(prev.At) {
+		at = prev.At.Add(time.Millisecond)
+	}
+	value, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	if len(value) > schema.MaxCursorValueBytes {
+		value, _ = json.Marshal(mark{Read: map[string]time.Time{}})
+	}
+	if err := st.Write(ctx, &schema.Batch{Cursors: []schema.Cursor{{Source: markSource, Stream: markStream, Value: string(value), UpdatedAt: at}}}); err != nil {
+		return fmt.Errorf("storing the refresh mark: %w", err)
+	}
+	return nil
+}
