@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 
@@ -41,18 +42,26 @@ type Filter struct {
 	// title containing one of TitleWords. A refresh looks up what records refer to
 	// with them.
 	IDs, Commits, TitleWords []string
+	// Tickets, when set, keeps the records of these tickets, compared in upper
+	// case: tickets and their flow facts by id, status changes and worklogs by the
+	// ticket they belong to, pull requests by the tickets they name.
+	Tickets []string
 }
 
 // Columns names the columns of a kind that Filter's lists select by; "" where the
-// kind has none.
-type Columns struct{ Repo, Service, Commit, Title string }
+// kind has none. Tickets is the ticket a record belongs to, or with TicketList
+// set, the list of tickets it names.
+type Columns struct {
+	Repo, Service, Commit, Title, Ticket string
+	TicketList                           bool
+}
 
 // ListColumns gives the columns of a kind that Filter's lists select by. Change
 // facts have the service of the deployment that shipped them.
 func ListColumns(kind schema.Kind) Columns {
 	switch kind {
 	case schema.KindPullRequest:
-		return Columns{Repo: "repo", Commit: "merge_commit_sha", Title: "title"}
+		return Columns{Repo: "repo", Commit: "merge_commit_sha", Title: "title", Ticket: "ticket_refs", TicketList: true}
 	case schema.KindDeployment, schema.KindDeploymentFact:
 		return Columns{Repo: "repo", Service: "service", Commit: "commit_sha"}
 	case schema.KindIncident:
@@ -63,17 +72,26 @@ func ListColumns(kind schema.Kind) Columns {
 		return Columns{Repo: "repo", Service: "service"}
 	case schema.KindAncestry:
 		return Columns{Repo: "repo"}
+	case schema.KindWorkItem, schema.KindFlowItemFact:
+		return Columns{Ticket: "id"}
+	case schema.KindStatusChange, schema.KindWorklog:
+		return Columns{Ticket: "item_id"}
 	}
 	return Columns{}
 }
 
+// Dialect is how a store says what the filter's lists need beyond plain SQL, each
+// with one placeholder: Contains for "title contains ?", and AnyTicket for "the
+// list in column %s has an entry equal, in upper case, to one of ?" (%s replaced
+// by the column, ? by the placeholders of the tickets, upper-cased).
+type Dialect struct{ Contains, AnyTicket string }
+
 // Lists builds the conditions of a filter's lists for a kind, in SQL both stores
-// speak, with one placeholder per value: group is the repository and service
-// condition, named the ids', commits' and titles' (each "" when the filter sets
-// none). contains is the store's condition for "title contains ?", with one
-// placeholder.
-func Lists(kind schema.Kind, f Filter, contains string) (group string, groupArgs []any, named string, namedArgs []any) {
+// speak, with one placeholder per value, to be joined with AND, and the columns
+// they read.
+func Lists(kind schema.Kind, f Filter, d Dialect) (conds []string, args []any, cols []string) {
 	c := ListColumns(kind)
+	placeholders := func(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
 	in := func(col string, values []string, args *[]any) string {
 		if col == "" || len(values) == 0 {
 			return ""
@@ -81,7 +99,7 @@ func Lists(kind schema.Kind, f Filter, contains string) (group string, groupArgs
 		for _, v := range values {
 			*args = append(*args, v)
 		}
-		return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(values)), ", ") + ")"
+		return col + " IN (" + placeholders(len(values)) + ")"
 	}
 	or := func(conds ...string) string {
 		var kept []string
@@ -95,23 +113,52 @@ func Lists(kind schema.Kind, f Filter, contains string) (group string, groupArgs
 		}
 		return "(" + strings.Join(kept, " OR ") + ")"
 	}
+	add := func(cond string, condArgs []any, columns ...string) {
+		conds = append(conds, cond)
+		args = append(args, condArgs...)
+		for _, col := range columns {
+			if col != "" && !slices.Contains(cols, col) {
+				cols = append(cols, col)
+			}
+		}
+	}
 	if len(f.Repos)+len(f.Services) > 0 {
-		group = or(in(c.Repo, f.Repos, &groupArgs), in(c.Service, f.Services, &groupArgs))
+		var a []any
+		add(or(in(c.Repo, f.Repos, &a), in(c.Service, f.Services, &a)), a, c.Repo, c.Service)
 	}
 	if len(f.IDs)+len(f.Commits)+len(f.TitleWords) > 0 {
-		conds := []string{in("id", f.IDs, &namedArgs)}
+		var a []any
+		named := []string{in("id", f.IDs, &a)}
 		if c.Commit != "" {
-			conds = append(conds, in("lower("+c.Commit+")", f.Commits, &namedArgs))
+			named = append(named, in("lower("+c.Commit+")", f.Commits, &a))
 		}
 		if c.Title != "" {
 			for _, w := range f.TitleWords {
-				conds = append(conds, contains)
-				namedArgs = append(namedArgs, w)
+				named = append(named, d.Contains)
+				a = append(a, w)
 			}
 		}
-		named = or(conds...)
+		add(or(named...), a, c.Commit, c.Title)
 	}
-	return group, groupArgs, named, namedArgs
+	if len(f.Tickets) > 0 {
+		var a []any
+		upper := make([]string, len(f.Tickets))
+		for i, t := range f.Tickets {
+			upper[i] = strings.ToUpper(t)
+		}
+		cond := ""
+		switch {
+		case c.TicketList:
+			for _, t := range upper {
+				a = append(a, t)
+			}
+			cond = strings.ReplaceAll(strings.Replace(d.AnyTicket, "%s", c.Ticket, 1), "?", placeholders(len(upper)))
+		case c.Ticket != "":
+			cond = in("upper("+c.Ticket+")", upper, &a)
+		}
+		add(or(cond), a, c.Ticket)
+	}
+	return conds, args, cols
 }
 
 // Store keeps records and cursors. Writing the same records again is harmless: a

@@ -3,7 +3,10 @@ package refresh
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"reflect"
+	"slices"
+	"strings"
 
 	"github.com/flowmeter/flowmeter/config"
 	"github.com/flowmeter/flowmeter/metrics"
@@ -29,6 +32,12 @@ type deriver struct {
 	// are those records, by source and id, when not all are derived.
 	toil    []schema.ToilFact
 	derived map[[2]string]bool
+	// tickets are, upper-cased, the tickets to derive when not all are: those
+	// updated since the last refresh and those the derived pull requests name.
+	tickets map[string]bool
+	// updated are the pull requests updated since the last refresh.
+	updated map[[2]string]bool
+	next    *mark
 }
 
 func (d *deriver) changed(stored, derived any) bool {
@@ -43,6 +52,9 @@ func (d *deriver) partitions(ctx context.Context, groups []partition.Group) erro
 	}
 	if !d.all {
 		d.derived = map[[2]string]bool{}
+		if d.tickets == nil {
+			d.tickets = map[string]bool{}
+		}
 	}
 	for start := 0; start < len(groups); {
 		f := store.Filter{}
@@ -93,8 +105,14 @@ func (d *deriver) batch(ctx context.Context, f store.Filter) error {
 	d.sum.Changes += len(facts.Changes)
 	d.sum.Deployments += len(facts.Deployments)
 	d.sum.Incidents += len(facts.Incidents)
+	rewritten := map[[2]string]bool{}
 	n, err := writeChanged(ctx, st, st.ChangeFacts(ctx, f), facts.Changes, schema.ChangeFacts, d.changed,
-		func(b *schema.Batch, f []schema.ChangeFact) { b.ChangeFacts = f })
+		func(b *schema.Batch, f []schema.ChangeFact) {
+			b.ChangeFacts = f
+			for _, c := range f {
+				rewritten[[2]string{c.Source, c.ID}] = true
+			}
+		})
 	d.sum.ChangesWritten += n
 	if err != nil {
 		return err
@@ -119,6 +137,15 @@ func (d *deriver) batch(ctx context.Context, f store.Filter) error {
 		Deployments: in.Deployments, DeploymentFacts: facts.Deployments, Now: d.opts.Now,
 	}, d.toilRules)...)
 	if d.derived != nil {
+		// Delivery reads a pull request's tickets and its change fact: the tickets of
+		// those updated or rewritten are derived again.
+		for _, pr := range in.PullRequests {
+			if key := [2]string{pr.Source, pr.ID}; d.updated[key] || rewritten[key] {
+				for _, ref := range pr.TicketRefs {
+					d.tickets[strings.ToUpper(ref)] = true
+				}
+			}
+		}
 		for _, inc := range in.Incidents {
 			d.derived[[2]string{inc.Source, inc.ID}] = true
 		}
@@ -129,53 +156,93 @@ func (d *deriver) batch(ctx context.Context, f store.Filter) error {
 	return nil
 }
 
-// flowAndToil derives the flow facts of every ticket, and the toil entries of
-// tickets, then writes them with the toil entries of the derived partitions. Flow
-// reads, of the pull requests and change facts, only what delivery needs: those
-// that name a ticket, with their ids, states and shipping.
+// flowAndToil derives the flow facts of tickets, and their toil entries, then
+// writes them with the toil entries of the derived partitions. A full refresh
+// derives every ticket; an incremental one the tickets updated since the last
+// refresh and those the derived pull requests name. Flow reads, of the pull
+// requests and change facts, only what delivery needs: those naming one of the
+// tickets, with their ids, states and shipping.
 func (d *deriver) flowAndToil(ctx context.Context, cfg *config.Config) error {
 	st := d.st
-	fin := flow.Input{Now: d.opts.Now}
-	var err error
-	if fin.Items, err = store.All(st.WorkItems(ctx, store.Filter{})); err != nil {
-		return err
+	tickets := store.Filter{}
+	if !d.all {
+		if len(d.tickets) == 0 {
+			return d.writeToil(ctx, nil)
+		}
+		tickets.Tickets = slices.Sorted(maps.Keys(d.tickets))
 	}
-	if fin.Changes, err = store.All(st.StatusChanges(ctx, store.Filter{})); err != nil {
-		return err
+	fin := flow.Input{Now: d.opts.Now}
+	known := map[string]bool{}
+	for it, err := range st.WorkItems(ctx, tickets) {
+		if err != nil {
+			return err
+		}
+		fin.Items = append(fin.Items, it)
+		known[strings.ToUpper(it.ID)] = true
+		d.next.saw(schema.KindWorkItem, it.Source, it.ID, it.UpdatedAt)
+	}
+	for c, err := range st.StatusChanges(ctx, tickets) {
+		if err != nil {
+			return err
+		}
+		fin.Changes = append(fin.Changes, c)
+		d.next.saw(schema.KindStatusChange, c.Source, c.ID, c.UpdatedAt)
 	}
 	linked := map[[2]string]bool{}
-	for pr, err := range st.PullRequests(ctx, store.Filter{}) {
+	var linkedIDs []string
+	for pr, err := range st.PullRequests(ctx, tickets) {
 		if err != nil {
 			return err
 		}
-		if len(pr.TicketRefs) > 0 {
+		if slices.ContainsFunc(pr.TicketRefs, func(ref string) bool { return known[strings.ToUpper(ref)] }) {
 			fin.PullRequests = append(fin.PullRequests, schema.PullRequest{Source: pr.Source, ID: pr.ID, TicketRefs: pr.TicketRefs})
 			linked[[2]string{pr.Source, pr.ID}] = true
+			linkedIDs = append(linkedIDs, pr.ID)
 		}
 	}
-	for c, err := range st.ChangeFacts(ctx, store.Filter{}) {
-		if err != nil {
-			return err
-		}
-		if linked[[2]string{c.Source, c.ID}] {
-			fin.ChangeFacts = append(fin.ChangeFacts, schema.ChangeFact{Source: c.Source, ID: c.ID, State: c.State,
-				MergedAt: c.MergedAt, ShippedAt: c.ShippedAt, ShippedBy: c.ShippedBy})
+	changeFacts := store.Filter{}
+	if !d.all {
+		changeFacts.IDs = linkedIDs
+	}
+	if len(linked) > 0 {
+		for c, err := range st.ChangeFacts(ctx, changeFacts) {
+			if err != nil {
+				return err
+			}
+			if linked[[2]string{c.Source, c.ID}] {
+				fin.ChangeFacts = append(fin.ChangeFacts, schema.ChangeFact{Source: c.Source, ID: c.ID, State: c.State,
+					MergedAt: c.MergedAt, ShippedAt: c.ShippedAt, ShippedBy: c.ShippedBy})
+			}
 		}
 	}
 	flowFacts := flow.Derive(fin, flow.NewRules(cfg))
 	fin.PullRequests, fin.ChangeFacts, linked = nil, nil, nil
 	d.sum.FlowItems = len(flowFacts)
-	warnUnmatchedProjects(cfg, fin.Items, d.log)
-	if d.sum.FlowItemsWritten, err = writeChanged(ctx, st, st.FlowItemFacts(ctx, store.Filter{}), flowFacts, schema.FlowItemFacts, d.changed,
+	if d.all {
+		warnUnmatchedProjects(cfg, fin.Items, d.log)
+	}
+	var err error
+	if d.sum.FlowItemsWritten, err = writeChanged(ctx, st, st.FlowItemFacts(ctx, tickets), flowFacts, schema.FlowItemFacts, d.changed,
 		func(b *schema.Batch, f []schema.FlowItemFact) { b.FlowItemFacts = f }); err != nil {
 		return err
 	}
 
 	tin := toil.Input{Items: fin.Items, FlowFacts: flowFacts, Now: d.opts.Now}
-	if tin.Worklogs, err = store.All(st.Worklogs(ctx, store.Filter{})); err != nil {
-		return err
+	for w, err := range st.Worklogs(ctx, tickets) {
+		if err != nil {
+			return err
+		}
+		tin.Worklogs = append(tin.Worklogs, w)
+		d.next.saw(schema.KindWorklog, w.Source, w.ID, w.UpdatedAt)
 	}
-	toilFacts := append(d.toil, toil.Derive(tin, d.toilRules)...)
+	return d.writeToil(ctx, toil.Derive(tin, d.toilRules))
+}
+
+// writeToil writes the toil entries of tickets and of the derived partitions,
+// retiring the stored ones not derived again. Stored entries of partitions and
+// tickets not derived stay as they are.
+func (d *deriver) writeToil(ctx context.Context, ofTickets []schema.ToilFact) error {
+	toilFacts := append(d.toil, ofTickets...)
 	d.sum.ToilEntries = len(toilFacts)
 	retire := func(f schema.ToilFact) (schema.ToilFact, bool) {
 		if f.Retired {
@@ -184,15 +251,17 @@ func (d *deriver) flowAndToil(ctx context.Context, cfg *config.Config) error {
 		f.Retired, f.UpdatedAt = true, d.opts.Now
 		return f, true
 	}
-	// Stored entries of partitions not derived stay as they are: only tickets' and
-	// the derived records' can be retired.
-	stored := st.ToilFacts(ctx, store.Filter{})
+	stored := d.st.ToilFacts(ctx, store.Filter{})
 	if !d.all {
 		stored = inScope(stored, func(f schema.ToilFact) bool {
-			return f.Kind == schema.ToilFromTicket || d.derived[[2]string{f.Source, f.Record}]
+			if f.Kind == schema.ToilFromTicket {
+				return d.tickets[strings.ToUpper(f.Record)]
+			}
+			return d.derived[[2]string{f.Source, f.Record}]
 		})
 	}
-	d.sum.ToilEntriesWritten, err = writeChangedRetiring(ctx, st, stored, toilFacts, schema.ToilFacts, d.changed,
+	var err error
+	d.sum.ToilEntriesWritten, err = writeChangedRetiring(ctx, d.st, stored, toilFacts, schema.ToilFacts, d.changed,
 		func(b *schema.Batch, f []schema.ToilFact) { b.ToilFacts = f }, retire)
 	return err
 }

@@ -2,6 +2,7 @@ package refresh
 
 import (
 	"context"
+	"strings"
 
 	"github.com/flowmeter/flowmeter/metrics/partition"
 	"github.com/flowmeter/flowmeter/schema"
@@ -17,7 +18,7 @@ func indexAll(ctx context.Context, st store.Store, ix *partition.Index, next *ma
 			return err
 		}
 		ix.AddIncident(&inc)
-		next.saw(schema.KindIncident, inc.Source, inc.UpdatedAt)
+		next.saw(schema.KindIncident, inc.Source, inc.ID, inc.UpdatedAt)
 	}
 	ix.TakePending() // every deployment and pull request follows
 	for d, err := range st.Deployments(ctx, store.Filter{}) {
@@ -25,20 +26,20 @@ func indexAll(ctx context.Context, st store.Store, ix *partition.Index, next *ma
 			return err
 		}
 		ix.AddDeployment(&d)
-		next.saw(schema.KindDeployment, d.Source, d.UpdatedAt)
+		next.saw(schema.KindDeployment, d.Source, d.ID, d.UpdatedAt)
 	}
 	for pr, err := range st.PullRequests(ctx, store.Filter{}) {
 		if err != nil {
 			return err
 		}
 		ix.AddPullRequest(&pr)
-		next.saw(schema.KindPullRequest, pr.Source, pr.UpdatedAt)
+		next.saw(schema.KindPullRequest, pr.Source, pr.ID, pr.UpdatedAt)
 	}
 	for a, err := range st.Ancestries(ctx, store.Filter{}) {
 		if err != nil {
 			return err
 		}
-		next.saw(schema.KindAncestry, a.Source, a.UpdatedAt)
+		next.saw(schema.KindAncestry, a.Source, a.ID, a.UpdatedAt)
 	}
 	return lookUp(ctx, st, ix)
 }
@@ -46,6 +47,10 @@ func indexAll(ctx context.Context, st store.Store, ix *partition.Index, next *ma
 // touch is what the records updated since the last refresh belong to.
 type touch struct {
 	repos, services map[string]bool
+	// tickets are upper-cased, as flow matches them.
+	tickets map[string]bool
+	// pullRequests are the pull requests updated, by source and id.
+	pullRequests map[[2]string]bool
 }
 
 // groups keeps the partitions touched.
@@ -73,14 +78,14 @@ func (t *touch) groups(ix *partition.Index, all []partition.Group) []partition.G
 // ids; what a new record names is looked up in the store.
 func indexSince(ctx context.Context, st store.Store, ix *partition.Index, prev, next *mark) (*touch, error) {
 	ix.Join(prev.Groups)
-	t := &touch{repos: map[string]bool{}, services: map[string]bool{}}
+	t := &touch{repos: map[string]bool{}, services: map[string]bool{}, tickets: map[string]bool{}, pullRequests: map[[2]string]bool{}}
 	since := prev.since(schema.KindIncident)
 	var fresh []schema.Incident
 	for inc, err := range st.Incidents(ctx, store.Filter{}) {
 		if err != nil {
 			return nil, err
 		}
-		if !since.IsZero() && inc.UpdatedAt.Before(since) {
+		if !since.IsZero() && inc.UpdatedAt.Before(since) || prev.seen(schema.KindIncident, inc.Source, inc.ID, inc.UpdatedAt) {
 			ix.AddIncident(&inc)
 		} else {
 			fresh = append(fresh, inc)
@@ -91,31 +96,68 @@ func indexSince(ctx context.Context, st store.Store, ix *partition.Index, prev, 
 		inc := &fresh[i]
 		ix.AddIncident(inc)
 		t.services[inc.Service] = true
-		next.saw(schema.KindIncident, inc.Source, inc.UpdatedAt)
+		next.saw(schema.KindIncident, inc.Source, inc.ID, inc.UpdatedAt)
 	}
 	for d, err := range st.Deployments(ctx, store.Filter{UpdatedSince: prev.since(schema.KindDeployment)}) {
 		if err != nil {
 			return nil, err
 		}
+		if prev.seen(schema.KindDeployment, d.Source, d.ID, d.UpdatedAt) {
+			continue
+		}
 		ix.AddDeployment(&d)
 		t.repos[d.Repo], t.services[d.Service] = true, true
-		next.saw(schema.KindDeployment, d.Source, d.UpdatedAt)
+		next.saw(schema.KindDeployment, d.Source, d.ID, d.UpdatedAt)
 	}
 	for pr, err := range st.PullRequests(ctx, store.Filter{UpdatedSince: prev.since(schema.KindPullRequest)}) {
 		if err != nil {
 			return nil, err
 		}
+		if prev.seen(schema.KindPullRequest, pr.Source, pr.ID, pr.UpdatedAt) {
+			continue
+		}
 		ix.AddPullRequest(&pr)
 		t.repos[pr.Repo] = true
-		next.saw(schema.KindPullRequest, pr.Source, pr.UpdatedAt)
+		t.pullRequests[[2]string{pr.Source, pr.ID}] = true
+		next.saw(schema.KindPullRequest, pr.Source, pr.ID, pr.UpdatedAt)
 	}
 	for a, err := range st.Ancestries(ctx, store.Filter{UpdatedSince: prev.since(schema.KindAncestry)}) {
 		if err != nil {
 			return nil, err
 		}
+		if prev.seen(schema.KindAncestry, a.Source, a.ID, a.UpdatedAt) {
+			continue
+		}
 		ix.AddAncestry(&a)
 		t.repos[a.Repo] = true
-		next.saw(schema.KindAncestry, a.Source, a.UpdatedAt)
+		next.saw(schema.KindAncestry, a.Source, a.ID, a.UpdatedAt)
+	}
+	for it, err := range st.WorkItems(ctx, store.Filter{UpdatedSince: prev.since(schema.KindWorkItem)}) {
+		if err != nil {
+			return nil, err
+		}
+		if prev.seen(schema.KindWorkItem, it.Source, it.ID, it.UpdatedAt) {
+			continue
+		}
+		t.tickets[strings.ToUpper(it.ID)] = true
+	}
+	for c, err := range st.StatusChanges(ctx, store.Filter{UpdatedSince: prev.since(schema.KindStatusChange)}) {
+		if err != nil {
+			return nil, err
+		}
+		if prev.seen(schema.KindStatusChange, c.Source, c.ID, c.UpdatedAt) {
+			continue
+		}
+		t.tickets[strings.ToUpper(c.ItemID)] = true
+	}
+	for w, err := range st.Worklogs(ctx, store.Filter{UpdatedSince: prev.since(schema.KindWorklog)}) {
+		if err != nil {
+			return nil, err
+		}
+		if prev.seen(schema.KindWorklog, w.Source, w.ID, w.UpdatedAt) {
+			continue
+		}
+		t.tickets[strings.ToUpper(w.ItemID)] = true
 	}
 	return t, lookUp(ctx, st, ix)
 }

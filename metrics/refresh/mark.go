@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +30,7 @@ const (
 type mark struct {
 	// Read is, by kind and source ("pull_requests/github"), the latest UpdatedAt
 	// of the records read: the next refresh reads the records updated since.
-	Read map[string]time.Time `json:"read"`
+	Read map[string]readMark `json:"read"`
 	// Groups are the partitions known at the end of the refresh.
 	Groups []partition.Group `json:"groups"`
 	// Rules hashes what derivation reads besides records (teams, rules, flow,
@@ -39,23 +40,53 @@ type mark struct {
 	At time.Time `json:"at"`
 }
 
+// readMark is the latest UpdatedAt read of a kind and source, and the ids of the
+// records updated then (unless there were more than maxMarkIDs): the next refresh
+// reads from that instant on, and knows those records from before.
+type readMark struct {
+	At  time.Time `json:"at"`
+	IDs []string  `json:"ids,omitempty"`
+	// Many says there were too many to keep.
+	Many bool `json:"many,omitempty"`
+}
+
+const maxMarkIDs = 1000
+
 // since is where the next refresh reads a kind from: the earliest of its sources'
 // marks, so a source that lags behind another loses nothing.
 func (m *mark) since(kind schema.Kind) time.Time {
 	var s time.Time
-	for key, t := range m.Read {
-		if k, _, _ := strings.Cut(key, "/"); k == string(kind) && (s.IsZero() || t.Before(s)) {
-			s = t
+	for key, r := range m.Read {
+		if k, _, _ := strings.Cut(key, "/"); k == string(kind) && (s.IsZero() || r.At.Before(s)) {
+			s = r.At
 		}
 	}
 	return s
 }
 
-func (m *mark) saw(kind schema.Kind, source string, updated time.Time) {
+// saw notes a record read.
+func (m *mark) saw(kind schema.Kind, source, id string, updated time.Time) {
 	key := string(kind) + "/" + source
-	if updated.After(m.Read[key]) {
-		m.Read[key] = updated
+	r := m.Read[key]
+	switch {
+	case updated.After(r.At):
+		r = readMark{At: updated, IDs: []string{id}}
+	case updated.Equal(r.At) && !r.Many && !slices.Contains(r.IDs, id):
+		r.IDs = append(r.IDs, id)
+		if len(r.IDs) > maxMarkIDs {
+			r.IDs, r.Many = nil, true
+		}
 	}
+	m.Read[key] = r
+}
+
+// seen says whether a record read from since on is one the last refresh read as
+// it is: updated before its source's mark (since is the earliest source's), or one
+// of those updated last, at the mark's instant. That a source writes its records in
+// the order of their UpdatedAt is what the mark relies on.
+func (m *mark) seen(kind schema.Kind, source, id string, updated time.Time) bool {
+	r, ok := m.Read[string(kind)+"/"+source]
+	return ok && (updated.Before(r.At) || updated.Equal(r.At) && slices.Contains(r.IDs, id))
 }
 
 // rulesHash hashes the config derivation depends on and the build deriving.
@@ -112,7 +143,7 @@ func saveMark(ctx context.Context, st store.Store, m *mark, prev *mark) error {
 		return err
 	}
 	if len(value) > schema.MaxCursorValueBytes {
-		value, _ = json.Marshal(mark{Read: map[string]time.Time{}})
+		value, _ = json.Marshal(mark{Read: map[string]readMark{}})
 	}
 	if err := st.Write(ctx, &schema.Batch{Cursors: []schema.Cursor{{Source: markSource, Stream: markStream, Value: string(value), UpdatedAt: at}}}); err != nil {
 		return fmt.Errorf("storing the refresh mark: %w", err)

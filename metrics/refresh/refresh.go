@@ -88,7 +88,7 @@ func Run(ctx context.Context, st store.Store, cfg *config.Config, opts Options) 
 	}
 	hash := rulesHash(cfg)
 	sum.Full = opts.Full || opts.AllPartitions || prev == nil || prev.Rules != hash
-	next := &mark{Read: map[string]time.Time{}, Rules: hash}
+	next := &mark{Read: map[string]readMark{}, Rules: hash}
 	ix := partition.NewIndex(rules)
 	var touched *touch
 	if sum.Full {
@@ -108,7 +108,10 @@ func Run(ctx context.Context, st store.Store, cfg *config.Config, opts Options) 
 	}
 	sum.Derived = len(groups)
 
-	d := &deriver{st: st, rules: rules, toilRules: toil.NewRules(cfg), opts: opts, log: log, sum: &sum, all: sum.Full}
+	d := &deriver{st: st, rules: rules, toilRules: toil.NewRules(cfg), opts: opts, log: log, sum: &sum, all: sum.Full, next: next}
+	if touched != nil {
+		d.tickets, d.updated = touched.tickets, touched.pullRequests
+	}
 	if err := d.partitions(ctx, groups); err != nil {
 		return sum, err
 	}

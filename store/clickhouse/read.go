@@ -151,23 +151,14 @@ func filterSQL(table string, kind schema.Kind, timeColumn string, f store.Filter
 			conds = append(conds, "version >= "+strconv.FormatInt(v, 10))
 		}
 	}
-	group, groupArgs, named, namedArgs := store.Lists(kind, f, "position(title, ?) > 0")
-	if group != "" || named != "" {
-		var lists []string
-		var listArgs []any
-		for _, c := range []struct {
-			cond string
-			args []any
-		}{{group, groupArgs}, {named, namedArgs}} {
-			if c.cond != "" {
-				lists = append(lists, c.cond)
-				listArgs = append(listArgs, c.args...)
-			}
-		}
+	lists, listArgs, listCols := store.Lists(kind, f, store.Dialect{
+		Contains:  "position(title, ?) > 0",
+		AnyTicket: "arrayExists(t -> upperUTF8(t) IN (?), %s)",
+	})
+	if len(lists) > 0 {
 		cols := []string{"source", "id"}
-		lc := store.ListColumns(kind)
-		for _, c := range []string{lc.Repo, lc.Service, lc.Commit, lc.Title} {
-			if c != "" {
+		for _, c := range listCols {
+			if c != "id" {
 				cols = append(cols, c)
 			}
 		}

@@ -293,16 +293,12 @@ func where(kind schema.Kind, f store.Filter, timeCol string) (string, []any) {
 		conds = append(conds, "version >= ?")
 		args = append(args, schema.Version(f.UpdatedSince))
 	}
-	group, groupArgs, named, namedArgs := store.Lists(kind, f, "instr(title, ?) > 0")
-	for _, c := range []struct {
-		cond string
-		args []any
-	}{{group, groupArgs}, {named, namedArgs}} {
-		if c.cond != "" {
-			conds = append(conds, c.cond)
-			args = append(args, c.args...)
-		}
-	}
+	lists, listArgs, _ := store.Lists(kind, f, store.Dialect{
+		Contains:  "instr(title, ?) > 0",
+		AnyTicket: "EXISTS (SELECT 1 FROM json_each(%s) WHERE upper(value) IN (?))",
+	})
+	conds = append(conds, lists...)
+	args = append(args, listArgs...)
 	if len(conds) == 0 {
 		return "", nil
 	}

@@ -582,6 +582,43 @@ func testListFilters(t *testing.T, s store.Store) {
 	})
 	assertEqual(t, "repos and names together", ids(store.Filter{Repos: []string{"acme/a", "acme/c"}, TitleWords: []string{"Fix"}}),
 		kinds{schema.KindPullRequest: {"acme/a#1"}})
+	mustWrite(t, s, &schema.Batch{
+		PullRequests: []schema.PullRequest{{Source: "gh", ID: "acme/t#9", Repo: "acme/t", TicketRefs: []string{"OPS-1", "acme/t#1"},
+			CreatedAt: at(time.Hour), UpdatedAt: at(time.Hour)}},
+		WorkItems: []schema.WorkItem{{Source: "jira", ID: "ops-1", CreatedAt: at(0), UpdatedAt: at(0)},
+			{Source: "gh", ID: "acme/t#1", CreatedAt: at(0), UpdatedAt: at(0)}},
+		StatusChanges: []schema.StatusChange{{Source: "jira", ID: "c1", ItemID: "OPS-1", At: at(0), UpdatedAt: at(0)},
+			{Source: "jira", ID: "c2", ItemID: "PAY-1", At: at(0), UpdatedAt: at(0)}},
+		Worklogs:      []schema.Worklog{{Source: "jira", ID: "w1", ItemID: "OPS-1", StartedAt: at(0), UpdatedAt: at(0)}},
+		FlowItemFacts: []schema.FlowItemFact{{Source: "jira", ID: "OPS-1", CreatedAt: at(0), UpdatedAt: at(0)}},
+	})
+	tickets := func(f store.Filter) []string {
+		b := readAll(t, s, f)
+		var out []string
+		for _, r := range b.PullRequests {
+			out = append(out, "pr "+r.ID)
+		}
+		for _, r := range b.WorkItems {
+			out = append(out, "item "+r.ID)
+		}
+		for _, r := range b.StatusChanges {
+			out = append(out, "change "+r.ID)
+		}
+		for _, r := range b.Worklogs {
+			out = append(out, "worklog "+r.ID)
+		}
+		for _, r := range b.FlowItemFacts {
+			out = append(out, "flow "+r.ID)
+		}
+		if len(b.Deployments)+len(b.Incidents)+len(b.ChangeFacts) > 0 {
+			t.Fatalf("tickets %v selected records of no ticket: %+v", f.Tickets, b)
+		}
+		return out
+	}
+	assertEqual(t, "ticket OPS-1, any case", tickets(store.Filter{Tickets: []string{"Ops-1"}}),
+		[]string{"pr acme/t#9", "item ops-1", "change c1", "worklog w1", "flow OPS-1"})
+	assertEqual(t, "ticket acme/t#1", tickets(store.Filter{Tickets: []string{"ACME/T#1"}}), []string{"pr acme/t#9", "item acme/t#1"})
+	assertEqual(t, "ticket PAY-1", tickets(store.Filter{Tickets: []string{"pay-1", "nope"}}), []string{"item PAY-1", "change c2"})
 	assertEqual(t, "with source and updated since", ids(store.Filter{Source: "gh", UpdatedSince: at(90 * time.Minute), Repos: []string{"acme/z", "acme/a"}}),
 		kinds{schema.KindPullRequest: {"acme/z#4"}})
 }
