@@ -15,7 +15,7 @@ import (
 func runDerive(ctx context.Context, env *environment, args []string) error {
 	fs := newFlags(env, "derive", "derive [--config FILE] [--full] [--log-level LEVEL] [--log-format text|json]")
 	configPath := fs.String("config", "flowmeter.yaml", "config file")
-	full := fs.Bool("full", false, "write every fact, not only those that changed")
+	full := fs.Bool("full", false, "derive every partition and write every fact, not only those that changed")
 	var logs logFlags
 	logs.register(fs)
 	if err := fs.parse(args); err != nil {
