@@ -190,7 +190,11 @@ func (d *deriver) flowAndToil(ctx context.Context, cfg *config.Config) error {
 	}
 	linked := map[[2]string]bool{}
 	var linkedIDs []string
-	for pr, err := range st.PullRequests(ctx, tickets) {
+	prs := st.PullRequests(ctx, tickets)
+	if len(known) == 0 {
+		prs = func(func(schema.PullRequest, error) bool) {} // no ticket for a pull request to name
+	}
+	for pr, err := range prs {
 		if err != nil {
 			return err
 		}

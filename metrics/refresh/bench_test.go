@@ -3,6 +3,7 @@ package refresh_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -85,6 +86,9 @@ func BenchmarkRefresh(b *testing.B) {
 				cfg.Teams = append(cfg.Teams, config.Team{Name: t.Name, Repositories: t.Repositories, Services: t.Services})
 			}
 			opts := refresh.Options{Now: now, BatchRecords: budget}
+			if os.Getenv("FLOWMETER_BENCH_LOG") != "" {
+				opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
 
 			b.ResetTimer()
 			full, fullPeak := measure(b, func() refresh.Summary {

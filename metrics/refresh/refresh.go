@@ -100,6 +100,7 @@ func Run(ctx context.Context, st store.Store, cfg *config.Config, opts Options) 
 	if err != nil {
 		return sum, err
 	}
+	log.Debug("indexed", "full", sum.Full, "took", time.Since(started).Round(time.Millisecond))
 	groups := ix.Groups()
 	next.Groups = groups
 	sum.Partitions = len(groups)
@@ -115,6 +116,7 @@ func Run(ctx context.Context, st store.Store, cfg *config.Config, opts Options) 
 	if err := d.partitions(ctx, groups); err != nil {
 		return sum, err
 	}
+	log.Debug("derived the partitions", "partitions", sum.Derived, "batches", sum.Batches, "took", time.Since(started).Round(time.Millisecond))
 	if err := d.flowAndToil(ctx, cfg); err != nil {
 		return sum, err
 	}
