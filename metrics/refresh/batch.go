@@ -79,22 +79,34 @@ func (d *deriver) batch(ctx context.Context, f store.Filter) error {
 	st := d.st
 	d.sum.Batches++
 	in := metrics.Input{Now: d.opts.Now, Ancestry: map[schema.CommitPair]bool{}}
-	var err error
-	if in.PullRequests, err = store.All(st.PullRequests(ctx, f)); err != nil {
-		return err
-	}
-	if in.Deployments, err = store.All(st.Deployments(ctx, f)); err != nil {
-		return err
-	}
-	if in.Incidents, err = store.All(st.Incidents(ctx, f)); err != nil {
-		return err
-	}
-	for a, err := range st.Ancestries(ctx, f) {
-		if err != nil {
+	var ancestries []schema.Ancestry
+	var storedChanges map[string]schema.ChangeFact
+	var storedDeployments map[string]schema.DeploymentFact
+	var storedIncidents map[string]schema.IncidentFact
+	// The reads are independent: run together, they overlap the store's work
+	// with the decoding of rows.
+	err := concurrently(
+		func() (err error) { in.PullRequests, err = store.All(st.PullRequests(ctx, f)); return err },
+		func() (err error) { in.Deployments, err = store.All(st.Deployments(ctx, f)); return err },
+		func() (err error) { in.Incidents, err = store.All(st.Incidents(ctx, f)); return err },
+		func() (err error) { ancestries, err = store.All(st.Ancestries(ctx, f)); return err },
+		func() (err error) { storedChanges, err = byKey(st.ChangeFacts(ctx, f), schema.ChangeFacts); return err },
+		func() (err error) {
+			storedDeployments, err = byKey(st.DeploymentFacts(ctx, f), schema.DeploymentFacts)
 			return err
-		}
+		},
+		func() (err error) {
+			storedIncidents, err = byKey(st.IncidentFacts(ctx, f), schema.IncidentFacts)
+			return err
+		},
+	)
+	if err != nil {
+		return err
+	}
+	for _, a := range ancestries {
 		in.Ancestry[schema.CommitPair{Repo: a.Repo, Base: a.Base, Head: a.Head}] = a.Contains
 	}
+	ancestries = nil
 	asked, err := resolveAncestry(ctx, st, d.rules, &in, d.opts.Resolvers, d.log)
 	d.sum.AncestryAsked += asked
 	if err != nil {
@@ -106,25 +118,25 @@ func (d *deriver) batch(ctx context.Context, f store.Filter) error {
 	d.sum.Deployments += len(facts.Deployments)
 	d.sum.Incidents += len(facts.Incidents)
 	rewritten := map[[2]string]bool{}
-	n, err := writeChanged(ctx, st, st.ChangeFacts(ctx, f), facts.Changes, schema.ChangeFacts, d.changed,
+	n, err := writeAgainst(ctx, st, storedChanges, facts.Changes, schema.ChangeFacts, d.changed,
 		func(b *schema.Batch, f []schema.ChangeFact) {
 			b.ChangeFacts = f
 			for _, c := range f {
 				rewritten[[2]string{c.Source, c.ID}] = true
 			}
-		})
+		}, nil)
 	d.sum.ChangesWritten += n
 	if err != nil {
 		return err
 	}
-	n, err = writeChanged(ctx, st, st.DeploymentFacts(ctx, f), facts.Deployments, schema.DeploymentFacts, d.changed,
-		func(b *schema.Batch, f []schema.DeploymentFact) { b.DeploymentFacts = f })
+	n, err = writeAgainst(ctx, st, storedDeployments, facts.Deployments, schema.DeploymentFacts, d.changed,
+		func(b *schema.Batch, f []schema.DeploymentFact) { b.DeploymentFacts = f }, nil)
 	d.sum.DeploymentsWritten += n
 	if err != nil {
 		return err
 	}
-	n, err = writeChanged(ctx, st, st.IncidentFacts(ctx, f), facts.Incidents, schema.IncidentFacts, d.changed,
-		func(b *schema.Batch, f []schema.IncidentFact) { b.IncidentFacts = f })
+	n, err = writeAgainst(ctx, st, storedIncidents, facts.Incidents, schema.IncidentFacts, d.changed,
+		func(b *schema.Batch, f []schema.IncidentFact) { b.IncidentFacts = f }, nil)
 	d.sum.IncidentsWritten += n
 	if err != nil {
 		return err
@@ -281,4 +293,19 @@ func inScope[F any](seq func(func(F, error) bool), keep func(F) bool) func(func(
 			}
 		}
 	}
+}
+
+// concurrently runs the functions at once and returns the first error.
+func concurrently(fns ...func() error) error {
+	errs := make(chan error, len(fns))
+	for _, fn := range fns {
+		go func() { errs <- fn() }()
+	}
+	var first error
+	for range fns {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }

@@ -212,13 +212,29 @@ func writeChanged[F any](ctx context.Context, st store.Store, stored iter.Seq2[F
 // replace rows rather than delete them, so the retired copy replaces the fact.
 func writeChangedRetiring[F any](ctx context.Context, st store.Store, stored iter.Seq2[F, error], derived []F, table *schema.Table[F],
 	changed func(stored, derived any) bool, put func(*schema.Batch, []F), retire func(F) (F, bool)) (int, error) {
+	old, err := byKey(stored, table)
+	if err != nil {
+		return 0, err
+	}
+	return writeAgainst(ctx, st, old, derived, table, changed, put, retire)
+}
+
+// byKey reads stored facts into a map by key.
+func byKey[F any](stored iter.Seq2[F, error], table *schema.Table[F]) (map[string]F, error) {
 	old := map[string]F{}
 	for f, err := range stored {
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		old[table.Key(&f)] = f
 	}
+	return old, nil
+}
+
+// writeAgainst writes the derived facts that differ from old, the stored ones by
+// key, and retires what is left of old when retire is given. It empties old.
+func writeAgainst[F any](ctx context.Context, st store.Store, old map[string]F, derived []F, table *schema.Table[F],
+	changed func(stored, derived any) bool, put func(*schema.Batch, []F), retire func(F) (F, bool)) (int, error) {
 	var batch []F
 	written := 0
 	flush := func() error {
