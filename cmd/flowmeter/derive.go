@@ -15,7 +15,7 @@ import (
 func runDerive(ctx context.Context, env *environment, args []string) error {
 	fs := newFlags(env, "derive", "derive [--config FILE] [--full] [--log-level LEVEL] [--log-format text|json]")
 	configPath := fs.String("config", "flowmeter.yaml", "config file")
-	full := fs.Bool("full", false, "derive every partition and write every fact, not only those that changed")
+	full := fs.Bool("full", false, "write every fact, not only those that changed")
 	var logs logFlags
 	logs.register(fs)
 	if err := fs.parse(args); err != nil {
@@ -35,7 +35,9 @@ func runDerive(ctx context.Context, env *environment, args []string) error {
 		log.Warn("the sources cannot be built ('flowmeter config check' says why), so commit ancestry is not asked of them: " +
 			"changes whose ancestry is not already in the store are attributed to deployments by time")
 	}
-	sum, err := deriveFacts(ctx, cfg, sources, s, *full, log)
+	// Asked for by hand, a derivation derives every partition: whoever runs it may
+	// have changed records no mark tells of. Collections derive what they touched.
+	sum, err := refreshFacts(ctx, cfg, sources, s, refresh.Options{Full: *full, AllPartitions: true, Logger: log})
 	if err != nil {
 		return err
 	}

@@ -207,3 +207,41 @@ func checkAsWhole(t *testing.T, st store.Store, cfg *config.Config, prs []schema
 		}
 	}
 }
+
+// A changed rule, team or source derives every partition again; the same config
+// does not.
+func TestChangedConfigDerivesEverything(t *testing.T) {
+	all, cfg := organisation(t)
+	ctx := context.Background()
+	st := stores()["sqlite"](t)
+	if err := st.Write(ctx, all); err != nil {
+		t.Fatal(err)
+	}
+	run := func(c *config.Config) refresh.Summary {
+		t.Helper()
+		sum, err := refresh.Run(ctx, st, c, refresh.Options{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum
+	}
+	if sum := run(cfg); !sum.Full || sum.Derived != sum.Partitions {
+		t.Fatalf("first refresh %+v, want every partition", sum)
+	}
+	if sum := run(cfg); sum.Full {
+		t.Fatalf("same config: %+v, want an incremental refresh", sum)
+	}
+	withSource := *cfg
+	withSource.Sources = []config.Source{{Name: "gh2", Type: "github"}}
+	if sum := run(&withSource); !sum.Full || sum.Derived != sum.Partitions {
+		t.Fatalf("a new source: %+v, want every partition", sum)
+	}
+	withRule := withSource
+	withRule.Rules.BotPatterns = append([]string{"release-bot"}, withRule.Rules.BotPatterns...)
+	if sum := run(&withRule); !sum.Full {
+		t.Fatalf("a new rule: %+v, want every partition", sum)
+	}
+	if sum := run(&withRule); sum.Full {
+		t.Fatalf("same config again: %+v, want an incremental refresh", sum)
+	}
+}

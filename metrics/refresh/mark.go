@@ -34,7 +34,9 @@ type mark struct {
 	// Groups are the partitions known at the end of the refresh.
 	Groups []partition.Group `json:"groups"`
 	// Rules hashes what derivation reads besides records (teams, rules, flow,
-	// toil, privacy) and the build: any change derives everything again.
+	// toil, privacy), the sources' names and types (a new source may bring
+	// history older than the mark) and the build: any change derives everything
+	// again.
 	Rules string `json:"rules"`
 	// At is when the mark was stored, which a later mark must follow.
 	At time.Time `json:"at"`
@@ -89,7 +91,7 @@ func (m *mark) seen(kind schema.Kind, source, id string, updated time.Time) bool
 	return ok && (updated.Before(r.At) || updated.Equal(r.At) && slices.Contains(r.IDs, id))
 }
 
-// rulesHash hashes the config derivation depends on and the build deriving.
+// rulesHash hashes the config derivation depends on, the sources and the build.
 func rulesHash(cfg *config.Config) string {
 	build := ""
 	if info, ok := debug.ReadBuildInfo(); ok {
@@ -100,14 +102,22 @@ func rulesHash(cfg *config.Config) string {
 			}
 		}
 	}
-	data, _ := json.Marshal(struct {
+	var sources []string
+	for _, s := range cfg.Sources {
+		sources = append(sources, s.Type+" "+s.Name)
+	}
+	data, err := json.Marshal(struct {
 		Teams   []config.Team
 		Rules   config.Rules
 		Flow    config.Flow
 		Toil    config.Toil
 		Privacy string
+		Sources []string
 		Build   string
-	}{cfg.Teams, cfg.Rules, cfg.Flow, cfg.Toil, cfg.Privacy, build})
+	}{cfg.Teams, cfg.Rules, cfg.Flow, cfg.Toil, cfg.Privacy, sources, build})
+	if err != nil {
+		return "unhashed " + err.Error() + " " + time.Now().String() // never equal: derive everything
+	}
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
 }
