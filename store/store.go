@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/flowmeter/flowmeter/schema"
@@ -30,6 +32,133 @@ type Filter struct {
 	From, To time.Time
 	// UpdatedSince keeps records whose UpdatedAt is at or after it.
 	UpdatedSince time.Time
+	// Repos and Services, when either is set, keep the records of these
+	// repositories or services: what a refresh derives together. Each kind is
+	// selected by the columns it has (ListColumns): a kind with neither keeps
+	// nothing.
+	Repos, Services []string
+	// IDs, Commits and TitleWords, when any is set, keep the records any of them
+	// names: by id, by commit (compared lower-case: give them lower-case), or by a
+	// title containing one of TitleWords. A refresh looks up what records refer to
+	// with them.
+	IDs, Commits, TitleWords []string
+	// Tickets, when set, keeps the records of these tickets, compared in upper
+	// case: tickets and their flow facts by id, status changes and worklogs by the
+	// ticket they belong to, pull requests by the tickets they name.
+	Tickets []string
+}
+
+// Columns names the columns of a kind that Filter's lists select by; "" where the
+// kind has none. Tickets is the ticket a record belongs to, or with TicketList
+// set, the list of tickets it names.
+type Columns struct {
+	Repo, Service, Commit, Title, Ticket string
+	TicketList                           bool
+}
+
+// ListColumns gives the columns of a kind that Filter's lists select by. Change
+// facts have the service of the deployment that shipped them.
+func ListColumns(kind schema.Kind) Columns {
+	switch kind {
+	case schema.KindPullRequest:
+		return Columns{Repo: "repo", Commit: "merge_commit_sha", Title: "title", Ticket: "ticket_refs", TicketList: true}
+	case schema.KindDeployment, schema.KindDeploymentFact:
+		return Columns{Repo: "repo", Service: "service", Commit: "commit_sha"}
+	case schema.KindIncident:
+		return Columns{Service: "service", Title: "title"}
+	case schema.KindIncidentFact:
+		return Columns{Service: "service"}
+	case schema.KindChangeFact:
+		return Columns{Repo: "repo", Service: "service"}
+	case schema.KindAncestry:
+		return Columns{Repo: "repo"}
+	case schema.KindWorkItem, schema.KindFlowItemFact:
+		return Columns{Ticket: "id"}
+	case schema.KindStatusChange, schema.KindWorklog:
+		return Columns{Ticket: "item_id"}
+	}
+	return Columns{}
+}
+
+// Dialect is how a store says what the filter's lists need beyond plain SQL, each
+// with one placeholder: Contains for "title contains ?", and AnyTicket for "the
+// list in column %s has an entry equal, in upper case, to one of ?" (%s replaced
+// by the column, ? by the placeholders of the tickets, upper-cased).
+type Dialect struct{ Contains, AnyTicket string }
+
+// Lists builds the conditions of a filter's lists for a kind, in SQL both stores
+// speak, with one placeholder per value, to be joined with AND, and the columns
+// they read.
+func Lists(kind schema.Kind, f Filter, d Dialect) (conds []string, args []any, cols []string) {
+	c := ListColumns(kind)
+	placeholders := func(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+	in := func(col string, values []string, args *[]any) string {
+		if col == "" || len(values) == 0 {
+			return ""
+		}
+		for _, v := range values {
+			*args = append(*args, v)
+		}
+		return col + " IN (" + placeholders(len(values)) + ")"
+	}
+	or := func(conds ...string) string {
+		var kept []string
+		for _, c := range conds {
+			if c != "" {
+				kept = append(kept, c)
+			}
+		}
+		if len(kept) == 0 {
+			return "0 = 1"
+		}
+		return "(" + strings.Join(kept, " OR ") + ")"
+	}
+	add := func(cond string, condArgs []any, columns ...string) {
+		conds = append(conds, cond)
+		args = append(args, condArgs...)
+		for _, col := range columns {
+			if col != "" && !slices.Contains(cols, col) {
+				cols = append(cols, col)
+			}
+		}
+	}
+	if len(f.Repos)+len(f.Services) > 0 {
+		var a []any
+		add(or(in(c.Repo, f.Repos, &a), in(c.Service, f.Services, &a)), a, c.Repo, c.Service)
+	}
+	if len(f.IDs)+len(f.Commits)+len(f.TitleWords) > 0 {
+		var a []any
+		named := []string{in("id", f.IDs, &a)}
+		if c.Commit != "" {
+			named = append(named, in("lower("+c.Commit+")", f.Commits, &a))
+		}
+		if c.Title != "" {
+			for _, w := range f.TitleWords {
+				named = append(named, d.Contains)
+				a = append(a, w)
+			}
+		}
+		add(or(named...), a, c.Commit, c.Title)
+	}
+	if len(f.Tickets) > 0 {
+		var a []any
+		upper := make([]string, len(f.Tickets))
+		for i, t := range f.Tickets {
+			upper[i] = strings.ToUpper(t)
+		}
+		cond := ""
+		switch {
+		case c.TicketList:
+			for _, t := range upper {
+				a = append(a, t)
+			}
+			cond = strings.ReplaceAll(strings.Replace(d.AnyTicket, "%s", c.Ticket, 1), "?", placeholders(len(upper)))
+		case c.Ticket != "":
+			cond = in("upper("+c.Ticket+")", upper, &a)
+		}
+		add(or(cond), a, c.Ticket)
+	}
+	return conds, args, cols
 }
 
 // Store keeps records and cursors. Writing the same records again is harmless: a

@@ -35,7 +35,9 @@ func runDerive(ctx context.Context, env *environment, args []string) error {
 		log.Warn("the sources cannot be built ('flowmeter config check' says why), so commit ancestry is not asked of them: " +
 			"changes whose ancestry is not already in the store are attributed to deployments by time")
 	}
-	sum, err := deriveFacts(ctx, cfg, sources, s, *full, log)
+	// Asked for by hand, a derivation derives every partition: whoever runs it may
+	// have changed records no mark tells of. Collections derive what they touched.
+	sum, err := refreshFacts(ctx, cfg, sources, s, refresh.Options{Full: *full, AllPartitions: true, Logger: log})
 	if err != nil {
 		return err
 	}
@@ -46,15 +48,20 @@ func runDerive(ctx context.Context, env *environment, args []string) error {
 // deriveFacts refreshes the facts, asking the sources that can answer ancestry
 // questions (GitHub's compare API) for ship attribution.
 func deriveFacts(ctx context.Context, cfg *config.Config, sources []collectors.Instance, st store.Store, full bool, log *slog.Logger) (refresh.Summary, error) {
-	resolvers := map[string]collectors.AncestryResolver{}
+	return refreshFacts(ctx, cfg, sources, st, refresh.Options{Full: full, Logger: log})
+}
+
+// refreshFacts runs a refresh with the options given, adding the resolvers and the
+// time.
+func refreshFacts(ctx context.Context, cfg *config.Config, sources []collectors.Instance, st store.Store, opts refresh.Options) (refresh.Summary, error) {
+	opts.Resolvers = map[string]collectors.AncestryResolver{}
 	for _, src := range sources {
 		if r, ok := src.Source.(collectors.AncestryResolver); ok {
-			resolvers[src.Name] = r
+			opts.Resolvers[src.Name] = r
 		}
 	}
-	sum, err := refresh.Run(ctx, st, cfg, refresh.Options{
-		Resolvers: resolvers, Full: full, Now: time.Now().UTC(), Logger: log,
-	})
+	opts.Now = time.Now().UTC()
+	sum, err := refresh.Run(ctx, st, cfg, opts)
 	if err != nil {
 		return sum, fmt.Errorf("derive: %w", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/flowmeter/flowmeter/collectors/scheduler"
 	"github.com/flowmeter/flowmeter/config"
 	"github.com/flowmeter/flowmeter/metrics/exporter"
+	"github.com/flowmeter/flowmeter/metrics/refresh"
 	"github.com/flowmeter/flowmeter/reports/build"
 	"github.com/flowmeter/flowmeter/reports/pages"
 	"github.com/flowmeter/flowmeter/schema"
@@ -249,6 +250,8 @@ type daemon struct {
 	registry     *prometheus.Registry
 
 	st atomic.Pointer[storeState]
+	// derivedAll is set once a refresh derived every partition.
+	derivedAll atomic.Bool
 
 	mu        sync.Mutex
 	cfg       *config.Config
@@ -470,11 +473,20 @@ func (d *daemon) derive(ctx context.Context, cfg *config.Config, sources []colle
 	if err != nil {
 		return err
 	}
-	sum, err := deriveFacts(ctx, cfg, sources, st, false, d.log)
-	if err != nil {
+	// The first refresh after a start derives every partition: records written
+	// while no daemon ran may be older than the last refresh's mark.
+	all := !d.derivedAll.Load()
+	if _, err := refreshFacts(ctx, cfg, sources, st, refresh.Options{AllPartitions: all, Logger: d.log}); err != nil {
 		return err
 	}
-	return d.exporter.Update(ctx, exporter.Facts{DORA: sum.Facts, FlowItems: sum.FlowFacts, Toil: sum.ToilFacts},
+	d.derivedAll.Store(true)
+	// The refresh holds a batch of partitions at a time; the exporter reads every
+	// fact back from the store.
+	facts, err := refresh.StoredFacts(ctx, st)
+	if err != nil {
+		return fmt.Errorf("derive: reading the facts back: %w", err)
+	}
+	return d.exporter.Update(ctx, exporter.Facts{DORA: facts.DORA, FlowItems: facts.FlowItems, Toil: facts.Toil},
 		cfg.TeamNames(), cfg.Rules.DORATable, time.Now())
 }
 

@@ -11,7 +11,6 @@ import (
 	"iter"
 	"log/slog"
 	"maps"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -19,7 +18,7 @@ import (
 	"github.com/flowmeter/flowmeter/collectors"
 	"github.com/flowmeter/flowmeter/config"
 	"github.com/flowmeter/flowmeter/metrics"
-	"github.com/flowmeter/flowmeter/metrics/flow"
+	"github.com/flowmeter/flowmeter/metrics/partition"
 	"github.com/flowmeter/flowmeter/metrics/toil"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
@@ -30,27 +29,38 @@ type Options struct {
 	// Resolvers answer ancestry questions, by the name of the source instance whose
 	// pull requests they concern.
 	Resolvers map[string]collectors.AncestryResolver
-	// Full writes every fact, changed or not.
+	// Full derives every partition and writes every fact, changed or not. Without
+	// it a refresh derives only the partitions that records updated since the last
+	// refresh touch, unless the rules changed.
 	Full bool
+	// AllPartitions derives every partition, writing only the facts that changed:
+	// what a refresh does when records may have arrived older than the mark.
+	AllPartitions bool
+	// BatchRecords is how many pull requests and deployments a refresh holds at
+	// once, at most, unless one partition alone has more (DefaultBatchRecords when
+	// zero).
+	BatchRecords int
 	// Now stamps the facts.
 	Now    time.Time
 	Logger *slog.Logger
 }
 
-// Summary says what a refresh found and wrote.
+// DefaultBatchRecords holds about 200 MiB of records and facts at once.
+const DefaultBatchRecords = 200_000
+
+// Summary says what a refresh found and wrote. The facts themselves are in the
+// store: StoredFacts reads them back for callers that need them all.
 type Summary struct {
 	Changes, Deployments, Incidents                      int // facts derived
 	ChangesWritten, DeploymentsWritten, IncidentsWritten int
 	FlowItems, ToilEntries                               int
 	FlowItemsWritten, ToilEntriesWritten                 int
 	AncestryAsked                                        int // pairs sent to a resolver
-	Took                                                 time.Duration
-	// Facts, FlowItems and ToilEntries are every fact as derived, stored or
-	// unchanged, for callers that go on to use them (the exporter) without reading
-	// them back.
-	Facts     metrics.Facts
-	FlowFacts []schema.FlowItemFact
-	ToilFacts []schema.ToilFact
+	// Full says whether every partition was derived; Partitions and Derived are
+	// how many there are and how many were derived, in Batches reads.
+	Full                         bool
+	Partitions, Derived, Batches int
+	Took                         time.Duration
 }
 
 // Written is the number of facts written.
@@ -61,8 +71,9 @@ func (s Summary) Written() int {
 // writeBatch is how many facts are written at once.
 const writeBatch = 10_000
 
-// Run refreshes the facts: DORA's first, then flow (which needs the change facts
-// for delivery), then toil (which needs the others for teams and active time).
+// Run refreshes the facts: DORA's first, a batch of partitions at a time, then flow
+// (which needs the change facts for delivery), then toil (which needs the others
+// for teams and active time).
 func Run(ctx context.Context, st store.Store, cfg *config.Config, opts Options) (Summary, error) {
 	started := time.Now()
 	log := opts.Logger
@@ -71,81 +82,50 @@ func Run(ctx context.Context, st store.Store, cfg *config.Config, opts Options) 
 	}
 	rules := metrics.NewRules(cfg)
 	var sum Summary
-	in := metrics.Input{Now: opts.Now, Ancestry: map[schema.CommitPair]bool{}}
-	var err error
-	if in.PullRequests, err = store.All(st.PullRequests(ctx, store.Filter{})); err != nil {
+	prev, err := loadMark(ctx, st)
+	if err != nil {
 		return sum, err
 	}
-	if in.Deployments, err = store.All(st.Deployments(ctx, store.Filter{})); err != nil {
+	hash := rulesHash(cfg)
+	sum.Full = opts.Full || opts.AllPartitions || prev == nil || prev.Rules != hash
+	next := &mark{Read: map[string]readMark{}, Rules: hash}
+	ix := partition.NewIndex(rules)
+	var touched *touch
+	if sum.Full {
+		err = indexAll(ctx, st, ix, next)
+	} else {
+		maps.Copy(next.Read, prev.Read)
+		touched, err = indexSince(ctx, st, ix, prev, next)
+	}
+	if err != nil {
 		return sum, err
 	}
-	if in.Incidents, err = store.All(st.Incidents(ctx, store.Filter{})); err != nil {
-		return sum, err
+	log.Debug("indexed", "full", sum.Full, "took", time.Since(started).Round(time.Millisecond))
+	groups := ix.Groups()
+	next.Groups = groups
+	sum.Partitions = len(groups)
+	if touched != nil {
+		groups = touched.groups(ix, groups)
 	}
-	for a, err := range st.Ancestries(ctx, store.Filter{}) {
-		if err != nil {
-			return sum, err
-		}
-		in.Ancestry[schema.CommitPair{Repo: a.Repo, Base: a.Base, Head: a.Head}] = a.Contains
-	}
-	if sum.AncestryAsked, err = resolveAncestry(ctx, st, rules, &in, opts.Resolvers, log); err != nil {
-		return sum, err
-	}
+	sum.Derived = len(groups)
 
-	facts := metrics.Derive(in, rules)
-	sum.Facts = facts
-	sum.Changes, sum.Deployments, sum.Incidents = len(facts.Changes), len(facts.Deployments), len(facts.Incidents)
-	changed := func(stored, derived any) bool { return opts.Full || !reflect.DeepEqual(stored, derived) }
-	if sum.ChangesWritten, err = writeChanged(ctx, st, st.ChangeFacts(ctx, store.Filter{}), facts.Changes, schema.ChangeFacts, changed,
-		func(b *schema.Batch, f []schema.ChangeFact) { b.ChangeFacts = f }); err != nil {
+	d := &deriver{st: st, rules: rules, toilRules: toil.NewRules(cfg), opts: opts, log: log, sum: &sum, all: sum.Full, next: next}
+	if touched != nil {
+		d.tickets, d.updated = touched.tickets, touched.pullRequests
+	}
+	if err := d.partitions(ctx, groups); err != nil {
 		return sum, err
 	}
-	if sum.DeploymentsWritten, err = writeChanged(ctx, st, st.DeploymentFacts(ctx, store.Filter{}), facts.Deployments, schema.DeploymentFacts, changed,
-		func(b *schema.Batch, f []schema.DeploymentFact) { b.DeploymentFacts = f }); err != nil {
+	log.Debug("derived the partitions", "partitions", sum.Derived, "batches", sum.Batches, "took", time.Since(started).Round(time.Millisecond))
+	if err := d.flowAndToil(ctx, cfg); err != nil {
 		return sum, err
 	}
-	if sum.IncidentsWritten, err = writeChanged(ctx, st, st.IncidentFacts(ctx, store.Filter{}), facts.Incidents, schema.IncidentFacts, changed,
-		func(b *schema.Batch, f []schema.IncidentFact) { b.IncidentFacts = f }); err != nil {
-		return sum, err
-	}
-
-	fin := flow.Input{PullRequests: in.PullRequests, ChangeFacts: facts.Changes, Now: opts.Now}
-	if fin.Items, err = store.All(st.WorkItems(ctx, store.Filter{})); err != nil {
-		return sum, err
-	}
-	if fin.Changes, err = store.All(st.StatusChanges(ctx, store.Filter{})); err != nil {
-		return sum, err
-	}
-	sum.FlowFacts = flow.Derive(fin, flow.NewRules(cfg))
-	sum.FlowItems = len(sum.FlowFacts)
-	warnUnmatchedProjects(cfg, fin.Items, log)
-	if sum.FlowItemsWritten, err = writeChanged(ctx, st, st.FlowItemFacts(ctx, store.Filter{}), sum.FlowFacts, schema.FlowItemFacts, changed,
-		func(b *schema.Batch, f []schema.FlowItemFact) { b.FlowItemFacts = f }); err != nil {
-		return sum, err
-	}
-
-	tin := toil.Input{
-		Incidents: in.Incidents, IncidentFacts: facts.Incidents, Items: fin.Items, FlowFacts: sum.FlowFacts,
-		Deployments: in.Deployments, DeploymentFacts: facts.Deployments, Now: opts.Now,
-	}
-	if tin.Worklogs, err = store.All(st.Worklogs(ctx, store.Filter{})); err != nil {
-		return sum, err
-	}
-	sum.ToilFacts = toil.Derive(tin, toil.NewRules(cfg))
-	sum.ToilEntries = len(sum.ToilFacts)
-	retire := func(f schema.ToilFact) (schema.ToilFact, bool) {
-		if f.Retired {
-			return f, false
-		}
-		f.Retired, f.UpdatedAt = true, opts.Now
-		return f, true
-	}
-	if sum.ToilEntriesWritten, err = writeChangedRetiring(ctx, st, st.ToilFacts(ctx, store.Filter{}), sum.ToilFacts, schema.ToilFacts, changed,
-		func(b *schema.Batch, f []schema.ToilFact) { b.ToilFacts = f }, retire); err != nil {
+	if err := saveMark(ctx, st, next, prev); err != nil {
 		return sum, err
 	}
 	sum.Took = time.Since(started)
-	log.Info("derived", "change_facts", sum.Changes, "deployment_facts", sum.Deployments, "incident_facts", sum.Incidents,
+	log.Info("derived", "full", sum.Full, "partitions", sum.Partitions, "derived_partitions", sum.Derived, "batches", sum.Batches,
+		"change_facts", sum.Changes, "deployment_facts", sum.Deployments, "incident_facts", sum.Incidents,
 		"flow_item_facts", sum.FlowItems, "toil_facts", sum.ToilEntries,
 		"written", sum.Written(), "ancestry_asked", sum.AncestryAsked, "took", sum.Took.Round(time.Millisecond))
 	return sum, nil
@@ -333,13 +313,29 @@ func writeChanged[F any](ctx context.Context, st store.Store, stored iter.Seq2[F
 // replace rows rather than delete them, so the retired copy replaces the fact.
 func writeChangedRetiring[F any](ctx context.Context, st store.Store, stored iter.Seq2[F, error], derived []F, table *schema.Table[F],
 	changed func(stored, derived any) bool, put func(*schema.Batch, []F), retire func(F) (F, bool)) (int, error) {
+	old, err := byKey(stored, table)
+	if err != nil {
+		return 0, err
+	}
+	return writeAgainst(ctx, st, old, derived, table, changed, put, retire)
+}
+
+// byKey reads stored facts into a map by key.
+func byKey[F any](stored iter.Seq2[F, error], table *schema.Table[F]) (map[string]F, error) {
 	old := map[string]F{}
 	for f, err := range stored {
 		if err != nil {
-			return 0, err
+			return nil, err
 		}
 		old[table.Key(&f)] = f
 	}
+	return old, nil
+}
+
+// writeAgainst writes the derived facts that differ from old, the stored ones by
+// key, and retires what is left of old when retire is given. It empties old.
+func writeAgainst[F any](ctx context.Context, st store.Store, old map[string]F, derived []F, table *schema.Table[F],
+	changed func(stored, derived any) bool, put func(*schema.Batch, []F), retire func(F) (F, bool)) (int, error) {
 	var batch []F
 	written := 0
 	flush := func() error {
@@ -388,4 +384,41 @@ func writeChangedRetiring[F any](ctx context.Context, st store.Store, stored ite
 		}
 	}
 	return written, flush()
+}
+
+// Stored are every fact in the store, as the exporter wants them: toil entries
+// retired left out.
+type Stored struct {
+	DORA      metrics.Facts
+	FlowItems []schema.FlowItemFact
+	Toil      []schema.ToilFact
+}
+
+// StoredFacts reads every fact back, for callers that use them all after a refresh
+// (the exporter): a refresh holds only a batch of partitions at a time, so it
+// hands none back.
+func StoredFacts(ctx context.Context, st store.Store) (Stored, error) {
+	var s Stored
+	var err error
+	if s.DORA.Changes, err = store.All(st.ChangeFacts(ctx, store.Filter{})); err != nil {
+		return s, err
+	}
+	if s.DORA.Deployments, err = store.All(st.DeploymentFacts(ctx, store.Filter{})); err != nil {
+		return s, err
+	}
+	if s.DORA.Incidents, err = store.All(st.IncidentFacts(ctx, store.Filter{})); err != nil {
+		return s, err
+	}
+	if s.FlowItems, err = store.All(st.FlowItemFacts(ctx, store.Filter{})); err != nil {
+		return s, err
+	}
+	for f, err := range st.ToilFacts(ctx, store.Filter{}) {
+		if err != nil {
+			return s, err
+		}
+		if !f.Retired {
+			s.Toil = append(s.Toil, f)
+		}
+	}
+	return s, nil
 }

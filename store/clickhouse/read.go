@@ -87,7 +87,7 @@ func (s *Store) Count(ctx context.Context, kind schema.Kind, f store.Filter) (in
 	if !ok {
 		return 0, fmt.Errorf("clickhouse: count: unknown record kind %q", kind)
 	}
-	where, args := filterSQL(timeColumn, f)
+	where, args := filterSQL(s.table(string(kind)), kind, timeColumn, f)
 	var n uint64
 	err := retryBroken(ctx, func() error {
 		return s.conn.QueryRow(ctx, "SELECT count() FROM "+s.table(string(kind))+" FINAL"+where, args...).Scan(&n)
@@ -127,8 +127,11 @@ func (s *Store) Cursor(ctx context.Context, source, stream string) (schema.Curso
 // column no copy of a record changes (source is in the sorting key, the time column
 // is the immutable event time the table is partitioned by) or monotone in version
 // (if an older copy passes version >= since, so does every newer one). A filter on
-// any other column would have to wrap FINAL in a subquery.
-func filterSQL(timeColumn string, f store.Filter) (string, []any) {
+// any other column has to wrap FINAL in a subquery, as the filter's lists do: they
+// select the keys of the latest copies that match, and the read keeps the records
+// with those keys (a condition on the sorting key, which ClickHouse also uses to
+// skip what does not match).
+func filterSQL(table string, kind schema.Kind, timeColumn string, f store.Filter) (string, []any) {
 	var (
 		conds []string
 		args  []any
@@ -147,6 +150,26 @@ func filterSQL(timeColumn string, f store.Filter) (string, []any) {
 		if v := schema.Version(f.UpdatedSince); v > 0 {
 			conds = append(conds, "version >= "+strconv.FormatInt(v, 10))
 		}
+	}
+	lists, listArgs, listCols := store.Lists(kind, f, store.Dialect{
+		Contains:  "position(title, ?) > 0",
+		AnyTicket: "arrayExists(t -> upperUTF8(t) IN (?), %s)",
+	})
+	if len(lists) > 0 {
+		cols := []string{"source", "id"}
+		for _, c := range listCols {
+			if c != "id" {
+				cols = append(cols, c)
+			}
+		}
+		inner := ""
+		if len(conds) > 0 {
+			inner = " WHERE " + strings.Join(conds, " AND ")
+		}
+		// The conditions so far are safe before FINAL, so they narrow the subquery too.
+		conds = append(conds, "(source, id) GLOBAL IN (SELECT source, id FROM (SELECT "+strings.Join(cols, ", ")+
+			" FROM "+table+" FINAL"+inner+") WHERE "+strings.Join(lists, " AND ")+")")
+		args = append(append(args, args...), listArgs...)
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -182,7 +205,7 @@ func read[R any](ctx context.Context, s *Store, t *schema.Table[R], f store.Filt
 			cols = append(cols, c.Name)
 		}
 		cols = append(cols, "version")
-		where, args := filterSQL(t.TimeColumn, f)
+		where, args := filterSQL(s.table(t.Name()), t.Kind, t.TimeColumn, f)
 		query := "SELECT " + strings.Join(cols, ", ") + " FROM " + s.table(t.Name()) + " FINAL" + where +
 			" ORDER BY " + t.TimeColumn + ", source, id"
 		sc := newScanner(t)

@@ -274,7 +274,7 @@ func scanTarget(field any) (any, func() error) {
 }
 
 // where builds the WHERE clause of a filter for a table whose event time is timeCol.
-func where(f store.Filter, timeCol string) (string, []any) {
+func where(kind schema.Kind, f store.Filter, timeCol string) (string, []any) {
 	var conds []string
 	var args []any
 	if f.Source != "" {
@@ -293,6 +293,12 @@ func where(f store.Filter, timeCol string) (string, []any) {
 		conds = append(conds, "version >= ?")
 		args = append(args, schema.Version(f.UpdatedSince))
 	}
+	lists, listArgs, _ := store.Lists(kind, f, store.Dialect{
+		Contains:  "instr(title, ?) > 0",
+		AnyTicket: "EXISTS (SELECT 1 FROM json_each(%s) WHERE upper(value) IN (?))",
+	})
+	conds = append(conds, lists...)
+	args = append(args, listArgs...)
 	if len(conds) == 0 {
 		return "", nil
 	}
@@ -307,7 +313,7 @@ func read[R any](ctx context.Context, db *sql.DB, t *schema.Table[R], f store.Fi
 			names = append(names, c.Name)
 		}
 		names = append(names, "version")
-		cond, args := where(f, t.TimeColumn)
+		cond, args := where(t.Kind, f, t.TimeColumn)
 		query := fmt.Sprintf("SELECT %s FROM %s%s ORDER BY %s, source, id",
 			strings.Join(names, ", "), t.Name(), cond, t.TimeColumn)
 		rows, err := db.QueryContext(ctx, query, args...)
@@ -416,7 +422,7 @@ func (s *Store) Count(ctx context.Context, kind schema.Kind, f store.Filter) (in
 	if !ok {
 		return 0, fmt.Errorf("count: unknown record kind %q", kind)
 	}
-	cond, args := where(f, timeCol)
+	cond, args := where(kind, f, timeCol)
 	var n int64
 	if err := s.db.QueryRowContext(ctx, "SELECT count(*) FROM "+string(kind)+cond, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("sqlite %s: count %s: %w", s.path, kind, err)

@@ -30,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		{"SameBatchTwiceLeavesSameData", testIdempotent},
 		{"LatestVersionWins", testLatestVersionWins},
 		{"Filters", testFilters},
+		{"ListFilters", testListFilters},
 		{"ZeroUpdatedAt", testZeroUpdatedAt},
 		{"OrderedByEventTime", testOrder},
 		{"Cursors", testCursors},
@@ -487,4 +488,137 @@ func testCanceled(t *testing.T, s store.Store) {
 	if readErr == nil {
 		t.Error("read with a canceled context returned no error")
 	}
+}
+
+func testListFilters(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	pr := func(id, repo, sha, title string, updated time.Duration) schema.PullRequest {
+		return schema.PullRequest{Source: "gh", ID: id, Repo: repo, MergeCommitSHA: sha, Title: title,
+			CreatedAt: at(time.Hour), UpdatedAt: at(updated)}
+	}
+	// Older copies that the lists would select, replaced by newer ones they do not:
+	// a read returns the latest copy of a record or nothing of it.
+	mustWrite(t, s, &schema.Batch{PullRequests: []schema.PullRequest{
+		pr("acme/a#1", "acme/a", "AAA111", "Fix SEARCH-7 retries", time.Hour),
+		pr("acme/b#2", "acme/b", "bbb222", "Add export", time.Hour),
+		pr("acme/c#3", "acme/c", "ccc333", "Revert \"Add export\"", time.Hour),
+		pr("acme/z#4", "acme/a", "ddd444", "Fix SEARCH-7 again", time.Hour),
+	}})
+	mustWrite(t, s, &schema.Batch{PullRequests: []schema.PullRequest{
+		pr("acme/z#4", "acme/z", "eee555", "Tidy up", 2*time.Hour),
+	}})
+	dep := func(id, repo, service, sha string) schema.Deployment {
+		return schema.Deployment{Source: "ci", ID: id, Repo: repo, Service: service, CommitSHA: sha,
+			Status: schema.DeploymentSuccess, StartedAt: at(2 * time.Hour), UpdatedAt: at(2 * time.Hour)}
+	}
+	mustWrite(t, s, &schema.Batch{
+		Deployments: []schema.Deployment{dep("d1", "acme/a", "api", "AAA111"), dep("d2", "acme/b", "web", "bbb222"), dep("d3", "", "api", "fff666")},
+		Incidents: []schema.Incident{
+			{Source: "pd", ID: "SEARCH-7", Service: "web", Title: "Search down", OpenedAt: at(3 * time.Hour), UpdatedAt: at(3 * time.Hour)},
+			{Source: "pd", ID: "API-1", Service: "api", Title: "API slow", OpenedAt: at(3 * time.Hour), UpdatedAt: at(3 * time.Hour)},
+		},
+		Ancestries: []schema.Ancestry{{Source: "gh", ID: "acme/b:x...y", Repo: "acme/b", Base: "x", Head: "y", CheckedAt: at(0), UpdatedAt: at(0)}},
+		ChangeFacts: []schema.ChangeFact{
+			{Source: "gh", ID: "acme/a#1", Repo: "acme/a", Service: "api", MergedAt: at(time.Hour), UpdatedAt: at(0)},
+			{Source: "gh", ID: "acme/b#2", Repo: "acme/b", MergedAt: at(time.Hour), UpdatedAt: at(0)},
+		},
+		DeploymentFacts: []schema.DeploymentFact{{Source: "ci", ID: "d2", Repo: "acme/b", Service: "web", StartedAt: at(2 * time.Hour), UpdatedAt: at(0)}},
+		IncidentFacts:   []schema.IncidentFact{{Source: "pd", ID: "API-1", Service: "api", OpenedAt: at(3 * time.Hour), UpdatedAt: at(0)}},
+		WorkItems:       []schema.WorkItem{{Source: "jira", ID: "PAY-1", CreatedAt: at(0), UpdatedAt: at(0)}},
+	})
+	ids := func(f store.Filter) map[schema.Kind][]string {
+		out := map[schema.Kind][]string{}
+		b := readAll(t, s, f)
+		add := func(kind schema.Kind, id string) { out[kind] = append(out[kind], id) }
+		for _, r := range b.PullRequests {
+			add(schema.KindPullRequest, r.ID)
+		}
+		for _, r := range b.Deployments {
+			add(schema.KindDeployment, r.ID)
+		}
+		for _, r := range b.Incidents {
+			add(schema.KindIncident, r.ID)
+		}
+		for _, r := range b.Ancestries {
+			add(schema.KindAncestry, r.ID)
+		}
+		for _, r := range b.ChangeFacts {
+			add(schema.KindChangeFact, r.ID)
+		}
+		for _, r := range b.DeploymentFacts {
+			add(schema.KindDeploymentFact, r.ID)
+		}
+		for _, r := range b.IncidentFacts {
+			add(schema.KindIncidentFact, r.ID)
+		}
+		for _, r := range b.WorkItems {
+			add(schema.KindWorkItem, r.ID)
+		}
+		for kind, list := range out {
+			if n, err := s.Count(ctx, kind, f); err != nil || n != int64(len(list)) {
+				t.Fatalf("Count(%s, %+v) = %d, %v; the read returned %d", kind, f, n, err, len(list))
+			}
+		}
+		return out
+	}
+	type kinds = map[schema.Kind][]string
+	assertEqual(t, "repos acme/a and acme/b", ids(store.Filter{Repos: []string{"acme/a", "acme/b"}}), kinds{
+		schema.KindPullRequest: {"acme/a#1", "acme/b#2"}, schema.KindDeployment: {"d1", "d2"},
+		schema.KindAncestry: {"acme/b:x...y"}, schema.KindChangeFact: {"acme/a#1", "acme/b#2"}, schema.KindDeploymentFact: {"d2"},
+	})
+	assertEqual(t, "service api", ids(store.Filter{Services: []string{"api"}}), kinds{
+		schema.KindDeployment: {"d1", "d3"}, schema.KindIncident: {"API-1"}, schema.KindChangeFact: {"acme/a#1"},
+		schema.KindIncidentFact: {"API-1"},
+	})
+	assertEqual(t, "repo acme/c or service web", ids(store.Filter{Repos: []string{"acme/c"}, Services: []string{"web"}}), kinds{
+		schema.KindPullRequest: {"acme/c#3"}, schema.KindDeployment: {"d2"}, schema.KindIncident: {"SEARCH-7"}, schema.KindDeploymentFact: {"d2"},
+	})
+	assertEqual(t, "the empty repository", ids(store.Filter{Repos: []string{""}}), kinds{schema.KindDeployment: {"d3"}})
+	assertEqual(t, "named by id, commit (any case) or title", ids(store.Filter{
+		IDs: []string{"acme/b#2", "d3"}, Commits: []string{"aaa111", "ddd444"}, TitleWords: []string{"SEARCH-7", "export\""},
+	}), kinds{
+		schema.KindPullRequest: {"acme/a#1", "acme/b#2", "acme/c#3"}, schema.KindDeployment: {"d1", "d3"},
+		schema.KindChangeFact: {"acme/b#2"},
+	})
+	assertEqual(t, "repos and names together", ids(store.Filter{Repos: []string{"acme/a", "acme/c"}, TitleWords: []string{"Fix"}}),
+		kinds{schema.KindPullRequest: {"acme/a#1"}})
+	mustWrite(t, s, &schema.Batch{
+		PullRequests: []schema.PullRequest{{Source: "gh", ID: "acme/t#9", Repo: "acme/t", TicketRefs: []string{"OPS-1", "acme/t#1"},
+			CreatedAt: at(time.Hour), UpdatedAt: at(time.Hour)}},
+		WorkItems: []schema.WorkItem{{Source: "jira", ID: "ops-1", CreatedAt: at(0), UpdatedAt: at(0)},
+			{Source: "gh", ID: "acme/t#1", CreatedAt: at(0), UpdatedAt: at(0)}},
+		StatusChanges: []schema.StatusChange{{Source: "jira", ID: "c1", ItemID: "OPS-1", At: at(0), UpdatedAt: at(0)},
+			{Source: "jira", ID: "c2", ItemID: "PAY-1", At: at(0), UpdatedAt: at(0)}},
+		Worklogs:      []schema.Worklog{{Source: "jira", ID: "w1", ItemID: "OPS-1", StartedAt: at(0), UpdatedAt: at(0)}},
+		FlowItemFacts: []schema.FlowItemFact{{Source: "jira", ID: "OPS-1", CreatedAt: at(0), UpdatedAt: at(0)}},
+	})
+	tickets := func(f store.Filter) []string {
+		b := readAll(t, s, f)
+		var out []string
+		for _, r := range b.PullRequests {
+			out = append(out, "pr "+r.ID)
+		}
+		for _, r := range b.WorkItems {
+			out = append(out, "item "+r.ID)
+		}
+		for _, r := range b.StatusChanges {
+			out = append(out, "change "+r.ID)
+		}
+		for _, r := range b.Worklogs {
+			out = append(out, "worklog "+r.ID)
+		}
+		for _, r := range b.FlowItemFacts {
+			out = append(out, "flow "+r.ID)
+		}
+		if len(b.Deployments)+len(b.Incidents)+len(b.ChangeFacts) > 0 {
+			t.Fatalf("tickets %v selected records of no ticket: %+v", f.Tickets, b)
+		}
+		return out
+	}
+	assertEqual(t, "ticket OPS-1, any case", tickets(store.Filter{Tickets: []string{"Ops-1"}}),
+		[]string{"pr acme/t#9", "item ops-1", "change c1", "worklog w1", "flow OPS-1"})
+	assertEqual(t, "ticket acme/t#1", tickets(store.Filter{Tickets: []string{"ACME/T#1"}}), []string{"pr acme/t#9", "item acme/t#1"})
+	assertEqual(t, "ticket PAY-1", tickets(store.Filter{Tickets: []string{"pay-1", "nope"}}), []string{"item PAY-1", "change c2"})
+	assertEqual(t, "with source and updated since", ids(store.Filter{Source: "gh", UpdatedSince: at(90 * time.Minute), Repos: []string{"acme/z", "acme/a"}}),
+		kinds{schema.KindPullRequest: {"acme/z#4"}})
 }

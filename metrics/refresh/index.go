@@ -1,0 +1,183 @@
+package refresh
+
+import (
+	"context"
+	"strings"
+
+	"github.com/flowmeter/flowmeter/metrics/partition"
+	"github.com/flowmeter/flowmeter/schema"
+	"github.com/flowmeter/flowmeter/store"
+)
+
+// indexAll builds the partition index from every record, streaming them: incidents
+// first, so that the deployments and pull requests they name are found as they
+// pass, and titles are matched against every incident id.
+func indexAll(ctx context.Context, st store.Store, ix *partition.Index, next *mark) error {
+	for inc, err := range st.Incidents(ctx, store.Filter{}) {
+		if err != nil {
+			return err
+		}
+		ix.AddIncident(&inc)
+		next.saw(schema.KindIncident, inc.Source, inc.ID, inc.UpdatedAt)
+	}
+	ix.TakePending() // every deployment and pull request follows
+	for d, err := range st.Deployments(ctx, store.Filter{}) {
+		if err != nil {
+			return err
+		}
+		ix.AddDeployment(&d)
+		next.saw(schema.KindDeployment, d.Source, d.ID, d.UpdatedAt)
+	}
+	for pr, err := range st.PullRequests(ctx, store.Filter{}) {
+		if err != nil {
+			return err
+		}
+		ix.AddPullRequest(&pr)
+		next.saw(schema.KindPullRequest, pr.Source, pr.ID, pr.UpdatedAt)
+	}
+	for a, err := range st.Ancestries(ctx, store.Filter{}) {
+		if err != nil {
+			return err
+		}
+		next.saw(schema.KindAncestry, a.Source, a.ID, a.UpdatedAt)
+	}
+	return lookUp(ctx, st, ix)
+}
+
+// touch is what the records updated since the last refresh belong to.
+type touch struct {
+	repos, services map[string]bool
+	// tickets are upper-cased, as flow matches them.
+	tickets map[string]bool
+	// pullRequests are the pull requests updated, by source and id.
+	pullRequests map[[2]string]bool
+}
+
+// groups keeps the partitions touched.
+func (t *touch) groups(ix *partition.Index, all []partition.Group) []partition.Group {
+	l := ix.Lookup(all)
+	keep := map[int]bool{}
+	for r := range t.repos {
+		keep[l.Repo(r)] = true
+	}
+	for s := range t.services {
+		keep[l.Service(s)] = true
+	}
+	var out []partition.Group
+	for i, g := range all {
+		if keep[i] {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// indexSince builds the index from the last refresh's partitions and the records
+// updated since, and says which partitions those touch. Every incident is read
+// (they are few), so that a new pull request's title is matched against all their
+// ids; what a new record names is looked up in the store.
+func indexSince(ctx context.Context, st store.Store, ix *partition.Index, prev, next *mark) (*touch, error) {
+	ix.Join(prev.Groups)
+	t := &touch{repos: map[string]bool{}, services: map[string]bool{}, tickets: map[string]bool{}, pullRequests: map[[2]string]bool{}}
+	since := prev.since(schema.KindIncident)
+	var fresh []schema.Incident
+	for inc, err := range st.Incidents(ctx, store.Filter{}) {
+		if err != nil {
+			return nil, err
+		}
+		if !since.IsZero() && inc.UpdatedAt.Before(since) || prev.seen(schema.KindIncident, inc.Source, inc.ID, inc.UpdatedAt) {
+			ix.AddIncident(&inc)
+		} else {
+			fresh = append(fresh, inc)
+		}
+	}
+	ix.TakePending() // what older incidents name, earlier refreshes looked up
+	for i := range fresh {
+		inc := &fresh[i]
+		ix.AddIncident(inc)
+		t.services[inc.Service] = true
+		next.saw(schema.KindIncident, inc.Source, inc.ID, inc.UpdatedAt)
+	}
+	for d, err := range st.Deployments(ctx, store.Filter{UpdatedSince: prev.since(schema.KindDeployment)}) {
+		if err != nil {
+			return nil, err
+		}
+		if prev.seen(schema.KindDeployment, d.Source, d.ID, d.UpdatedAt) {
+			continue
+		}
+		ix.AddDeployment(&d)
+		t.repos[d.Repo], t.services[d.Service] = true, true
+		next.saw(schema.KindDeployment, d.Source, d.ID, d.UpdatedAt)
+	}
+	for pr, err := range st.PullRequests(ctx, store.Filter{UpdatedSince: prev.since(schema.KindPullRequest)}) {
+		if err != nil {
+			return nil, err
+		}
+		if prev.seen(schema.KindPullRequest, pr.Source, pr.ID, pr.UpdatedAt) {
+			continue
+		}
+		ix.AddPullRequest(&pr)
+		t.repos[pr.Repo] = true
+		t.pullRequests[[2]string{pr.Source, pr.ID}] = true
+		next.saw(schema.KindPullRequest, pr.Source, pr.ID, pr.UpdatedAt)
+	}
+	for a, err := range st.Ancestries(ctx, store.Filter{UpdatedSince: prev.since(schema.KindAncestry)}) {
+		if err != nil {
+			return nil, err
+		}
+		if prev.seen(schema.KindAncestry, a.Source, a.ID, a.UpdatedAt) {
+			continue
+		}
+		ix.AddAncestry(&a)
+		t.repos[a.Repo] = true
+		next.saw(schema.KindAncestry, a.Source, a.ID, a.UpdatedAt)
+	}
+	for it, err := range st.WorkItems(ctx, store.Filter{UpdatedSince: prev.since(schema.KindWorkItem)}) {
+		if err != nil {
+			return nil, err
+		}
+		if prev.seen(schema.KindWorkItem, it.Source, it.ID, it.UpdatedAt) {
+			continue
+		}
+		t.tickets[strings.ToUpper(it.ID)] = true
+	}
+	for c, err := range st.StatusChanges(ctx, store.Filter{UpdatedSince: prev.since(schema.KindStatusChange)}) {
+		if err != nil {
+			return nil, err
+		}
+		if prev.seen(schema.KindStatusChange, c.Source, c.ID, c.UpdatedAt) {
+			continue
+		}
+		t.tickets[strings.ToUpper(c.ItemID)] = true
+	}
+	for w, err := range st.Worklogs(ctx, store.Filter{UpdatedSince: prev.since(schema.KindWorklog)}) {
+		if err != nil {
+			return nil, err
+		}
+		if prev.seen(schema.KindWorklog, w.Source, w.ID, w.UpdatedAt) {
+			continue
+		}
+		t.tickets[strings.ToUpper(w.ItemID)] = true
+	}
+	return t, lookUp(ctx, st, ix)
+}
+
+// lookUp adds the records that indexed records name, until nothing named is left.
+func lookUp(ctx context.Context, st store.Store, ix *partition.Index) error {
+	for names := ix.TakePending(); !names.Empty(); names = ix.TakePending() {
+		f := store.Filter{IDs: names.IDs, Commits: names.Commits, TitleWords: names.TitleWords}
+		for d, err := range st.Deployments(ctx, f) {
+			if err != nil {
+				return err
+			}
+			ix.AddDeployment(&d)
+		}
+		for pr, err := range st.PullRequests(ctx, f) {
+			if err != nil {
+				return err
+			}
+			ix.AddPullRequest(&pr)
+		}
+	}
+	return nil
+}
