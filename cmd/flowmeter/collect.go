@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/flowmeter/flowmeter/metrics/refresh"
 	"log/slog"
 	"strings"
 	"time"
@@ -65,14 +66,16 @@ func runCollect(ctx context.Context, env *environment, args []string) error {
 		opts.Progress = &logProgress{log: opts.Logger, every: 10 * time.Second}
 	}
 	var failed []error
+	var written refresh.Written
 	for _, src := range sources {
 		counter := &recordCounter{Writer: s}
 		started := time.Now()
 		err := src.Source.Collect(ctx, counter, opts)
+		written.Merge(counter.written)
 		took := time.Since(started).Round(100 * time.Millisecond)
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("collect: interrupted; the next run resumes where this one stopped")
+				return fmt.Errorf("collect: interrupted; the next run resumes where this one stopped (run flowmeter derive to derive what this one wrote)")
 			}
 			if counter.total() > 0 {
 				fmt.Fprintf(env.stdout, "%s: failed after %s (%s before the failure)\n", src.Name, took, counter)
@@ -85,7 +88,7 @@ func runCollect(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintf(env.stdout, "%s: %s in %s\n", src.Name, counter, took)
 	}
 	// Derive from whatever was collected, even when a source failed.
-	sum, err := deriveFacts(ctx, cfg, sources, s, false, quiet)
+	sum, err := refreshFacts(ctx, cfg, sources, s, refresh.Options{Written: written, Logger: quiet})
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/flowmeter/flowmeter/metrics/refresh"
 	"io"
 	"log/slog"
 	"strings"
@@ -18,6 +19,8 @@ type recordCounter struct {
 	collectors.Writer
 	mu     sync.Mutex
 	counts map[schema.Kind]int
+	// written is what was written, for the refresh that follows.
+	written refresh.Written
 }
 
 func (c *recordCounter) Write(ctx context.Context, b *schema.Batch) error {
@@ -26,6 +29,7 @@ func (c *recordCounter) Write(ctx context.Context, b *schema.Batch) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.written.Add(b)
 	if c.counts == nil {
 		c.counts = map[schema.Kind]int{}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/flowmeter/flowmeter/metrics/refresh"
 	"strings"
 	"time"
 
@@ -96,7 +97,9 @@ func runRecord(ctx context.Context, env *environment, args []string) error {
 		return fmt.Errorf("record %s: %w", kind, err)
 	}
 	fmt.Fprintln(env.stdout, describe())
-	sum, err := deriveFacts(ctx, cfg, sources, s, false, nil)
+	var written refresh.Written
+	written.Add(&batch)
+	sum, err := refreshFacts(ctx, cfg, sources, s, refresh.Options{Written: written})
 	if err != nil {
 		return err
 	}

@@ -252,6 +252,10 @@ type daemon struct {
 	st atomic.Pointer[storeState]
 	// derivedAll is set once a refresh derived every partition.
 	derivedAll atomic.Bool
+	// written is what collections and webhooks wrote since the last refresh began,
+	// which it derives whatever the records' age.
+	writtenMu sync.Mutex
+	written   refresh.Written
 
 	mu        sync.Mutex
 	cfg       *config.Config
@@ -476,7 +480,14 @@ func (d *daemon) derive(ctx context.Context, cfg *config.Config, sources []colle
 	// The first refresh after a start derives every partition: records written
 	// while no daemon ran may be older than the last refresh's mark.
 	all := !d.derivedAll.Load()
-	if _, err := refreshFacts(ctx, cfg, sources, st, refresh.Options{AllPartitions: all, Logger: d.log}); err != nil {
+	d.writtenMu.Lock()
+	written := d.written
+	d.written = refresh.Written{}
+	d.writtenMu.Unlock()
+	if _, err := refreshFacts(ctx, cfg, sources, st, refresh.Options{AllPartitions: all, Written: written, Logger: d.log}); err != nil {
+		d.writtenMu.Lock()
+		d.written.Merge(written) // the next refresh derives it
+		d.writtenMu.Unlock()
 		return err
 	}
 	d.derivedAll.Store(true)
@@ -598,6 +609,9 @@ func (w storeWriter) Write(ctx context.Context, b *schema.Batch) error {
 	if err := st.Write(ctx, b); err != nil {
 		return err
 	}
+	w.d.writtenMu.Lock()
+	w.d.written.Add(b)
+	w.d.writtenMu.Unlock()
 	if w.derive {
 		w.d.requestDerive()
 	}

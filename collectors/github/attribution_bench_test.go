@@ -34,11 +34,11 @@ func BenchmarkShipAttribution(b *testing.B) {
 				f.connect(b, useGraphQL)
 				resolver = f.source
 			}
-			sum, st, budget := derived(b, f, resolver)
+			facts, st, budget := derived(b, f, resolver)
 			compares := f.srv.Count("compare")
 			answers, _ := st.Count(context.Background(), schema.KindAncestry, store.Filter{})
 			merged = 0
-			for _, c := range sum.Facts.Changes {
+			for _, c := range facts.Changes {
 				if !c.MergedAt.IsZero() {
 					merged++
 				}

@@ -14,6 +14,7 @@ import (
 	"github.com/flowmeter/flowmeter/collectors/collectortest"
 	"github.com/flowmeter/flowmeter/collectors/github/githubtest"
 	"github.com/flowmeter/flowmeter/config"
+	"github.com/flowmeter/flowmeter/metrics"
 	"github.com/flowmeter/flowmeter/metrics/refresh"
 	"github.com/flowmeter/flowmeter/schema"
 	"github.com/flowmeter/flowmeter/store"
@@ -26,7 +27,7 @@ type pairsOnly struct{ collectors.AncestryResolver }
 // derived collects the fake organisation into a new store and refreshes the facts;
 // the server's counts are then the refresh's, and budget says what collecting took
 // of the rate limits: its REST requests and its GraphQL queries' points.
-func derived(t testing.TB, f *fixture, resolver collectors.AncestryResolver) (sum refresh.Summary, st store.Store, budget int) {
+func derived(t testing.TB, f *fixture, resolver collectors.AncestryResolver) (facts metrics.Facts, st store.Store, budget int) {
 	t.Helper()
 	st = collectortest.SQLite(t)
 	f.srv.ResetCounts()
@@ -38,20 +39,24 @@ func derived(t testing.TB, f *fixture, resolver collectors.AncestryResolver) (su
 	return refreshed(t, f, st, resolver), st, budget
 }
 
-// refreshed refreshes the facts of st with the resolver.
-func refreshed(t testing.TB, f *fixture, st store.Store, resolver collectors.AncestryResolver) refresh.Summary {
+// refreshed refreshes the facts of st with the resolver and reads them back.
+func refreshed(t testing.TB, f *fixture, st store.Store, resolver collectors.AncestryResolver) metrics.Facts {
 	t.Helper()
 	cfg, err := config.Parse([]byte("teams: [{name: acme, repositories: ['acme/*']}]\n"), "test.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum, err := refresh.Run(context.Background(), st, cfg, refresh.Options{
-		Now: f.clock.Now(), Resolvers: map[string]collectors.AncestryResolver{"gh": resolver},
+	_, err = refresh.Run(context.Background(), st, cfg, refresh.Options{
+		Now: f.clock.Now(), Resolvers: map[string]collectors.AncestryResolver{"gh": resolver}, AllPartitions: true,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sum
+	stored, err := refresh.StoredFacts(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return stored.DORA
 }
 
 // divergeAndRollBack adds, after a repository's generated history: a hotfix branch
@@ -89,7 +94,7 @@ func divergeAndRollBack(repo *githubtest.Repo, older string, at time.Time) {
 func checkAttributionCosts(t *testing.T, f *fixture, st store.Store) (compares int) {
 	t.Helper()
 	f.srv.ResetCounts()
-	sum := refreshed(t, f, st, f.source)
+	facts := refreshed(t, f, st, f.source)
 	ranges, lastHead := 0, map[string]string{}
 	for repo, list := range productionByRepo(t, st) {
 		for i := 1; i < len(list); i++ {
@@ -126,7 +131,7 @@ func checkAttributionCosts(t *testing.T, f *fixture, st store.Store) (compares i
 			t.Errorf("%s: %d compares of walks, want at most 1", repo, n)
 		}
 	}
-	for _, c := range sum.Facts.Changes {
+	for _, c := range facts.Changes {
 		if c.Attribution == schema.ByTime {
 			t.Errorf("%s attributed by time: every question here has an answer", c.ID)
 		}
@@ -160,10 +165,10 @@ func TestRangesGiveTheSameFactsAsWalks(t *testing.T) {
 	if rangeCompares >= walkCompares {
 		t.Errorf("ranges made %d compares, walks alone %d: ranges should ask less", rangeCompares, walkCompares)
 	}
-	sameFacts(t, "change", byRange.Facts.Changes, byWalk.Facts.Changes)
-	sameFacts(t, "deployment", byRange.Facts.Deployments, byWalk.Facts.Deployments)
+	sameFacts(t, "change", byRange.Changes, byWalk.Changes)
+	sameFacts(t, "deployment", byRange.Deployments, byWalk.Deployments)
 	rollbacks := 0
-	for _, d := range byRange.Facts.Deployments {
+	for _, d := range byRange.Deployments {
 		if d.Rollback {
 			rollbacks++
 		}

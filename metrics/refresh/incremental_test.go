@@ -245,3 +245,61 @@ func TestChangedConfigDerivesEverything(t *testing.T) {
 		t.Fatalf("same config again: %+v, want an incremental refresh", sum)
 	}
 }
+
+// A repository collected for the first time brings records older than the mark: a
+// refresh told what was written derives them; one not told cannot see them.
+func TestWrittenOlderThanTheMarkIsDerived(t *testing.T) {
+	all, cfg := organisation(t)
+	ctx := context.Background()
+	st := stores()["sqlite"](t)
+	late := all.PullRequests[0].Repo
+	early, backfill := &schema.Batch{Incidents: all.Incidents}, &schema.Batch{}
+	for _, pr := range all.PullRequests {
+		if pr.Repo == late {
+			backfill.PullRequests = append(backfill.PullRequests, pr)
+		} else {
+			early.PullRequests = append(early.PullRequests, pr)
+		}
+	}
+	for _, d := range all.Deployments {
+		if d.Repo == late {
+			backfill.Deployments = append(backfill.Deployments, d)
+		} else {
+			early.Deployments = append(early.Deployments, d)
+		}
+	}
+	if err := st.Write(ctx, early); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := refresh.Run(ctx, st, cfg, refresh.Options{Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Write(ctx, backfill); err != nil {
+		t.Fatal(err)
+	}
+	changesOf := func() int {
+		n := 0
+		for _, c := range storedFacts(t, st).Changes {
+			if c.Repo == late {
+				n++
+			}
+		}
+		return n
+	}
+	if _, err := refresh.Run(ctx, st, cfg, refresh.Options{Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if n := changesOf(); n != 0 {
+		t.Fatalf("%d change facts of %s from a refresh not told of its backfill; its records are older than the mark", n, late)
+	}
+	var written refresh.Written
+	written.Add(backfill)
+	sum, err := refresh.Run(ctx, st, cfg, refresh.Options{Now: now, Written: written})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Full || changesOf() == 0 {
+		t.Fatalf("summary %+v, %d change facts of %s: want an incremental refresh deriving them", sum, changesOf(), late)
+	}
+	checkAsWhole(t, st, cfg, all.PullRequests, all.Deployments, all.Incidents)
+}

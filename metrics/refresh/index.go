@@ -2,6 +2,7 @@ package refresh
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/flowmeter/flowmeter/metrics/partition"
@@ -160,6 +161,88 @@ func indexSince(ctx context.Context, st store.Store, ix *partition.Index, prev, 
 		t.tickets[strings.ToUpper(w.ItemID)] = true
 	}
 	return t, lookUp(ctx, st, ix)
+}
+
+// Written is what was written to the store since the last refresh, by what it
+// belongs to, whatever its records' UpdatedAt: a record older than the mark (a
+// repository's first backfill, a pull request GitHub lists late, an event
+// delivered late) is not among those a refresh reads since the mark, and would
+// otherwise wait for a refresh of every partition.
+type Written struct {
+	Repos, Services, Tickets []string
+}
+
+// Add notes what a batch writes.
+func (w *Written) Add(b *schema.Batch) {
+	for _, pr := range b.PullRequests {
+		w.Repos = append(w.Repos, pr.Repo)
+	}
+	for _, d := range b.Deployments {
+		w.Repos, w.Services = append(w.Repos, d.Repo), append(w.Services, d.Service)
+	}
+	for _, inc := range b.Incidents {
+		w.Services = append(w.Services, inc.Service)
+	}
+	for _, a := range b.Ancestries {
+		w.Repos = append(w.Repos, a.Repo)
+	}
+	for _, it := range b.WorkItems {
+		w.Tickets = append(w.Tickets, it.ID)
+	}
+	for _, c := range b.StatusChanges {
+		w.Tickets = append(w.Tickets, c.ItemID)
+	}
+	for _, l := range b.Worklogs {
+		w.Tickets = append(w.Tickets, l.ItemID)
+	}
+	w.Repos, w.Services, w.Tickets = compact(w.Repos), compact(w.Services), compact(w.Tickets)
+}
+
+// Merge adds what another Written holds.
+func (w *Written) Merge(o Written) {
+	w.Repos, w.Services, w.Tickets = compact(append(w.Repos, o.Repos...)), compact(append(w.Services, o.Services...)), compact(append(w.Tickets, o.Tickets...))
+}
+
+// Empty says whether nothing was written.
+func (w Written) Empty() bool { return len(w.Repos)+len(w.Services)+len(w.Tickets) == 0 }
+
+func compact(list []string) []string {
+	list = slices.DeleteFunc(list, func(s string) bool { return s == "" })
+	slices.Sort(list)
+	return slices.Compact(list)
+}
+
+// addWritten indexes the records of what was written and counts it touched.
+// Incidents are all indexed already.
+func addWritten(ctx context.Context, st store.Store, ix *partition.Index, t *touch, w Written) error {
+	for _, s := range w.Services {
+		t.services[s] = true
+	}
+	if len(w.Repos)+len(w.Services) > 0 {
+		f := store.Filter{Repos: w.Repos, Services: w.Services}
+		for d, err := range st.Deployments(ctx, f) {
+			if err != nil {
+				return err
+			}
+			ix.AddDeployment(&d)
+			t.repos[d.Repo], t.services[d.Service] = true, true
+		}
+		for pr, err := range st.PullRequests(ctx, f) {
+			if err != nil {
+				return err
+			}
+			ix.AddPullRequest(&pr)
+			t.repos[pr.Repo] = true
+			t.pullRequests[[2]string{pr.Source, pr.ID}] = true
+		}
+	}
+	for _, r := range w.Repos {
+		t.repos[r] = true
+	}
+	for _, tk := range w.Tickets {
+		t.tickets[strings.ToUpper(tk)] = true
+	}
+	return lookUp(ctx, st, ix)
 }
 
 // lookUp adds the records that indexed records name, until nothing named is left.

@@ -40,6 +40,9 @@ type Options struct {
 	// once, at most, unless one partition alone has more (DefaultBatchRecords when
 	// zero).
 	BatchRecords int
+	// Written is what was written since the last refresh: derived even when its
+	// records are older than the mark.
+	Written Written
 	// Now stamps the facts.
 	Now    time.Time
 	Logger *slog.Logger
@@ -95,7 +98,9 @@ func Run(ctx context.Context, st store.Store, cfg *config.Config, opts Options) 
 		err = indexAll(ctx, st, ix, next)
 	} else {
 		maps.Copy(next.Read, prev.Read)
-		touched, err = indexSince(ctx, st, ix, prev, next)
+		if touched, err = indexSince(ctx, st, ix, prev, next); err == nil {
+			err = addWritten(ctx, st, ix, touched, opts.Written)
+		}
 	}
 	if err != nil {
 		return sum, err
