@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"cmp"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -194,6 +195,27 @@ func shippedBy(pr *schema.PullRequest, deploys []*deployment, ancestry map[schem
 	return nil, ""
 }
 
+// walkQuestions are the questions a merged pull request's ship attribution walk
+// asks, in order, of the deployments that can ship it: does this one's commit
+// contain the merge commit? It ends before a deployment of an unknown commit or of
+// the merge commit itself, which decide without asking; the caller stops it at
+// the first deployment known to contain it.
+func walkQuestions(pr *schema.PullRequest, deploys *repoDeployments) iter.Seq[schema.CommitPair] {
+	return func(yield func(schema.CommitPair) bool) {
+		for _, d := range deploys.finishedFrom(pr.MergedAt) {
+			if !canShip(d, pr) {
+				continue
+			}
+			if d.rec.CommitSHA == "" || d.rec.CommitSHA == pr.MergeCommitSHA {
+				return
+			}
+			if !yield(schema.CommitPair{Repo: pr.Repo, Base: pr.MergeCommitSHA, Head: d.rec.CommitSHA}) {
+				return
+			}
+		}
+	}
+}
+
 // NeededPairs lists the ancestry questions derivation would ask next: for each
 // merged pull request, up to perWalk of the next unanswered questions of its ship
 // attribution walk, and for each production deployment that replaced another
@@ -225,14 +247,7 @@ func NeededPairs(in Input, rules *Rules, perWalk int, asked map[schema.CommitPai
 			continue
 		}
 		unknown := 0
-		for _, d := range deploys.finishedFrom(pr.MergedAt) {
-			if !canShip(d, pr) {
-				continue
-			}
-			if d.rec.CommitSHA == "" || d.rec.CommitSHA == pr.MergeCommitSHA {
-				break
-			}
-			p := schema.CommitPair{Repo: pr.Repo, Base: pr.MergeCommitSHA, Head: d.rec.CommitSHA}
+		for p := range walkQuestions(pr, deploys) {
 			contains, known := in.Ancestry[p]
 			if known && contains {
 				break

@@ -155,14 +155,7 @@ func (r *Ranges) Answers(ranges []schema.CommitRange) map[schema.CommitPair]bool
 		if r.rules.IsBot(pr.Author) || deploys.untracked(pr.MergedAt) {
 			continue
 		}
-		for _, d := range deploys.finishedFrom(pr.MergedAt) {
-			if !canShip(d, pr) {
-				continue
-			}
-			if d.rec.CommitSHA == "" || d.rec.CommitSHA == pr.MergeCommitSHA {
-				break
-			}
-			p := schema.CommitPair{Repo: pr.Repo, Base: pr.MergeCommitSHA, Head: d.rec.CommitSHA}
+		for p := range walkQuestions(pr, deploys) {
 			contains, ok := known(p)
 			if !ok {
 				if contains, ok = inferred[p]; !ok {
