@@ -25,10 +25,7 @@ func syntheticInput(tb testing.TB, o synthetic.Options) (Input, *Rules) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cfg := &config.Config{}
-	for _, t := range synthetic.NewOrg(o).Teams {
-		cfg.Teams = append(cfg.Teams, config.Team{Name: t.Name, Repositories: t.Repositories, Services: t.Services})
-	}
+	cfg := &config.Config{Teams: synthetic.NewOrg(o).ConfigTeams()}
 	in.Now = o.Now
 	return in, NewRules(cfg)
 }

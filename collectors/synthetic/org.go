@@ -3,6 +3,7 @@ package synthetic
 import (
 	"errors"
 	"fmt"
+	"github.com/flowmeter/flowmeter/config"
 	"strings"
 	"time"
 )
@@ -118,6 +119,16 @@ var (
 		"carmen", "dmitri", "elif", "felix", "greta", "hamid", "ines", "jonas", "keiko", "liam",
 		"mira", "nils", "olga", "pablo", "rania", "stefan", "tariq", "ulla", "vera", "wojtek"}
 )
+
+// ConfigTeams are the organisation's teams as a config names them: each with its
+// repositories and services.
+func (org Org) ConfigTeams() []config.Team {
+	out := make([]config.Team, len(org.Teams))
+	for i, t := range org.Teams {
+		out[i] = config.Team{Name: t.Name, Repositories: t.Repositories, Services: t.Services}
+	}
+	return out
+}
 
 // membersPerTeam is the size of every generated team.
 const membersPerTeam = 6

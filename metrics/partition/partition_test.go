@@ -65,10 +65,7 @@ func syntheticOrg(t *testing.T, o synthetic.Options) (metrics.Input, *config.Con
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &config.Config{}
-	for _, team := range synthetic.NewOrg(o).Teams {
-		cfg.Teams = append(cfg.Teams, config.Team{Name: team.Name, Repositories: team.Repositories, Services: team.Services})
-	}
+	cfg := &config.Config{Teams: synthetic.NewOrg(o).ConfigTeams()}
 	return in, cfg
 }
 

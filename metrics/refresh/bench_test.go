@@ -81,10 +81,7 @@ func BenchmarkRefresh(b *testing.B) {
 			loaded := time.Since(started)
 			b.Logf("loaded %d pull requests, %d deployments, %d incidents in %s: %.0f records/s",
 				prs, deps, incs, loaded.Round(time.Second), float64(prs+deps+incs)/loaded.Seconds())
-			cfg := &config.Config{}
-			for _, t := range synthetic.NewOrg(o).Teams {
-				cfg.Teams = append(cfg.Teams, config.Team{Name: t.Name, Repositories: t.Repositories, Services: t.Services})
-			}
+			cfg := &config.Config{Teams: synthetic.NewOrg(o).ConfigTeams()}
 			opts := refresh.Options{Now: now, BatchRecords: budget}
 			if os.Getenv("FLOWMETER_BENCH_LOG") != "" {
 				opts.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

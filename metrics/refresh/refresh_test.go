@@ -62,10 +62,7 @@ func organisation(t *testing.T) (*schema.Batch, *config.Config) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	cfg := &config.Config{}
-	for _, team := range synthetic.NewOrg(o).Teams {
-		cfg.Teams = append(cfg.Teams, config.Team{Name: team.Name, Repositories: team.Repositories, Services: team.Services})
-	}
+	cfg := &config.Config{Teams: synthetic.NewOrg(o).ConfigTeams()}
 	return all, cfg
 }
 
