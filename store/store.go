@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"slices"
 	"strings"
@@ -80,11 +81,15 @@ func ListColumns(kind schema.Kind) Columns {
 	return Columns{}
 }
 
-// Dialect is how a store says what the filter's lists need beyond plain SQL, each
-// with one placeholder: Contains for "title contains ?", and AnyTicket for "the
-// list in column %s has an entry equal, in upper case, to one of ?" (%s replaced
-// by the column, ? by the placeholders of the tickets, upper-cased).
-type Dialect struct{ Contains, AnyTicket string }
+// Dialect is how a store says what the filter's lists need beyond plain SQL:
+// Contains for "title contains ?" (one placeholder); AnyTicket for "the list in
+// column %[1]s has an entry for which %[2]s holds", %[2]s being In's condition on
+// TicketEntry, the entry upper-cased; and In, how an expression is tested against
+// a list of any length (nil: one placeholder a value).
+type Dialect struct {
+	Contains, AnyTicket, TicketEntry string
+	In                               func(expr string, values []string) (string, []any)
+}
 
 // Lists builds the conditions of a filter's lists for a kind, in SQL both stores
 // speak, with one placeholder per value, to be joined with AND, and the columns
@@ -92,14 +97,23 @@ type Dialect struct{ Contains, AnyTicket string }
 func Lists(kind schema.Kind, f Filter, d Dialect) (conds []string, args []any, cols []string) {
 	c := ListColumns(kind)
 	placeholders := func(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+	inList := d.In
+	if inList == nil {
+		inList = func(expr string, values []string) (string, []any) {
+			args := make([]any, len(values))
+			for i, v := range values {
+				args[i] = v
+			}
+			return expr + " IN (" + placeholders(len(values)) + ")", args
+		}
+	}
 	in := func(col string, values []string, args *[]any) string {
 		if col == "" || len(values) == 0 {
 			return ""
 		}
-		for _, v := range values {
-			*args = append(*args, v)
-		}
-		return col + " IN (" + placeholders(len(values)) + ")"
+		cond, a := inList(col, values)
+		*args = append(*args, a...)
+		return cond
 	}
 	or := func(conds ...string) string {
 		var kept []string
@@ -149,10 +163,9 @@ func Lists(kind schema.Kind, f Filter, d Dialect) (conds []string, args []any, c
 		cond := ""
 		switch {
 		case c.TicketList:
-			for _, t := range upper {
-				a = append(a, t)
-			}
-			cond = strings.ReplaceAll(strings.Replace(d.AnyTicket, "%s", c.Ticket, 1), "?", placeholders(len(upper)))
+			entry, entryArgs := inList(d.TicketEntry, upper)
+			a = append(a, entryArgs...)
+			cond = fmt.Sprintf(d.AnyTicket, c.Ticket, entry)
 		case c.Ticket != "":
 			cond = in("upper("+c.Ticket+")", upper, &a)
 		}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"io"
 	"iter"
 	"math"
@@ -90,7 +91,7 @@ func (s *Store) Count(ctx context.Context, kind schema.Kind, f store.Filter) (in
 	where, args := filterSQL(s.table(string(kind)), kind, timeColumn, f)
 	var n uint64
 	err := retryBroken(ctx, func() error {
-		return s.conn.QueryRow(ctx, "SELECT count() FROM "+s.table(string(kind))+" FINAL"+where, args...).Scan(&n)
+		return s.conn.QueryRow(withListRoom(ctx), "SELECT count() FROM "+s.table(string(kind))+" FINAL"+where, args...).Scan(&n)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: counting %s: %w", kind, oneLine(err))
@@ -152,8 +153,9 @@ func filterSQL(table string, kind schema.Kind, timeColumn string, f store.Filter
 		}
 	}
 	lists, listArgs, listCols := store.Lists(kind, f, store.Dialect{
-		Contains:  "position(title, ?) > 0",
-		AnyTicket: "arrayExists(t -> upperUTF8(t) IN (?), %s)",
+		Contains:    "position(title, ?) > 0",
+		AnyTicket:   "arrayExists(t -> %[2]s, %[1]s)",
+		TicketEntry: "upperUTF8(t)",
 	})
 	if len(lists) > 0 {
 		cols := []string{"source", "id"}
@@ -212,7 +214,7 @@ func read[R any](ctx context.Context, s *Store, t *schema.Table[R], f store.Filt
 		yielded := false
 		for attempt := 0; ; attempt++ {
 			err := func() error {
-				rows, err := s.conn.Query(ctx, query, args...)
+				rows, err := s.conn.Query(withListRoom(ctx), query, args...)
 				if err != nil {
 					return err
 				}
@@ -319,4 +321,11 @@ func (sc *scanner[R]) scan(rows driver.Rows) (R, error) {
 	}
 	*sc.t.Updated(&r) = schema.FromVersion(int64(sc.version))
 	return r, nil
+}
+
+// withListRoom lets a query be as long as its filter's lists make it: the driver
+// writes their values into the query, and a refresh may select by tens of
+// thousands of tickets or ids, beyond the server's default of 256 KiB.
+func withListRoom(ctx context.Context) context.Context {
+	return ch.Context(ctx, ch.WithSettings(ch.Settings{"max_query_size": 256 << 20}))
 }

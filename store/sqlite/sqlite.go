@@ -293,10 +293,7 @@ func where(kind schema.Kind, f store.Filter, timeCol string) (string, []any) {
 		conds = append(conds, "version >= ?")
 		args = append(args, schema.Version(f.UpdatedSince))
 	}
-	lists, listArgs, _ := store.Lists(kind, f, store.Dialect{
-		Contains:  "instr(title, ?) > 0",
-		AnyTicket: "EXISTS (SELECT 1 FROM json_each(%s) WHERE upper(value) IN (?))",
-	})
+	lists, listArgs, _ := store.Lists(kind, f, listDialect)
 	conds = append(conds, lists...)
 	args = append(args, listArgs...)
 	if len(conds) == 0 {
@@ -462,4 +459,17 @@ func (s *Store) Columns(ctx context.Context, table string) ([]string, error) {
 		out = append(out, name)
 	}
 	return out, rows.Err()
+}
+
+// listDialect passes each of a filter's lists as one JSON array: SQLite takes at
+// most 32,766 placeholders in a statement, and a refresh may select by more
+// tickets or ids than that.
+var listDialect = store.Dialect{
+	Contains:    "instr(title, ?) > 0",
+	AnyTicket:   "EXISTS (SELECT 1 FROM json_each(%[1]s) WHERE %[2]s)",
+	TicketEntry: "upper(value)",
+	In: func(expr string, values []string) (string, []any) {
+		list, _ := json.Marshal(values) // strings always encode
+		return expr + " IN (SELECT value FROM json_each(?))", []any{string(list)}
+	},
 }

@@ -582,6 +582,15 @@ func testListFilters(t *testing.T, s store.Store) {
 	})
 	assertEqual(t, "repos and names together", ids(store.Filter{Repos: []string{"acme/a", "acme/c"}, TitleWords: []string{"Fix"}}),
 		kinds{schema.KindPullRequest: {"acme/a#1"}})
+	// Lists longer than SQLite takes placeholders (32,766) or ClickHouse takes query
+	// text by default (256 KiB), as a refresh after a large backfill selects by.
+	long := make([]string, 40_000)
+	for i := range long {
+		long[i] = fmt.Sprintf("acme/none#%d", i)
+	}
+	assertEqual(t, "a list of 40,001 ids", ids(store.Filter{IDs: append(long, "acme/b#2")}), kinds{
+		schema.KindPullRequest: {"acme/b#2"}, schema.KindChangeFact: {"acme/b#2"},
+	})
 	mustWrite(t, s, &schema.Batch{
 		PullRequests: []schema.PullRequest{{Source: "gh", ID: "acme/t#9", Repo: "acme/t", TicketRefs: []string{"OPS-1", "acme/t#1"},
 			CreatedAt: at(time.Hour), UpdatedAt: at(time.Hour)}},
