@@ -52,8 +52,8 @@ type AncestryResolver interface {
 type RangeResolver interface {
 	AncestryResolver
 	// CompareRange compares r.Base...r.Head. An unknown commit answers ok false and
-	// no error; a listing cut short answers the relation with no commits and an
-	// error saying so.
+	// no error; a listing cut short answers the commits it listed and an error
+	// saying so.
 	CompareRange(ctx context.Context, r schema.CommitPair) (answer schema.CommitRange, ok bool, err error)
 }
 

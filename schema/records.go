@@ -228,8 +228,8 @@ type CommitRange struct {
 	// BaseInHead: Base is Head or one of its ancestors ("ahead" or "identical").
 	// HeadInBase: Head is Base or one of its ancestors ("behind" or "identical").
 	BaseInHead, HeadInBase bool
-	// Commits lists every commit Head has and Base has not, complete or empty: a
-	// listing cut short answers nothing about the commits it left out.
+	// Commits lists the commits Head has and Base has not: all of them, or, from a
+	// listing cut short, those it listed (nothing is said of the others).
 	Commits []string
 }
 

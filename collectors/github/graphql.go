@@ -223,7 +223,11 @@ func (r *run) query(ctx context.Context, q any, rate *gqlRateLimit, vars map[str
 		err := r.gql.client.Query(context.WithValue(ctx, graphqlOutcomeKey{}, outcome), q, vars)
 		if err == nil {
 			r.gql.points += rate.Cost
-			r.transport.record(resourceGraphQL, rate.Remaining, rate.Limit, rate.ResetAt.Time)
+			// Enterprise Server without GraphQL rate limiting answers rateLimit null,
+			// which decodes as zeros: that is no budget known, not an empty one.
+			if rate.Limit > 0 && !rate.ResetAt.IsZero() {
+				r.transport.record(resourceGraphQL, rate.Remaining, rate.Limit, rate.ResetAt.Time)
+			}
 			return nil
 		}
 		if ctx.Err() != nil {

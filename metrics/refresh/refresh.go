@@ -186,7 +186,8 @@ func resolveAncestry(ctx context.Context, st store.Store, rules *metrics.Rules, 
 }
 
 // maxRangeFailures is how many comparisons in a row may fail (server errors,
-// timeouts, refusals) before a source is asked no more ranges this refresh: its
+// timeouts, refusals) before a source is asked no more ranges in this batch of
+// partitions (each batch tries again): its
 // ranges are asked again next time, and its pull requests walk meanwhile.
 const maxRangeFailures = 5
 
@@ -266,7 +267,7 @@ func resolveRanges(ctx context.Context, st store.Store, rules *metrics.Rules, in
 				firstErr[p.Repo] = err
 			}
 			if failures[src]++; failures[src] == maxRangeFailures {
-				log.Warn("comparisons keep failing; no more deployments of this source are compared this refresh", "source", src, "failed_in_a_row", maxRangeFailures)
+				log.Warn("comparisons keep failing; no more deployments of this source are compared in this batch of the refresh", "source", src, "failed_in_a_row", maxRangeFailures)
 			}
 		default:
 			failures[src] = 0
