@@ -299,12 +299,12 @@ func (o *graphqlOutcome) classify(err error) error {
 	return fmt.Errorf("GraphQL: %w", err)
 }
 
-// graphqlObserver notes the status and error types of GraphQL answers for the query
-// that asked.
+// graphqlObserver marks the GraphQL client's requests as spending GraphQL points,
+// and notes the status and error types of their answers for the query that asked.
 type graphqlObserver struct{ next http.RoundTripper }
 
 func (o *graphqlObserver) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := o.next.RoundTrip(req)
+	resp, err := o.next.RoundTrip(req.WithContext(asGraphQL(req.Context())))
 	outcome, _ := req.Context().Value(graphqlOutcomeKey{}).(*graphqlOutcome)
 	if err != nil || outcome == nil {
 		return resp, err

@@ -392,7 +392,7 @@ func TestTransportKeepsGraphQLAndRESTBudgetsApart(t *testing.T) {
 		respond(200, rate(5000, reset.Add(time.Hour)), "[]"),
 	}}
 	post := func() {
-		req, _ := http.NewRequest(http.MethodPost, "https://ghe.example/api/graphql", strings.NewReader("{}"))
+		req, _ := http.NewRequestWithContext(asGraphQL(context.Background()), http.MethodPost, "https://ghe.example/api/graphql", strings.NewReader("{}"))
 		if _, err := tr.RoundTrip(req); err != nil {
 			t.Fatal(err)
 		}
@@ -412,6 +412,32 @@ func TestTransportKeepsGraphQLAndRESTBudgetsApart(t *testing.T) {
 	}
 	if len(*slept) != 1 || (*slept)[0] != 20*time.Minute+time.Second {
 		t.Errorf("slept %v, want the REST request to wait for the reset (20m1s)", *slept)
+	}
+}
+
+// GitHub Enterprise Server behind a proxy serves GraphQL at /github/api/graphql: its
+// queries still spend GraphQL points, so a REST budget nearly spent by the repository
+// listing does not hold them back.
+func TestGraphQLUnderPathPrefixSpendsGraphQLBudget(t *testing.T) {
+	f := newFixture(t, githubtest.WithPathPrefix("/github"))
+	costOrg(t, f, 2, 30)
+	f.connect(t, func(r *resolved) {
+		r.graphql = true
+		r.api = false // pull requests only: the listing is the one REST request
+	})
+	f.srv.SetRateRemaining(f.source.transport.reserve + 1)
+	st := collectortest.SQLite(t)
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := st.Count(context.Background(), schema.KindPullRequest, store.Filter{}); n != 60 || f.srv.Count("graphql") != 2 {
+		t.Fatalf("%d pull requests in %d queries, want 60 in 2", n, f.srv.Count("graphql"))
+	}
+	if len(f.slept) != 0 {
+		t.Errorf("waited %v: GraphQL queries waited for the REST budget's reset", f.slept)
+	}
+	if _, left, _ := f.srv.RateLimit(); f.source.transport.left(resourceCore) != left || left != f.source.transport.reserve {
+		t.Errorf("REST budget: the source says %d left, the server %d", f.source.transport.left(resourceCore), left)
 	}
 }
 

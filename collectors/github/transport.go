@@ -61,11 +61,19 @@ const (
 	resourceGraphQL = "graphql"
 )
 
-// resourceOf names the budget a request spends: GraphQL queries are POSTs to
-// /graphql (/api/graphql on GitHub Enterprise Server); anything else, such as the REST
-// paths of a repository named graphql, spends core.
+// graphqlRequest marks the requests of the GraphQL client. Who sent a request decides
+// the budget it spends, not its URL: the GraphQL endpoint may sit under any path (an
+// Enterprise Server behind a proxy), and a REST path may end in graphql (a repository
+// named so).
+type graphqlRequest struct{}
+
+func asGraphQL(ctx context.Context) context.Context {
+	return context.WithValue(ctx, graphqlRequest{}, true)
+}
+
+// resourceOf names the budget a request spends.
 func resourceOf(req *http.Request) string {
-	if req.Method == http.MethodPost && (req.URL.Path == "/graphql" || req.URL.Path == "/api/graphql") {
+	if req.Context().Value(graphqlRequest{}) != nil {
 		return resourceGraphQL
 	}
 	return resourceCore

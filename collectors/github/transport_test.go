@@ -219,22 +219,27 @@ func TestTransportResendsAPostWithItsWholeBody(t *testing.T) {
 	}
 }
 
-// Only a POST to the GraphQL endpoint spends GraphQL points: the REST paths of a
-// repository named graphql spend core.
+// The GraphQL client's requests spend GraphQL points wherever the endpoint is served;
+// every other request spends core, whatever its path.
 func TestResourceOf(t *testing.T) {
 	for _, tc := range []struct {
-		method, url, want string
+		graphql   bool
+		url, want string
 	}{
-		{http.MethodPost, "https://api.github.com/graphql", resourceGraphQL},
-		{http.MethodPost, "https://ghe.example/api/graphql", resourceGraphQL},
-		{http.MethodGet, "https://ghe.example/api/v3/repos/acme/graphql", resourceCore},
-		{http.MethodGet, "https://api.github.com/repos/acme/graphql", resourceCore},
-		{http.MethodPost, "https://ghe.example/api/v3/repos/acme/graphql", resourceCore},
-		{http.MethodGet, "https://ghe.example/api/graphql", resourceCore},
+		{true, "https://api.github.com/graphql", resourceGraphQL},
+		{true, "https://ghe.example/api/graphql", resourceGraphQL},
+		{true, "https://ghe.example/github/api/graphql", resourceGraphQL},
+		{false, "https://ghe.example/api/graphql", resourceCore},
+		{false, "https://ghe.example/api/v3/repos/acme/graphql", resourceCore},
+		{false, "https://api.github.com/repos/acme/graphql", resourceCore},
 	} {
-		req, _ := http.NewRequest(tc.method, tc.url, nil)
+		ctx := context.Background()
+		if tc.graphql {
+			ctx = asGraphQL(ctx)
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, tc.url, nil)
 		if got := resourceOf(req); got != tc.want {
-			t.Errorf("%s %s spends %q, want %q", tc.method, tc.url, got, tc.want)
+			t.Errorf("%s (from the GraphQL client: %v) spends %q, want %q", tc.url, tc.graphql, got, tc.want)
 		}
 	}
 }

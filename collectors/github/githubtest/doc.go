@@ -33,6 +33,8 @@
 //	POST /api/graphql                              GraphQL (below), served from the same model
 //
 // Anything else answers 404 {"message":"Not Found","documentation_url":...}.
+// WithPathPrefix("/github") serves all of it under /github, as a server behind a
+// proxy that routes by path.
 //
 // # Behaviour on every request
 //

@@ -33,7 +33,8 @@ const (
 type Server struct {
 	t      testing.TB
 	ts     *httptest.Server
-	root   string // "http://127.0.0.1:PORT", no trailing slash
+	root   string // "http://127.0.0.1:PORT" and the path prefix, no trailing slash
+	prefix string // WithPathPrefix's, "" by default
 	token  string
 	now    func() time.Time
 	status int // status of a rate-limited answer: 403 (default) or 429
@@ -138,6 +139,13 @@ func WithRateLimitStatus(code int) Option {
 	return func(s *Server) { s.status = code }
 }
 
+// WithPathPrefix serves everything under prefix ("/github"), as a GitHub Enterprise
+// Server behind a proxy that routes by path: REST under /github/api/v3/, GraphQL at
+// /github/api/graphql. Requests reports the paths without the prefix.
+func WithPathPrefix(prefix string) Option {
+	return func(s *Server) { s.prefix = strings.TrimSuffix(prefix, "/") }
+}
+
 // New starts a fake GitHub Enterprise Server, closed when the test ends.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
@@ -162,13 +170,18 @@ func New(t testing.TB, opts ...Option) *Server {
 	}
 	// The token's own user is the first account, "user ID 1" of the rate-limit message.
 	s.account("flowmeter", "User")
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
-	s.root = s.ts.URL
+	var handler http.Handler = http.HandlerFunc(s.serveHTTP)
+	if s.prefix != "" {
+		handler = http.StripPrefix(s.prefix, handler)
+	}
+	s.ts = httptest.NewServer(handler)
+	s.root = s.ts.URL + s.prefix
 	t.Cleanup(s.ts.Close)
 	return s
 }
 
-// URL returns the API base URL, "http://127.0.0.1:PORT/api/v3/", to pass to
+// URL returns the API base URL, "http://127.0.0.1:PORT/api/v3/" (with the path
+// prefix, if any), to pass to
 // go-github's WithEnterpriseURLs.
 func (s *Server) URL() string {
 	return s.root + apiPrefix

@@ -30,6 +30,34 @@ func TestURLIsEnterpriseBase(t *testing.T) {
 	}
 }
 
+// Under a path prefix, the base URL, the Link headers and the request log agree with
+// a server at the root, and nothing answers outside the prefix.
+func TestPathPrefix(t *testing.T) {
+	srv := githubtest.New(t, githubtest.WithPathPrefix("/github/"))
+	if !strings.HasSuffix(srv.URL(), "/github/api/v3/") {
+		t.Fatalf("URL() = %q", srv.URL())
+	}
+	repo := srv.AddRepo("acme", "api", "main")
+	for i := range 3 {
+		repo.AddPullRequest(githubtest.PullRequest{Author: "bob", CreatedAt: at(float64(i))})
+	}
+	resp, _ := getRaw(t, srv, "repos/acme/api/pulls?per_page=2", nil)
+	if want := "<" + srv.URL() + "repos/acme/api/pulls?page=2&per_page=2>"; resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Link"), want) {
+		t.Errorf("status %d, Link %q; want 200 and a link to %s", resp.StatusCode, resp.Header.Get("Link"), want)
+	}
+	if log := srv.Requests(); len(log) != 1 || log[0].Path != "/api/v3/repos/acme/api/pulls" || log[0].Kind != "pulls.list" {
+		t.Errorf("request log %+v, want the list without the prefix", log)
+	}
+	outside, err := http.Get(strings.Replace(srv.URL(), "/github/", "/", 1) + "repos/acme/api/pulls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside.Body.Close()
+	if outside.StatusCode != http.StatusNotFound || srv.Total() != 1 {
+		t.Errorf("outside the prefix: %d, %d requests logged; want 404 and still 1", outside.StatusCode, srv.Total())
+	}
+}
+
 func TestPaginationWithNextPage(t *testing.T) {
 	srv := githubtest.New(t)
 	repo := srv.AddRepo("acme", "api", "main")
