@@ -276,7 +276,7 @@ func TestAppRefusedCredentialsFailAtOnce(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newAppFixture(t)
 			costOrg(t, f, 3, 1)
-			// Three repositories named one by one: each fails, but GitHub is asked once.
+			// Three repositories named one by one: the first refusal stops the source.
 			f.connectApp(t, tc.app, func(r *resolved) {
 				r.orgs, r.repos = nil, []string{"acme/repo-00", "acme/repo-01", "acme/repo-02"}
 			})
@@ -288,6 +288,10 @@ func TestAppRefusedCredentialsFailAtOnce(t *testing.T) {
 				if !strings.Contains(err.Error(), want) {
 					t.Errorf("err = %v\nwant it to say %q", err, want)
 				}
+			}
+			// One error, naming the App once, not one failure per repository.
+			if n := strings.Count(err.Error(), tc.want[0]); n != 1 || strings.Contains(err.Error(), "repositories failed") {
+				t.Errorf("err = %v\nwant the App's refusal once, the source stopped", err)
 			}
 			if n := f.srv.Count("app.access_tokens"); n != 1 || len(f.slept) != 0 || f.srv.Total() != 1 {
 				t.Errorf("asked to mint %d times, slept %v, sent %d requests; want 1 mint, no sleep, nothing else", n, f.slept, f.srv.Total())
@@ -311,6 +315,35 @@ func TestAppRefusedCredentialsFailAtOnce(t *testing.T) {
 			t.Errorf("asked to mint %d times in three collections a minute apart, want 2", n)
 		}
 	})
+}
+
+// GitHub refusing to mint a new token mid-collection (the App's key revoked while it
+// ran) stops the source at once: the repositories left are not each failed in turn.
+func TestAppRefusedMidCollectionStops(t *testing.T) {
+	f := newAppFixture(t)
+	costOrg(t, f, 3, 2)
+	f.connectApp(t, testApp(), nil)
+	fired := false
+	f.srv.OnRequest(func(r *http.Request) {
+		if !fired && strings.HasSuffix(r.URL.Path, "/pulls") {
+			// The token nears its expiry while the first repository is collected, and
+			// the next mint is refused.
+			fired = true
+			f.clock.Advance(56 * time.Minute)
+			f.srv.FailPath("/access_tokens", 3, http.StatusUnauthorized)
+		}
+	})
+	err := f.collect(context.Background(), collectortest.SQLite(t))
+	if err == nil || strings.Count(err.Error(), "GitHub App 42, installation 7001") != 1 || strings.Contains(err.Error(), "repositories failed") {
+		t.Fatalf("err = %v, want the App's refusal once, the source stopped", err)
+	}
+	var kinds []string
+	for _, r := range f.srv.Requests() {
+		kinds = append(kinds, r.Kind)
+	}
+	if want := []string{"app.access_tokens", "repos", "pulls.list", "app.access_tokens"}; !slices.Equal(kinds, want) {
+		t.Errorf("requests %v, want %v: nothing after the refused mint", kinds, want)
+	}
 }
 
 func TestAppMintFailuresAreRetried(t *testing.T) {

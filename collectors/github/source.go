@@ -89,8 +89,9 @@ type run struct {
 }
 
 // Collect collects every configured repository. A repository the token cannot see
-// (401, 403, 404) is reported and skipped; the others go on. The error lists every
-// repository that failed.
+// (403, 404) is reported and skipped; the others go on, and the error lists every
+// repository that failed. Refused credentials (a 401, or GitHub refusing the App's
+// token) stop the source at once: no repository could be read.
 func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collectors.CollectOptions) error {
 	log := opts.Log().With("source", s.name)
 	s.transport.log = log
@@ -114,8 +115,8 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if status := statusOf(err); status == http.StatusUnauthorized {
-				return fmt.Errorf("github %s: %s", s.name, s.set.refusedCredentials())
+			if refused := s.set.credentialsRefused(err); refused != nil {
+				return fmt.Errorf("github %s: %w", s.name, refused)
 			}
 			log.Error("repository skipped", "repo", repo.fullName, "err", err)
 			failed = append(failed, fmt.Errorf("%s: %w", repo.fullName, explain(err)))
@@ -138,6 +139,20 @@ func (s *Source) Collect(ctx context.Context, w collectors.Writer, opts collecto
 func (s *Source) RateLimitRemaining() int {
 	_, remaining := s.transport.stats()
 	return remaining
+}
+
+// credentialsRefused is the error that stops the source when err is GitHub refusing
+// what it signs requests with: a 401, or a refused mint of the App's token. It is nil
+// for any other error.
+func (r *resolved) credentialsRefused(err error) error {
+	var refusedApp *appRefusedError
+	if errors.As(err, &refusedApp) {
+		return refusedApp
+	}
+	if statusOf(err) == http.StatusUnauthorized {
+		return errors.New(r.refusedCredentials())
+	}
+	return nil
 }
 
 // explain turns an access error into words a user can act on.
@@ -172,8 +187,8 @@ func (r *run) repositories(ctx context.Context) ([]repository, []error, error) {
 		repos, err := allPages(func(opt gh.ListOptions) ([]*gh.Repository, *gh.Response, error) {
 			return r.client.Repositories.ListByOrg(ctx, org, &gh.RepositoryListByOrgOptions{Type: "all", ListOptions: opt})
 		})
-		if statusOf(err) == http.StatusUnauthorized {
-			return nil, fmt.Errorf("listing repositories of %s: %s", org, r.set.refusedCredentials())
+		if refused := r.set.credentialsRefused(err); refused != nil {
+			return nil, fmt.Errorf("listing repositories of %s: %w", org, refused)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("listing repositories of %s: %w", org, explain(err))
@@ -214,8 +229,8 @@ func (r *run) repositories(ctx context.Context) ([]repository, []error, error) {
 			if ctx.Err() != nil {
 				return nil, nil, ctx.Err()
 			}
-			if statusOf(err) == http.StatusUnauthorized {
-				return nil, nil, errors.New(r.set.refusedCredentials())
+			if refused := r.set.credentialsRefused(err); refused != nil {
+				return nil, nil, refused
 			}
 			r.log.Error("repository skipped", "repo", full, "err", explain(err))
 			unreachable = append(unreachable, fmt.Errorf("%s: %w", full, explain(err)))
