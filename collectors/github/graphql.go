@@ -482,6 +482,25 @@ func restActor(a *gqlActor) (login, typ string) {
 	return a.Login, a.Typename
 }
 
+// followUp runs a follow-up query, asked again after a backoff when GitHub times out
+// on it (502, 504, or a 200 whose error says so), as the transport retries a REST
+// request: it asks for one connection of one pull request, which cannot be made
+// smaller. Other errors are the transport's to retry.
+func (r *run) followUp(ctx context.Context, q any, rate *gqlRateLimit, vars map[string]any) error {
+	ctx = withoutTimeoutRetries(ctx) // retried here, so not twice over
+	for attempt := 0; ; attempt++ {
+		err := r.query(ctx, q, rate, vars)
+		if !errors.Is(err, errGraphQLTimeout) || attempt >= r.transport.maxRetries {
+			return err
+		}
+		delay := r.transport.backoff(attempt)
+		r.log.Warn("GitHub timed out on a follow-up query; retrying", "attempt", attempt+1, "in", delay, "err", err)
+		if err := r.transport.sleep(ctx, delay); err != nil {
+			return err
+		}
+	}
+}
+
 // complete pages the connections of a pull request that hold more than 100 nodes.
 func (p *graphqlPulls) complete(ctx context.Context, node *gqlPull) error {
 	vars := func(after githubv4.String) map[string]any {
@@ -492,7 +511,7 @@ func (p *graphqlPulls) complete(ctx context.Context, node *gqlPull) error {
 	}
 	for info := node.Labels.PageInfo; info.HasNextPage; {
 		var q moreLabelsQuery
-		if err := p.r.query(ctx, &q, &q.RateLimit, vars(info.EndCursor)); err != nil {
+		if err := p.r.followUp(ctx, &q, &q.RateLimit, vars(info.EndCursor)); err != nil {
 			return fmt.Errorf("labels: %w", err)
 		}
 		more := q.Repository.PullRequest.Labels
@@ -500,7 +519,7 @@ func (p *graphqlPulls) complete(ctx context.Context, node *gqlPull) error {
 	}
 	for info := node.Commits.PageInfo; info.HasNextPage; {
 		var q moreCommitsQuery
-		if err := p.r.query(ctx, &q, &q.RateLimit, vars(info.EndCursor)); err != nil {
+		if err := p.r.followUp(ctx, &q, &q.RateLimit, vars(info.EndCursor)); err != nil {
 			return fmt.Errorf("commits: %w", err)
 		}
 		more := q.Repository.PullRequest.Commits
@@ -508,7 +527,7 @@ func (p *graphqlPulls) complete(ctx context.Context, node *gqlPull) error {
 	}
 	for info := node.Reviews.PageInfo; info.HasNextPage; {
 		var q moreReviewsQuery
-		if err := p.r.query(ctx, &q, &q.RateLimit, vars(info.EndCursor)); err != nil {
+		if err := p.r.followUp(ctx, &q, &q.RateLimit, vars(info.EndCursor)); err != nil {
 			return fmt.Errorf("reviews: %w", err)
 		}
 		more := q.Repository.PullRequest.Reviews
@@ -516,7 +535,7 @@ func (p *graphqlPulls) complete(ctx context.Context, node *gqlPull) error {
 	}
 	for info := node.TimelineItems.PageInfo; info.HasNextPage; {
 		var q moreDraftEventsQuery
-		if err := p.r.query(ctx, &q, &q.RateLimit, vars(info.EndCursor)); err != nil {
+		if err := p.r.followUp(ctx, &q, &q.RateLimit, vars(info.EndCursor)); err != nil {
 			return fmt.Errorf("timeline: %w", err)
 		}
 		more := q.Repository.PullRequest.TimelineItems

@@ -657,6 +657,44 @@ func TestGraphQLFollowUpRetriesTransientErrors(t *testing.T) {
 	}
 }
 
+// A follow-up query (more than 100 labels) that GitHub answers 200 with an error
+// saying it timed out is asked again after a backoff, as the transport retries a 502;
+// one that keeps timing out fails the repository after as many retries.
+func TestGraphQLFollowUpRetriesTimeoutErrors(t *testing.T) {
+	timeOutFollowUps := func(f *fixture, n int) {
+		fired := false
+		f.srv.OnRequest(func(r *http.Request) {
+			if !fired && r.URL.Path == "/api/graphql" && f.srv.Count("graphql") == 1 {
+				fired = true
+				f.srv.GraphQLTimeoutErrors(n)
+			}
+		})
+	}
+	f := newFixture(t)
+	edgeCases(t, f.srv)
+	f.connect(t, useGraphQL)
+	timeOutFollowUps(f, 2)
+	st := collectortest.SQLite(t)
+	if err := f.collect(context.Background(), st); err != nil {
+		t.Fatalf("two timeout errors on a follow-up query: %v", err)
+	}
+	if got := len(pullsByID(t, st)["acme/edge#2"].Labels); got != 105 || len(f.slept) != 2 {
+		t.Errorf("%d labels after waits %v; want 105 after two backoffs", got, f.slept)
+	}
+
+	f = newFixture(t)
+	edgeCases(t, f.srv)
+	src := f.connect(t, useGraphQL)
+	timeOutFollowUps(f, 100)
+	err := f.collect(context.Background(), collectortest.SQLite(t))
+	if err == nil || !strings.Contains(err.Error(), "timed out") {
+		t.Fatalf("a follow-up query timing out every time: %v, want the timeout reported", err)
+	}
+	if got, want := f.srv.Count("graphql"), 2+src.transport.maxRetries; got != want || len(f.slept) != src.transport.maxRetries {
+		t.Errorf("%d queries, waits %v; want %d queries (the page, the follow-up and %d retries)", got, f.slept, want, src.transport.maxRetries)
+	}
+}
+
 // The "collected" line's graphql_points are the collection's, not the source's total.
 func TestGraphQLPointsLoggedPerCollection(t *testing.T) {
 	f := newFixture(t)

@@ -109,6 +109,7 @@
 //	RemoveGraphQLField("T.f")       the GraphQL field T.f is unknown, as on an older GitHub Enterprise Server
 //	DisableGraphQL()                POST /api/graphql answers 404
 //	GraphQLTimeoutAbove(n)          queries for more than n pull requests answer 502 (GitHub's timeout)
+//	GraphQLTimeoutErrors(n)         the next n queries answer 200 with GitHub's timeout error and no data
 //
 // Faults apply before authentication, the secondary limit before the primary one.
 // Requests, Count, Total and ResetCounts account for what the collector asked.

@@ -33,6 +33,7 @@ type graphqlState struct {
 	removed      map[string]bool // "Type.field" made unknown, as on an older server
 	disabled     bool            // /api/graphql answers 404
 	timeoutAbove int             // pull request pages larger than this answer 502; 0: never
+	timeoutErrs  int             // queries left to answer 200 with a timeout error
 }
 
 // WithGraphQLRateLimit sets the GraphQL points per window (default 5,000 an hour, as
@@ -86,6 +87,21 @@ func (s *Server) GraphQLTimeoutAbove(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.gql.timeoutAbove = n
+}
+
+// GraphQLTimeoutErrors makes the next n queries answer 200 with no data and GitHub's
+// error saying something went wrong, maybe a timeout: how GitHub answers a query it
+// gave up on without a gateway timeout.
+func (s *Server) GraphQLTimeoutErrors(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gql.timeoutErrs = n
+}
+
+// timeoutError is GitHub's error for a query it gave up on.
+func (s *Server) timeoutError() []gqlError {
+	return []gqlError{{Message: fmt.Sprintf("Something went wrong while executing your query. This may be the result of a timeout, "+
+		"or it could be a GitHub bug. Please include `%s` when reporting this issue.", s.requestID())}}
 }
 
 func (s *Server) graphqlBucket() *bucket {
@@ -188,8 +204,11 @@ func (s *Server) answerGraphQL(r *http.Request, now time.Time) *response {
 		return s.graphqlResponse(http.StatusOK, gqlAnswer{Errors: []gqlError{{Type: "MAX_NODE_LIMIT_EXCEEDED", Message: err.Error()}}})
 	}
 	if s.gql.timeoutAbove > 0 && cost.pullRequests > s.gql.timeoutAbove {
-		return s.graphqlResponse(http.StatusBadGateway, gqlAnswer{Errors: []gqlError{{Message: fmt.Sprintf(
-			"Something went wrong while executing your query. This may be the result of a timeout, or it could be a GitHub bug. Please include `%s` when reporting this issue.", s.requestID())}}})
+		return s.graphqlResponse(http.StatusBadGateway, gqlAnswer{Errors: s.timeoutError()})
+	}
+	if s.gql.timeoutErrs > 0 {
+		s.gql.timeoutErrs--
+		return s.graphqlResponse(http.StatusOK, gqlAnswer{Errors: s.timeoutError()})
 	}
 	if b.remaining < cost.points {
 		// As GitHub does: 200, an error of type RATE_LIMITED, and the points left

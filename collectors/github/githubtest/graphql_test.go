@@ -182,6 +182,15 @@ func TestGraphQLErrors(t *testing.T) {
 	if resp, out := postGraphQL(t, srv, "test-token", `{ repository(owner: "acme", name: "api") { pullRequests(first: 11) { totalCount } } }`, nil); resp.StatusCode != 502 || !strings.Contains(errorOf(out), "timeout") {
 		t.Errorf("heavy page: %d %v", resp.StatusCode, out)
 	}
+	srv.GraphQLTimeoutAbove(0)
+	srv.GraphQLTimeoutErrors(1)
+	small := `{ repository(owner: "acme", name: "api") { nameWithOwner } }`
+	if resp, out := postGraphQL(t, srv, "test-token", small, nil); resp.StatusCode != 200 || !strings.Contains(errorOf(out), "timeout") || out["data"] != nil {
+		t.Errorf("timeout error: %d %v, want 200 with the timeout error and no data", resp.StatusCode, out)
+	}
+	if _, out := postGraphQL(t, srv, "test-token", small, nil); strings.Contains(errorOf(out), "timeout") {
+		t.Errorf("after the one timeout error: %v", out)
+	}
 	srv.DisableGraphQL()
 	if resp, _ := postGraphQL(t, srv, "test-token", `{ rateLimit { cost } }`, nil); resp.StatusCode != 404 {
 		t.Errorf("disabled: %d", resp.StatusCode)
