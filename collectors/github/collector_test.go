@@ -798,6 +798,38 @@ func TestGraphQLQuietAfterBurst(t *testing.T) {
 	}
 }
 
+// An unchanged re-run asks GraphQL for the k pull requests updated in the overlap
+// before the last collection started, and one more: 1 + 4×(k+1) requests, which GitHub
+// rounds to 1 point up to k = 36 (149), 2 from 37 (153) and 3 from 62 (253). The
+// re-run starts more than the overlap after them, so the next one costs 1 point.
+func TestGraphQLUnchangedRerunCost(t *testing.T) {
+	for _, tc := range []struct{ inOverlap, points int }{{36, 1}, {37, 2}, {62, 3}} {
+		f := newFixture(t)
+		repo := f.srv.AddRepo("acme", "api", "main")
+		repo.Commit("main", "ana", now.Add(-100*time.Hour))
+		repo.AddPullRequest(githubtest.PullRequest{Number: 1, Author: "ana", CreatedAt: now.Add(-3 * time.Hour), UpdatedAt: now.Add(-2 * time.Hour)})
+		for i := range tc.inOverlap {
+			at := now.Add(-time.Minute - time.Duration(i)*5*time.Second)
+			repo.AddPullRequest(githubtest.PullRequest{Number: i + 2, Author: "ana", CreatedAt: at.Add(-time.Hour), UpdatedAt: at})
+		}
+		f.connect(t, useGraphQL)
+		st := collectortest.SQLite(t)
+		if err := f.collect(context.Background(), st); err != nil {
+			t.Fatal(err)
+		}
+		for run, want := range []int{tc.points, 1} {
+			f.clock.Advance(time.Hour)
+			f.srv.ResetCounts()
+			if err := f.collect(context.Background(), st); err != nil {
+				t.Fatal(err)
+			}
+			if points, queries := f.srv.GraphQLPoints(), f.srv.Count("graphql"); points != want || queries != 1 {
+				t.Errorf("%d in the overlap, unchanged re-run %d: %d points in %d queries, want %d in 1", tc.inOverlap, run+1, points, queries, want)
+			}
+		}
+	}
+}
+
 // A pull request GitHub lists late, its updated_at within the overlap before the
 // collection that missed it, is collected by the next one, by either API.
 func TestPullsListedLateWithinOverlap(t *testing.T) {

@@ -173,9 +173,9 @@ func TestGraphQLPoints(t *testing.T) {
 		t.Errorf("RateLimitRemaining %d, want the scarcer budget, %d", got, min(gqlLeft, coreLeft))
 	}
 
-	// An unchanged re-run: per repository one query for the pull requests of the
-	// overlap and one more, which the cursor covers: 1 + (k+1)×4 requests for k seen,
-	// under 100 while k < 24, so the minimum of 1 point.
+	// An unchanged re-run: per repository one query for the k pull requests of the
+	// overlap and one more, which the cursor covers: 1 + (k+1)×4 requests, 1 point
+	// while k ≤ 36 (TestGraphQLUnchangedRerunCost has more).
 	f.srv.ResetCounts()
 	if err := f.collect(context.Background(), st); err != nil {
 		t.Fatal(err)
