@@ -1,10 +1,16 @@
 package github
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/shurcooL/githubv4"
 
 	"github.com/flowmeter/flowmeter/collectors/collectortest"
 	"github.com/flowmeter/flowmeter/collectors/github/githubtest"
@@ -102,5 +108,59 @@ func benchmarkCollectGraphQL(b *testing.B, repos int) {
 		b.ReportMetric(float64(rest), "backfill-rest-requests")
 		b.ReportMetric(float64(f.srv.GraphQLPoints()), "rerun-points")
 		b.ReportMetric(float64(prs)/took.Seconds(), "prs/s")
+	}
+}
+
+// replayPage answers every request with one recorded GraphQL answer.
+type replayPage struct{ body []byte }
+
+func (p replayPage) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		io.Copy(io.Discard, req.Body)
+		req.Body.Close()
+	}
+	return &http.Response{StatusCode: http.StatusOK, Header: http.Header{"Content-Type": {"application/json"}},
+		Body: io.NopCloser(bytes.NewReader(p.body)), Request: req}, nil
+}
+
+// recordAnswers keeps the body of the last answer it passes on.
+type recordAnswers struct{ last []byte }
+
+func (r *recordAnswers) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	r.last, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(r.last))
+	return resp, err
+}
+
+// BenchmarkGraphQLPageQuery runs the query of a page of 100 pull requests against a
+// recorded answer, no network: what the client spends reading one page.
+//
+//	go test ./collectors/github -run '^$' -bench GraphQLPageQuery -benchmem
+func BenchmarkGraphQLPageQuery(b *testing.B) {
+	f := newFixture(b)
+	f.srv.GenerateOrg(githubtest.OrgSpec{Repos: 1, PullRequests: 100, Start: now.Add(-30 * 24 * time.Hour), Seed: 1})
+	rec := &recordAnswers{}
+	src := f.connect(b, useGraphQL)
+	src.gql = newGraphQLSource(f.srv.URL(), &authTransport{next: rec, tokens: staticToken("test-token")})
+	r := &run{Source: src, log: slog.New(slog.DiscardHandler)}
+	vars := map[string]any{"owner": githubv4.String("acme"), "name": githubv4.String("service-01"),
+		"first": githubv4.Int(100), "after": (*githubv4.String)(nil)}
+	var q pullsPageQuery
+	if err := r.query(context.Background(), &q, &q.RateLimit, vars); err != nil || len(q.Repository.PullRequests.Nodes) != 100 {
+		b.Fatalf("recording the page: %v, %d pull requests", err, len(q.Repository.PullRequests.Nodes))
+	}
+	src.gql = newGraphQLSource(f.srv.URL(), replayPage{body: rec.last})
+	b.SetBytes(int64(len(rec.last)))
+	b.ReportAllocs()
+	for b.Loop() {
+		q = pullsPageQuery{}
+		if err := r.query(context.Background(), &q, &q.RateLimit, vars); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

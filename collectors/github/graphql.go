@@ -233,6 +233,7 @@ func (r *run) query(ctx context.Context, q any, rate *gqlRateLimit, vars map[str
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		outcome.readErrors()
 		err = outcome.classify(err)
 		if !errors.Is(err, errGraphQLRateLimited) || waits >= graphqlRateLimitWaits {
 			return err
@@ -247,7 +248,21 @@ func (r *run) query(ctx context.Context, q any, rate *gqlRateLimit, vars map[str
 // errors do not carry: the status and the errors' types.
 type graphqlOutcome struct {
 	status int
+	// answer is the body as githubv4 read it, decoded again only when the query
+	// failed: an answer that succeeded is decoded once, by githubv4.
+	answer bytes.Buffer
 	errors []graphqlError
+}
+
+// readErrors decodes the errors of the answer; a body that is not GraphQL's JSON (a
+// proxy's error page) has none.
+func (o *graphqlOutcome) readErrors() {
+	var answer struct {
+		Errors []graphqlError `json:"errors"`
+	}
+	if json.Unmarshal(o.answer.Bytes(), &answer) == nil {
+		o.errors = answer.Errors
+	}
 }
 
 type graphqlError struct {
@@ -309,19 +324,11 @@ func (o *graphqlObserver) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || outcome == nil {
 		return resp, err
 	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
 	outcome.status = resp.StatusCode
-	var answer struct {
-		Errors []graphqlError `json:"errors"`
-	}
-	if json.Unmarshal(body, &answer) == nil {
-		outcome.errors = answer.Errors
-	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.TeeReader(resp.Body, &outcome.answer), resp.Body}
 	return resp, nil
 }
 

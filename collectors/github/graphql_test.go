@@ -568,6 +568,40 @@ func TestGraphQLUnavailableReason(t *testing.T) {
 	}
 }
 
+// countingBody counts the reads of an answer's body.
+type countingBody struct {
+	io.Reader
+	reads int
+}
+
+func (c *countingBody) Read(p []byte) (int, error) { c.reads++; return c.Reader.Read(p) }
+func (c *countingBody) Close() error               { return nil }
+
+// The observer leaves an answer to githubv4 to decode, keeping what githubv4 reads
+// for the errors of a query that failed: the answer is decoded once when it succeeds.
+func TestGraphQLObserverDecodesNothingItself(t *testing.T) {
+	const answer = `{"data":null,"errors":[{"type":"RATE_LIMITED","message":"API rate limit exceeded for user ID 1."}]}`
+	body := &countingBody{Reader: strings.NewReader(answer)}
+	o := &graphqlObserver{next: &scripted{answers: []func() (*http.Response, error){
+		func() (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Header: http.Header{}, Body: body}, nil
+		},
+	}}}
+	outcome := &graphqlOutcome{}
+	req, _ := http.NewRequestWithContext(context.WithValue(context.Background(), graphqlOutcomeKey{}, outcome), http.MethodPost, "https://ghe.example/api/graphql", nil)
+	resp, err := o.RoundTrip(req)
+	if err != nil || body.reads != 0 {
+		t.Fatalf("%v; the observer read the answer %d times itself", err, body.reads)
+	}
+	if read, _ := io.ReadAll(resp.Body); string(read) != answer {
+		t.Fatalf("the client read %q", read)
+	}
+	outcome.readErrors()
+	if err := outcome.classify(errors.New("API rate limit exceeded for user ID 1.")); !errors.Is(err, errGraphQLRateLimited) || outcome.status != 200 {
+		t.Errorf("status %d, classified as %v; want 200, rate limited", outcome.status, err)
+	}
+}
+
 // graphqlStatuses lists the statuses of the fake's GraphQL answers.
 func graphqlStatuses(srv *githubtest.Server) []int {
 	var out []int
