@@ -80,14 +80,11 @@ func (s *Source) ResolveAncestry(ctx context.Context, st collectors.AncestryStor
 			if ctx.Err() != nil {
 				return nil, errors.Join(ctx.Err(), flush())
 			}
-			if noCommonAncestor(err) {
-				record(p, false) // unrelated histories: neither contains the other
-				continue
+			unrelated, failure := compareFailure(ctx, p, err)
+			if unrelated {
+				record(p, false)
 			}
-			if code := statusOf(err); code == http.StatusNotFound || code == http.StatusUnprocessableEntity {
-				continue // unknown commit: no answer, not an error
-			}
-			failed = errors.Join(failed, fmt.Errorf("compare %s %s...%s: %w", p.Repo, short(p.Base), short(p.Head), err))
+			failed = errors.Join(failed, failure)
 			continue
 		}
 		// "ahead" or "identical": base is head or one of its ancestors.
@@ -139,13 +136,8 @@ func (s *Source) CompareRange(ctx context.Context, p schema.CommitPair) (schema.
 	for page := 1; page != 0; {
 		cmp, resp, err := s.client.Repositories.CompareCommits(ctx, owner, name, p.Base, p.Head, &gh.ListOptions{PerPage: perPage, Page: page})
 		if err != nil {
-			if ctx.Err() == nil && noCommonAncestor(err) {
-				return out, true, nil // unrelated histories: neither contains the other
-			}
-			if code := statusOf(err); ctx.Err() == nil && (code == http.StatusNotFound || code == http.StatusUnprocessableEntity) {
-				return out, false, nil // unknown commit: no answer, not an error
-			}
-			return out, false, fmt.Errorf("compare %s %s...%s: %w", p.Repo, short(p.Base), short(p.Head), err)
+			unrelated, failure := compareFailure(ctx, p, err)
+			return out, unrelated, failure
 		}
 		status := cmp.GetStatus()
 		out.BaseInHead = status == "ahead" || status == "identical"
@@ -166,6 +158,22 @@ func (s *Source) CompareRange(ctx context.Context, p schema.CommitPair) (schema.
 			p.Repo, short(p.Base), short(p.Head), len(out.Commits), total)
 	}
 	return out, true, nil
+}
+
+// compareFailure sorts a comparison of p that failed. Histories that never met are
+// unrelated: that answers it, neither commit contains the other. A commit GitHub does
+// not know (404, 422) leaves it unanswered, which is no failure. Anything else, and
+// any error once ctx is done, is a failure naming the pair.
+func compareFailure(ctx context.Context, p schema.CommitPair, err error) (unrelated bool, failure error) {
+	if ctx.Err() == nil {
+		if noCommonAncestor(err) {
+			return true, nil
+		}
+		if code := statusOf(err); code == http.StatusNotFound || code == http.StatusUnprocessableEntity {
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("compare %s %s...%s: %w", p.Repo, short(p.Base), short(p.Head), err)
 }
 
 // noCommonAncestor says whether GitHub refused a comparison because the two commits

@@ -42,8 +42,8 @@ func (a *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil || !ok || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
-	again, ok := rewound(req)
-	if !ok {
+	again, err := rewound(req)
+	if err != nil {
 		return resp, nil
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
@@ -63,21 +63,4 @@ func (a *authTransport) send(req *http.Request) (*http.Response, string, error) 
 	signed.Header.Set("Authorization", "Bearer "+token)
 	resp, err := a.next.RoundTrip(signed)
 	return resp, token, err
-}
-
-// rewound is the request ready to be sent again: its body, if any, read afresh.
-func rewound(req *http.Request) (*http.Request, bool) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return req, true
-	}
-	if req.GetBody == nil {
-		return nil, false
-	}
-	body, err := req.GetBody()
-	if err != nil {
-		return nil, false
-	}
-	again := req.Clone(req.Context())
-	again.Body = body
-	return again, true
 }

@@ -37,11 +37,8 @@ const batchSize = 100
 type Source struct {
 	name      string
 	set       *resolved
-	transport *transport
-	// httpClient carries the rate-limit handling and the token; client (REST) is
-	// built on it.
-	httpClient *http.Client
-	client     *gh.Client
+	transport *transport // the rate-limit handling and the token, under both clients
+	client    *gh.Client
 	// gql collects pull requests by GraphQL when the settings ask for it; nil otherwise.
 	gql *graphqlSource
 }
@@ -61,15 +58,14 @@ func NewSource(name string, s collectors.Settings) (collectors.Source, error) {
 
 func newSource(name string, r *resolved, base http.RoundTripper) (*Source, error) {
 	t := newTransport(&authTransport{next: base, tokens: r.tokenSource(base)}, nil)
-	httpClient := &http.Client{Transport: t, Timeout: 2 * time.Minute}
-	client := gh.NewClient(httpClient)
+	client := gh.NewClient(&http.Client{Transport: t, Timeout: 2 * time.Minute})
 	if r.baseURL != "" {
 		var err error
 		if client, err = client.WithEnterpriseURLs(r.baseURL, r.baseURL); err != nil {
 			return nil, fmt.Errorf("github %s: base_url: %w", name, err)
 		}
 	}
-	s := &Source{name: name, set: r, transport: t, httpClient: httpClient, client: client}
+	s := &Source{name: name, set: r, transport: t, client: client}
 	if r.graphql {
 		s.gql = newGraphQLSource(r.baseURL, t)
 	}

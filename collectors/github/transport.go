@@ -135,14 +135,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		send := req
-		if attempt > 0 && req.GetBody != nil {
-			// The first attempt read the body: a retry sends it afresh.
-			body, err := req.GetBody()
-			if err != nil {
+		if attempt > 0 {
+			var err error
+			if send, err = rewound(req); err != nil {
 				return nil, fmt.Errorf("retrying: %w", err)
 			}
-			send = req.Clone(ctx)
-			send.Body = body
 		}
 		resp, err := t.next.RoundTrip(send)
 		t.mu.Lock()
@@ -189,7 +186,27 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
-func replayable(req *http.Request) bool { return req.Body == nil || req.GetBody != nil }
+func replayable(req *http.Request) bool {
+	return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+}
+
+// rewound is the request ready to be sent again, its body (the attempt before read
+// it) read afresh.
+func rewound(req *http.Request) (*http.Request, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return req, nil
+	}
+	if req.GetBody == nil {
+		return nil, errors.New("the request's body cannot be read again")
+	}
+	body, err := req.GetBody()
+	if err != nil {
+		return nil, err
+	}
+	again := req.Clone(req.Context())
+	again.Body = body
+	return again, nil
+}
 
 // waitForBudget sleeps until the primary limit resets when nearly all of it is used,
 // so the source never runs into the limit itself.
