@@ -37,9 +37,9 @@ const (
 	// timeout, which leaves 3 minutes for the host clock to lag GitHub's before a
 	// request meets an expired token. It costs a mint every 55 minutes instead of 60.
 	refreshMargin = 5 * time.Minute
-	// refusalHold is how long a refused mint is not asked again: a collection of many
-	// repositories then fails each one at once, with GitHub's answer, instead of
-	// asking GitHub once per repository.
+	// refusalHold is how long a refused mint is not asked again: a collection started
+	// in that time (the daemon's next, a retry) fails at once with GitHub's answer
+	// instead of asking GitHub again.
 	refusalHold = time.Minute
 )
 
