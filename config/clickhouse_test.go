@@ -130,6 +130,23 @@ func TestClickHouseClusterInvalid(t *testing.T) {
 			"    cluster: c",
 			`    replica_name: 'a\b'`,
 		), `f.yaml:4: store.clickhouse.replica_name: must not contain quotes, backslashes or control characters: "a\\b"`},
+		{"strategy with addr", doc(
+			"store:",
+			"  clickhouse:",
+			"    addr: a:9000",
+			"    conn_open_strategy: round_robin",
+		), `f.yaml:4: store.clickhouse.conn_open_strategy: only applies with two or more addrs`},
+		{"strategy with one of addrs", doc(
+			"store:",
+			"  clickhouse:",
+			"    addrs: [a:9000]",
+			"    conn_open_strategy: in_order",
+		), `f.yaml:4: store.clickhouse.conn_open_strategy: only applies with two or more addrs`},
+		{"strategy alone", doc(
+			"store:",
+			"  clickhouse:",
+			"    conn_open_strategy: round_robin",
+		), `f.yaml:3: store.clickhouse.conn_open_strategy: only applies with two or more addrs`},
 		{"unknown strategy", doc(
 			"store:",
 			"  clickhouse:",

@@ -169,7 +169,12 @@ func (c *Config) validateStore(v *validator) {
 		v.add("store.clickhouse.addr", "want host:port, got %q", ch.Addr)
 	}
 	switch ch.ConnOpenStrategy {
-	case "", "in_order", "round_robin":
+	case "":
+	case "in_order", "round_robin":
+		if len(ch.Addrs) < 2 {
+			// One server leaves nothing to choose between: it would be ignored.
+			v.add("store.clickhouse.conn_open_strategy", "only applies with two or more addrs")
+		}
 	default:
 		v.add("store.clickhouse.conn_open_strategy", `must be "in_order" or "round_robin", got %q`, ch.ConnOpenStrategy)
 	}

@@ -195,6 +195,13 @@ func shippedBy(pr *schema.PullRequest, deploys []*deployment, ancestry map[schem
 	return nil, ""
 }
 
+// asksAncestry says whether a pull request's ship attribution walk asks ancestry
+// questions: it is merged, with a merge commit to ask about, not by a bot (its
+// change is excluded) and not before tracking began (untracked).
+func asksAncestry(pr *schema.PullRequest, rules *Rules, deploys *repoDeployments) bool {
+	return !pr.MergedAt.IsZero() && pr.MergeCommitSHA != "" && !rules.IsBot(pr.Author) && !deploys.untracked(pr.MergedAt)
+}
+
 // walkQuestions are the questions a merged pull request's ship attribution walk
 // asks, in order, of the deployments that can ship it: does this one's commit
 // contain the merge commit? It ends before a deployment of an unknown commit or of
@@ -243,7 +250,7 @@ func NeededPairs(in Input, rules *Rules, perWalk int, asked map[schema.CommitPai
 	for i := range in.PullRequests {
 		pr := &in.PullRequests[i]
 		deploys := prodByRepo[pr.Repo]
-		if pr.MergedAt.IsZero() || pr.MergeCommitSHA == "" || rules.IsBot(pr.Author) || deploys.untracked(pr.MergedAt) {
+		if !asksAncestry(pr, rules, deploys) {
 			continue
 		}
 		unknown := 0

@@ -25,9 +25,13 @@ type Ranges struct {
 	at map[schema.CommitPair][]chainIndex
 	// walks are the deployments each repository's pull request walks visit.
 	walks map[string]*repoDeployments
-	// merged indexes, by repository and lower-case merge commit, the merged pull
-	// requests of the repositories Needed listed ranges of.
-	merged map[repoCommit][]*schema.PullRequest
+	// needed are the ranges worth comparing when the Ranges were built.
+	needed []schema.CommitPair
+	// merged indexes, by repository and lower-case merge commit, the pull requests
+	// whose walks ask ancestry questions, of the repositories in indexed only: a
+	// refresh with few new deployments indexes few.
+	merged  map[repoCommit][]*schema.PullRequest
+	indexed map[string]bool
 }
 
 type chainIndex struct{ chain, k int }
@@ -38,7 +42,10 @@ type repoCommit struct{ repo, sha string }
 func NewRanges(in Input, rules *Rules) *Ranges {
 	deps, _ := newDeployments(in, rules, in.Now)
 	groupRollouts(deps)
-	r := &Ranges{in: in, rules: rules, chains: sortedChains(deps), at: map[schema.CommitPair][]chainIndex{}, walks: byRepo(deps)}
+	r := &Ranges{
+		in: in, rules: rules, chains: sortedChains(deps), at: map[schema.CommitPair][]chainIndex{}, walks: byRepo(deps),
+		merged: map[repoCommit][]*schema.PullRequest{}, indexed: map[string]bool{},
+	}
 	for c, list := range r.chains {
 		for k := 1; k < len(list); k++ {
 			if p, ok := rangeOf(list[k-1], list[k]); ok {
@@ -46,48 +53,78 @@ func NewRanges(in Input, rules *Rules) *Ranges {
 			}
 		}
 	}
+	r.needed = r.unanswered()
+	r.index(r.needed)
 	return r
 }
 
 // Needed lists the ranges worth comparing, by repository, each chain oldest first:
 // each production deployment with the one before it, when their commits differ and
-// how they relate is not known yet, either way round (a walk may have asked
-// whether the later went back to the earlier). Comparing a range stores how its
-// commits relate, so each is asked once, unless GitHub does not know one of them.
-func (r *Ranges) Needed(asked map[schema.CommitPair]bool) []schema.CommitPair {
+// how they relate was not known when the Ranges were built, either way round (a
+// walk may have asked whether the later went back to the earlier). Comparing a
+// range stores how its commits relate, so each is asked once, unless GitHub does
+// not know one of them.
+func (r *Ranges) Needed() []schema.CommitPair { return r.needed }
+
+func (r *Ranges) unanswered() []schema.CommitPair {
 	seen := map[schema.CommitPair]bool{}
-	repos := map[string]bool{}
 	var out []schema.CommitPair
 	for _, list := range r.chains {
 		for k := 1; k < len(list); k++ {
 			p, ok := rangeOf(list[k-1], list[k])
 			back := schema.CommitPair{Repo: p.Repo, Base: p.Head, Head: p.Base}
-			if !ok || seen[p] || asked[p] || hasAnswer(r.in.Ancestry, p) || hasAnswer(r.in.Ancestry, back) {
+			if !ok || seen[p] || hasAnswer(r.in.Ancestry, p) || hasAnswer(r.in.Ancestry, back) {
 				continue
 			}
 			seen[p] = true
-			repos[p.Repo] = true
 			out = append(out, p)
 		}
 	}
-	r.indexMerged(repos)
 	return out
 }
 
-// indexMerged indexes the merged pull requests of the given repositories only: a
-// refresh with few new deployments indexes few.
-func (r *Ranges) indexMerged(repos map[string]bool) {
-	r.merged = map[repoCommit][]*schema.PullRequest{}
+// index adds to merged the pull requests whose walks ask ancestry questions, of
+// the ranges' repositories not indexed yet, in one pass over the pull requests.
+func (r *Ranges) index(ranges []schema.CommitPair) {
+	repos := map[string]bool{}
+	for _, p := range ranges {
+		if !r.indexed[p.Repo] {
+			repos[p.Repo] = true
+			r.indexed[p.Repo] = true
+		}
+	}
 	if len(repos) == 0 {
 		return
 	}
 	for i := range r.in.PullRequests {
 		pr := &r.in.PullRequests[i]
-		if repos[pr.Repo] && !pr.MergedAt.IsZero() && pr.MergeCommitSHA != "" {
+		if repos[pr.Repo] && asksAncestry(pr, r.rules, r.walks[pr.Repo]) {
 			key := repoCommit{pr.Repo, lowerSHA(pr.MergeCommitSHA)}
 			r.merged[key] = append(r.merged[key], pr)
 		}
 	}
+}
+
+// listed are the indexed pull requests that ranges whose base is in their head
+// list, in the order listed, each once though several ranges list it: its walk
+// is the same whichever range listed it.
+func (r *Ranges) listed(ranges []schema.CommitRange) []*schema.PullRequest {
+	seen := map[*schema.PullRequest]bool{}
+	var out []*schema.PullRequest
+	for _, cr := range ranges {
+		if !cr.BaseInHead {
+			continue
+		}
+		for _, sha := range cr.Commits {
+			for _, pr := range r.merged[repoCommit{cr.Repo, lowerSHA(sha)}] {
+				if !seen[pr] {
+					seen[pr] = true
+					out = append(out, pr)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Answers turns compared ranges into the ancestry answers ship attribution and
@@ -102,10 +139,13 @@ func (r *Ranges) indexMerged(repos map[string]bool) {
 //     the commit replaced, which lacks it).
 func (r *Ranges) Answers(ranges []schema.CommitRange) map[schema.CommitPair]bool {
 	out := map[schema.CommitPair]bool{}
-	for _, cr := range ranges {
+	pairs := make([]schema.CommitPair, len(ranges))
+	for i, cr := range ranges {
 		out[cr.CommitPair] = cr.BaseInHead
 		out[schema.CommitPair{Repo: cr.Repo, Base: cr.Head, Head: cr.Base}] = cr.HeadInBase
+		pairs[i] = cr.CommitPair
 	}
+	r.index(pairs) // a no-op for the ranges Needed listed
 	known := func(p schema.CommitPair) (bool, bool) {
 		if v, ok := out[p]; ok {
 			return v, true
@@ -126,14 +166,12 @@ func (r *Ranges) Answers(ranges []schema.CommitRange) map[schema.CommitPair]bool
 		return v
 	}
 	inferred := map[schema.CommitPair]bool{}
-	var listed []*schema.PullRequest
 	for _, cr := range ranges {
 		if !cr.BaseInHead {
 			continue
 		}
 		for _, sha := range cr.Commits {
 			prs := r.merged[repoCommit{cr.Repo, lowerSHA(sha)}]
-			listed = append(listed, prs...)
 			for _, at := range r.at[cr.CommitPair] {
 				list := r.chains[at.chain]
 				for _, pr := range prs {
@@ -150,12 +188,8 @@ func (r *Ranges) Answers(ranges []schema.CommitRange) map[schema.CommitPair]bool
 		}
 	}
 	// Keep only what the walks ask, as NeededPairs and shippedBy walk.
-	for _, pr := range listed {
-		deploys := r.walks[pr.Repo]
-		if r.rules.IsBot(pr.Author) || deploys.untracked(pr.MergedAt) {
-			continue
-		}
-		for p := range walkQuestions(pr, deploys) {
+	for _, pr := range r.listed(ranges) {
+		for p := range walkQuestions(pr, r.walks[pr.Repo]) {
 			contains, ok := known(p)
 			if !ok {
 				if contains, ok = inferred[p]; !ok {

@@ -43,7 +43,7 @@ func TestRangesAttributeWhatEachDeploymentShipped(t *testing.T) {
 	ranges := NewRanges(in, rules)
 	// Each range once, though both regions deployed c1 then c2.
 	want := []schema.CommitPair{pair("c0", "c1"), pair("c1", "c2"), pair("c2", "c3"), pair("c3", "c4")}
-	if got := ranges.Needed(nil); !slices.Equal(got, want) {
+	if got := ranges.Needed(); !slices.Equal(got, want) {
 		t.Fatalf("needed ranges %v, want %v", got, want)
 	}
 	if n := len(ranges.at[pair("c1", "c2")]); n != 2 {
@@ -90,7 +90,7 @@ func TestRangesAttributeWhatEachDeploymentShipped(t *testing.T) {
 		}
 	}
 	// Once compared, a range is not needed again.
-	if got := NewRanges(in, rules).Needed(nil); len(got) != 0 {
+	if got := NewRanges(in, rules).Needed(); len(got) != 0 {
 		t.Errorf("ranges needed again: %v", got)
 	}
 }
@@ -98,7 +98,7 @@ func TestRangesAttributeWhatEachDeploymentShipped(t *testing.T) {
 func TestRangesAreNotAskedAcrossAMarkedRollback(t *testing.T) {
 	in := rangeHistory()
 	in.Deployments[3].Rollback = true // D3 is marked a rollback: it goes back, it ships nothing
-	got := NewRanges(in, testRules(t)).Needed(nil)
+	got := NewRanges(in, testRules(t)).Needed()
 	want := []schema.CommitPair{pair("c0", "c1"), pair("c1", "c2"), pair("c3", "c4")}
 	if !slices.Equal(got, want) {
 		t.Fatalf("needed ranges %v, want %v", got, want)
@@ -117,7 +117,7 @@ func TestRangesAnswerOnlyWhatTheWalksAsk(t *testing.T) {
 	}
 	in.Deployments = append(in.Deployments, worker("W1", 11, "c1"), worker("W2", 25, "c5"))
 	ranges := NewRanges(in, testRules(t))
-	if got := ranges.Needed(nil); !slices.Contains(got, pair("c1", "c5")) {
+	if got := ranges.Needed(); !slices.Contains(got, pair("c1", "c5")) {
 		t.Fatalf("needed ranges %v lack the worker's c1...c5", got)
 	}
 	answers := ranges.Answers([]schema.CommitRange{
@@ -136,5 +136,69 @@ func TestRangesAnswerOnlyWhatTheWalksAsk(t *testing.T) {
 		if got, ok := answers[p]; !ok || got != want {
 			t.Errorf("%v: %v (answered %v), want %v", p, got, ok, want)
 		}
+	}
+}
+
+func TestRangesAnswerWithoutBeingAskedWhatIsNeeded(t *testing.T) {
+	// Answers needs the merged pull requests indexed; asking Needed first must not
+	// be what builds that index.
+	answers := NewRanges(rangeHistory(), testRules(t)).Answers([]schema.CommitRange{
+		{CommitPair: pair("c0", "c1"), BaseInHead: true, Commits: []string{"m1"}},
+	})
+	if got, ok := answers[pair("m1", "c1")]; !ok || !got {
+		t.Fatalf("m1 in c1: %v (answered %v), want true; answers %v", got, ok, answers)
+	}
+}
+
+func TestRangesWalkAPullRequestListedTwiceOnce(t *testing.T) {
+	// The worker's c1...c5 lists m2 and m5 again, after production's c1...c2 did;
+	// the production and production-us chains both hold c1...c2.
+	in := rangeHistory()
+	worker := func(id string, f float64, sha string) schema.Deployment {
+		d := prod(id, f, sha)
+		d.Service = "pay-worker"
+		return d
+	}
+	in.Deployments = append(in.Deployments, worker("W1", 11, "c1"), worker("W2", 25, "c5"))
+	got := NewRanges(in, testRules(t)).listed([]schema.CommitRange{
+		{CommitPair: pair("c1", "c2"), BaseInHead: true, Commits: []string{"m2", "m5"}},
+		{CommitPair: pair("c1", "c5"), BaseInHead: true, Commits: []string{"m2", "m5", "c2", "m6"}},
+		{CommitPair: pair("c2", "c3"), Commits: []string{"m6"}}, // diverged: lists nothing shipped
+	})
+	var ids []string
+	for _, pr := range got {
+		ids = append(ids, pr.ID)
+	}
+	if want := []string{"P2", "P5", "P6"}; !slices.Equal(ids, want) {
+		t.Fatalf("walked %v, want %v, each once", ids, want)
+	}
+}
+
+func TestRangesAndWalksSkipTheSamePullRequests(t *testing.T) {
+	// B7 is a bot's (excluded), P0 was merged before tracking began (untracked), P9
+	// has no merge commit: no walk asks of them, so neither do ranges.
+	in := rangeHistory()
+	bot := pr("B7", 8, 9.5, "m7")
+	bot.Author = "renovate[bot]"
+	noMerge := pr("P9", 8, 9.2, "")
+	in.PullRequests = append(in.PullRequests, bot, pr("P0", -3, -1, "m0"), noMerge)
+	rules := testRules(t)
+	answers := NewRanges(in, rules).Answers([]schema.CommitRange{
+		{CommitPair: pair("c0", "c1"), BaseInHead: true, Commits: []string{"m0", "m1"}},
+		{CommitPair: pair("c1", "c2"), BaseInHead: true, Commits: []string{"m2", "m7", "m5"}},
+	})
+	asked := NeededPairs(in, rules, 10, nil)
+	for p := range answers {
+		if p.Base == "m7" || p.Base == "m0" {
+			t.Errorf("ranges answered %v, which no walk asks", p)
+		}
+	}
+	for _, p := range asked {
+		if p.Base == "m7" || p.Base == "m0" || p.Base == "" {
+			t.Errorf("walks ask %v", p)
+		}
+	}
+	if !answers[pair("m2", "c2")] || !slices.Contains(asked, pair("m2", "c1")) {
+		t.Fatalf("the others' walks lost: answers %v, asked %v", answers, asked)
 	}
 }

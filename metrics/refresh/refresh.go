@@ -239,7 +239,7 @@ func resolveRanges(ctx context.Context, st store.Store, rules *metrics.Rules, in
 		}
 		stored += len(rows)
 	}
-	for _, p := range ranges.Needed(nil) {
+	for _, p := range ranges.Needed() {
 		src := sourceOfRepo[p.Repo]
 		resolver, ok := resolvers[src].(collectors.RangeResolver)
 		if !ok || failures[src] >= maxRangeFailures {
