@@ -10,6 +10,7 @@ import (
 	"iter"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -88,10 +89,10 @@ func (s *Store) Count(ctx context.Context, kind schema.Kind, f store.Filter) (in
 	if !ok {
 		return 0, fmt.Errorf("clickhouse: count: unknown record kind %q", kind)
 	}
-	where, args := filterSQL(s.table(string(kind)), kind, timeColumn, f)
+	query, args := newFilterSQL(s.table(string(kind)), kind, timeColumn, f, s.cluster != nil).finalSQL([]string{"source"})
 	var n uint64
 	err := retryBroken(ctx, func() error {
-		return s.conn.QueryRow(withListRoom(ctx), "SELECT count() FROM "+s.table(string(kind))+" FINAL"+where, args...).Scan(&n)
+		return s.conn.QueryRow(withListRoom(ctx), "SELECT count() FROM ("+query+")", args...).Scan(&n)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("clickhouse: counting %s: %w", kind, oneLine(err))
@@ -119,64 +120,134 @@ func (s *Store) Cursor(ctx context.Context, source, stream string) (schema.Curso
 	return schema.Cursor{Source: source, Stream: stream, Value: value, UpdatedAt: schema.FromVersion(int64(version))}, nil
 }
 
-// filterSQL turns a filter into a WHERE clause. Numbers are formatted into the text
-// and strings bound by the driver, which escapes them on every server version.
+// filterSQL is a filter in SQL. Numbers are formatted into the text and strings
+// bound by the driver, which escapes them on every server version.
 //
-// The reads use FINAL, and ClickHouse 18.16 may apply WHERE (moved to PREWHERE) to
-// each copy of a record before FINAL picks the latest one. That gives the same
-// answer as filtering after FINAL only because every condition here is either on a
-// column no copy of a record changes (source is in the sorting key, the time column
-// is the immutable event time the table is partitioned by) or monotone in version
-// (if an older copy passes version >= since, so does every newer one). A filter on
-// any other column has to wrap FINAL in a subquery, as the filter's lists do: they
-// select the keys of the latest copies that match, and the read keeps the records
-// with those keys (a condition on the sorting key, which ClickHouse also uses to
-// skip what does not match).
-func filterSQL(table string, kind schema.Kind, timeColumn string, f store.Filter) (string, []any) {
-	var (
-		conds []string
-		args  []any
-	)
+// base are the conditions that give the same answer on any copy of a record as on
+// its latest: on a column no copy of a record changes (source is in the sorting
+// key, the time column is the immutable event time the table is partitioned by) or
+// monotone in version (if an older copy passes version >= since, so does every
+// newer one). ClickHouse 18.16 may apply WHERE (moved to PREWHERE) to each copy
+// before FINAL picks the latest one, so only these may be written inside FINAL.
+// lists are the filter's lists, on columns a newer copy may change: they must hold
+// for the latest copy.
+type filterSQL struct {
+	table        string
+	base, lists  []string
+	baseArgs     []any
+	listArgs     []any
+	listCols     []string
+	updatedSince bool
+	onCluster    bool
+	timeColumn   string
+}
+
+func newFilterSQL(table string, kind schema.Kind, timeColumn string, f store.Filter, onCluster bool) filterSQL {
+	q := filterSQL{table: table, timeColumn: timeColumn, onCluster: onCluster}
 	if f.Source != "" {
-		conds = append(conds, "source = ?")
-		args = append(args, f.Source)
+		q.base = append(q.base, "source = ?")
+		q.baseArgs = append(q.baseArgs, f.Source)
 	}
 	if !f.From.IsZero() {
-		conds = append(conds, timeColumn+" >= toDateTime("+strconv.FormatInt(dateTimeBound(f.From), 10)+")")
+		q.base = append(q.base, timeColumn+" >= toDateTime("+strconv.FormatInt(dateTimeBound(f.From), 10)+")")
 	}
 	if !f.To.IsZero() {
-		conds = append(conds, timeColumn+" < toDateTime("+strconv.FormatInt(dateTimeBound(f.To), 10)+")")
+		q.base = append(q.base, timeColumn+" < toDateTime("+strconv.FormatInt(dateTimeBound(f.To), 10)+")")
 	}
 	if !f.UpdatedSince.IsZero() {
 		if v := schema.Version(f.UpdatedSince); v > 0 {
-			conds = append(conds, "version >= "+strconv.FormatInt(v, 10))
+			q.base = append(q.base, "version >= "+strconv.FormatInt(v, 10))
+			q.updatedSince = true
 		}
 	}
-	lists, listArgs, listCols := store.Lists(kind, f, store.Dialect{
+	q.lists, q.listArgs, q.listCols = store.Lists(kind, f, store.Dialect{
 		Contains:    "position(title, ?) > 0",
 		AnyTicket:   "arrayExists(t -> %[2]s, %[1]s)",
 		TicketEntry: "upperUTF8(t)",
 	})
-	if len(lists) > 0 {
-		cols := []string{"source", "id"}
-		for _, c := range listCols {
-			if c != "id" {
-				cols = append(cols, c)
-			}
-		}
-		inner := ""
-		if len(conds) > 0 {
-			inner = " WHERE " + strings.Join(conds, " AND ")
-		}
-		// The conditions so far are safe before FINAL, so they narrow the subquery too.
-		conds = append(conds, "(source, id) GLOBAL IN (SELECT source, id FROM (SELECT "+strings.Join(cols, ", ")+
-			" FROM "+table+" FINAL"+inner+") WHERE "+strings.Join(lists, " AND ")+")")
-		args = append(append(args, args...), listArgs...)
-	}
+	return q
+}
+
+// selective says whether the filter selects by something other than source and
+// time: what it selects is then usually a small part of the table.
+func (q filterSQL) selective() bool { return q.updatedSince || len(q.lists) > 0 }
+
+func where(conds ...string) string {
 	if len(conds) == 0 {
-		return "", nil
+		return ""
 	}
-	return " WHERE " + strings.Join(conds, " AND "), args
+	return " WHERE " + strings.Join(conds, " AND ")
+}
+
+// candidates is the condition that a record has a copy the whole filter selects.
+// It is found without FINAL, by a plain scan of the columns the filter reads, and
+// is a condition on the sorting key, which ClickHouse uses to read only the
+// granules holding those records. A cluster uses GLOBAL IN, so that the shards are
+// sent the keys; 18.16 does not narrow a local read by a GLOBAL IN set, hence plain
+// IN on a single server.
+func (q filterSQL) candidates() (string, []any) {
+	in := "(source, id) IN "
+	if q.onCluster {
+		in = "(source, id) GLOBAL IN "
+	}
+	return in + "(SELECT source, id FROM " + q.table + where(append(slices.Clone(q.base), q.lists...)...) + ")",
+		slices.Concat(q.baseArgs, q.listArgs)
+}
+
+// finalSQL is the query for cols of the latest copy of each record the filter
+// selects, with FINAL. The lists are checked outside FINAL, in a query around it
+// (ClickHouse does not push a condition down into a subquery with FINAL). A
+// selective filter hands FINAL its candidates: FINAL merges every copy of every key
+// it reads, and reading only the candidates' takes a read of a few repositories of
+// a ten-million-row table from seconds to a fraction of one.
+func (q filterSQL) finalSQL(cols []string) (string, []any) {
+	selected := strings.Join(cols, ", ")
+	if !q.selective() {
+		return "SELECT " + selected + " FROM " + q.table + " FINAL" + where(q.base...), q.baseArgs
+	}
+	cand, candArgs := q.candidates()
+	inner := cols
+	if len(q.lists) > 0 {
+		inner = withColumns(cols, append([]string{"id"}, q.listCols...))
+	}
+	query := "SELECT " + strings.Join(inner, ", ") + " FROM " + q.table + " FINAL" + where(append(slices.Clone(q.base), cand)...)
+	args := slices.Concat(q.baseArgs, candArgs)
+	if len(q.lists) == 0 {
+		return query, args
+	}
+	return "SELECT " + selected + " FROM (" + query + ")" + where(q.lists...), slices.Concat(args, q.listArgs)
+}
+
+// copiesSQL is the query for cols of every copy of each record the filter
+// selects, without FINAL, in the order of the time column, key and the order in
+// which FINAL picks the latest copy (the highest version, and of equal versions
+// the one in the later part), so that a reader keeps the last copy of each key;
+// the last column says whether that copy is in the lists. Skipping FINAL's merge
+// reads a few repositories of a ten-million-row table about two and a half times
+// as fast. A key's copies are adjacent because they share the time column.
+func (q filterSQL) copiesSQL(cols []string) (string, []any) {
+	matched, matchedArgs := "1", []any(nil)
+	if len(q.lists) > 0 {
+		matched, matchedArgs = strings.Join(q.lists, " AND "), q.listArgs
+	}
+	conds, args := slices.Clone(q.base), slices.Clone(q.baseArgs)
+	if len(q.lists) > 0 {
+		cand, candArgs := q.candidates()
+		conds, args = append(conds, cand), append(args, candArgs...)
+	}
+	return "SELECT " + strings.Join(cols, ", ") + ", toUInt8(" + matched + ") FROM " + q.table + where(conds...) +
+		" ORDER BY " + q.timeColumn + ", source, id, version, _part_index", slices.Concat(matchedArgs, args)
+}
+
+// withColumns is cols and those of more not among them.
+func withColumns(cols, more []string) []string {
+	out := slices.Clone(cols)
+	for _, c := range more {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // dateTimeBound is t rounded up to a whole second and clamped to DateTime's range:
@@ -207,10 +278,20 @@ func read[R any](ctx context.Context, s *Store, t *schema.Table[R], f store.Filt
 			cols = append(cols, c.Name)
 		}
 		cols = append(cols, "version")
-		where, args := filterSQL(s.table(t.Name()), t.Kind, t.TimeColumn, f)
-		query := "SELECT " + strings.Join(cols, ", ") + " FROM " + s.table(t.Name()) + " FINAL" + where +
-			" ORDER BY " + t.TimeColumn + ", source, id"
-		sc := newScanner(t)
+		q := newFilterSQL(s.table(t.Name()), t.Kind, t.TimeColumn, f, s.cluster != nil)
+		// A selective read on one server reads every copy and keeps the latest
+		// itself; a cluster's reads go through a Distributed table, where the parts
+		// a copy came from are not known, and use FINAL.
+		copies := q.selective() && s.cluster == nil
+		var query string
+		var args []any
+		if copies {
+			query, args = q.copiesSQL(cols)
+		} else {
+			query, args = q.finalSQL(cols)
+			query += " ORDER BY " + t.TimeColumn + ", source, id"
+		}
+		sc := newScanner(t, copies)
 		yielded := false
 		for attempt := 0; ; attempt++ {
 			err := func() error {
@@ -219,17 +300,33 @@ func read[R any](ctx context.Context, s *Store, t *schema.Table[R], f store.Filt
 					return err
 				}
 				defer rows.Close()
+				var latest latestCopy[R]
 				for rows.Next() {
 					r, err := sc.scan(rows)
 					if err != nil {
 						return err
+					}
+					if copies {
+						var ok bool
+						if r, ok = latest.next(t, r, sc.matched == 1); !ok {
+							continue
+						}
 					}
 					yielded = true
 					if !yield(r, nil) {
 						return errStopped
 					}
 				}
-				return rows.Err()
+				if err := rows.Err(); err != nil {
+					return err
+				}
+				if r, ok := latest.last(); ok {
+					yielded = true
+					if !yield(r, nil) {
+						return errStopped
+					}
+				}
+				return nil
 			}()
 			switch {
 			case err == nil || errors.Is(err, errStopped):
@@ -241,6 +338,31 @@ func read[R any](ctx context.Context, s *Store, t *schema.Table[R], f store.Filt
 			return
 		}
 	}
+}
+
+// latestCopy keeps, of the copies of records read in copiesSQL's order, the last of
+// each key: the one FINAL would keep.
+type latestCopy[R any] struct {
+	held    R
+	key     string
+	matched bool
+	holding bool
+}
+
+// next takes a copy, and gives the held one when r is of another key and the
+// held one is selected.
+func (l *latestCopy[R]) next(t *schema.Table[R], r R, matched bool) (R, bool) {
+	key := t.Key(&r)
+	prev, give := l.held, l.holding && l.matched && key != l.key
+	l.held, l.key, l.matched, l.holding = r, key, matched, true
+	return prev, give
+}
+
+// last gives the held copy at the end of the rows, when it is selected.
+func (l *latestCopy[R]) last() (R, bool) {
+	r, give := l.held, l.holding && l.matched
+	l.holding = false
+	return r, give
 }
 
 // retryBroken runs a one-row query again, once, when its connection was broken.
@@ -278,11 +400,17 @@ type scanner[R any] struct {
 	secs    []int64
 	nulls   []*int64
 	version uint64
+	// matched is copiesSQL's last column, when the rows have it.
+	matched uint8
 }
 
-func newScanner[R any](t *schema.Table[R]) *scanner[R] {
+func newScanner[R any](t *schema.Table[R], withMatched bool) *scanner[R] {
 	n := len(t.Columns)
-	return &scanner[R]{t: t, dests: make([]any, n+1), secs: make([]int64, n), nulls: make([]*int64, n)}
+	sc := &scanner[R]{t: t, dests: make([]any, n+1), secs: make([]int64, n), nulls: make([]*int64, n)}
+	if withMatched {
+		sc.dests = append(sc.dests, &sc.matched)
+	}
+	return sc
 }
 
 func (sc *scanner[R]) scan(rows driver.Rows) (R, error) {
@@ -325,7 +453,10 @@ func (sc *scanner[R]) scan(rows driver.Rows) (R, error) {
 
 // withListRoom lets a query be as long as its filter's lists make it: the driver
 // writes their values into the query, and a refresh may select by tens of
-// thousands of tickets or ids, beyond the server's default of 256 KiB.
+// thousands of tickets or ids, beyond the server's defaults of 256 KiB of text and
+// 50,000 syntax-tree elements (each value is one, and a query may write a list twice).
 func withListRoom(ctx context.Context) context.Context {
-	return ch.Context(ctx, ch.WithSettings(ch.Settings{"max_query_size": 256 << 20}))
+	return ch.Context(ctx, ch.WithSettings(ch.Settings{
+		"max_query_size": 256 << 20, "max_ast_elements": 1 << 24, "max_expanded_ast_elements": 1 << 24,
+	}))
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"iter"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -29,6 +30,7 @@ func Run(t *testing.T, open Opener) {
 		{"RoundTripEveryKind", testRoundTrip},
 		{"SameBatchTwiceLeavesSameData", testIdempotent},
 		{"LatestVersionWins", testLatestVersionWins},
+		{"OfEqualVersionsTheLastWrittenWins", testEqualVersions},
 		{"Filters", testFilters},
 		{"ListFilters", testListFilters},
 		{"ZeroUpdatedAt", testZeroUpdatedAt},
@@ -338,6 +340,54 @@ func testLatestVersionWins(t *testing.T, s store.Store) {
 	got = collect(t, s.PullRequests(context.Background(), store.Filter{}))
 	if len(got) != 1 || got[0].Title != "fourth" || !got[0].UpdatedAt.Equal(later.UpdatedAt) {
 		t.Fatalf("after writing a copy 1ms newer got %+v, want title fourth with UpdatedAt %v", got, later.UpdatedAt)
+	}
+}
+
+// testEqualVersions writes copies of a record with the same version, one write
+// each (a refresh run twice with the same clock writes its facts so): the last
+// written is the record, whatever a read selects by, and an older copy is not.
+func testEqualVersions(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	copyOf := func(repo, title string, updated time.Duration) schema.PullRequest {
+		return schema.PullRequest{Source: "gh", ID: "acme/pr#1", Repo: repo, Title: title, CreatedAt: at(0), UpdatedAt: at(updated)}
+	}
+	mustWrite(t, s, &schema.Batch{PullRequests: []schema.PullRequest{copyOf("acme/old", "oldest", time.Hour)}})
+	for _, c := range []schema.PullRequest{copyOf("acme/a", "first", 2*time.Hour), copyOf("acme/b", "second", 2*time.Hour),
+		copyOf("acme/a", "third", 2*time.Hour)} {
+		mustWrite(t, s, &schema.Batch{PullRequests: []schema.PullRequest{c}})
+	}
+	// A record of its own around it, so a reader keeping copies per key meets keys
+	// on either side.
+	mustWrite(t, s, &schema.Batch{PullRequests: []schema.PullRequest{
+		{Source: "gh", ID: "acme/pr#0", Repo: "acme/a", Title: "before", CreatedAt: at(0), UpdatedAt: at(2 * time.Hour)},
+		{Source: "gh", ID: "acme/pr#2", Repo: "acme/a", Title: "after", CreatedAt: at(0), UpdatedAt: at(2 * time.Hour)},
+	}})
+	titles := func(f store.Filter) []string {
+		var out []string
+		for _, pr := range collect(t, s.PullRequests(ctx, f)) {
+			out = append(out, pr.Title)
+		}
+		n, err := s.Count(ctx, schema.KindPullRequest, f)
+		if err != nil || n != int64(len(out)) {
+			t.Fatalf("Count(%+v) = %d, %v; the read returned %d", f, n, err, len(out))
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		f    store.Filter
+		want []string
+	}{
+		{"everything", store.Filter{}, []string{"before", "third", "after"}},
+		{"updated since", store.Filter{UpdatedSince: at(90 * time.Minute)}, []string{"before", "third", "after"}},
+		{"the last copy's repository", store.Filter{Repos: []string{"acme/a"}}, []string{"before", "third", "after"}},
+		{"an earlier copy's repository", store.Filter{Repos: []string{"acme/b", "acme/old"}}, nil},
+		{"an earlier copy's title", store.Filter{IDs: []string{"none"}, TitleWords: []string{"second"}}, nil},
+		{"by id", store.Filter{IDs: []string{"acme/pr#1"}}, []string{"third"}},
+	} {
+		if got := titles(tc.f); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: read %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }
 
