@@ -2,6 +2,7 @@ package refresh
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 
@@ -167,59 +168,77 @@ func indexSince(ctx context.Context, st store.Store, ix *partition.Index, prev, 
 // belongs to, whatever its records' UpdatedAt: a record older than the mark (a
 // repository's first backfill, a pull request GitHub lists late, an event
 // delivered late) is not among those a refresh reads since the mark, and would
-// otherwise wait for a refresh of every partition.
+// otherwise wait for a refresh of every partition. It is kept as sets, so that
+// noting each batch of a long collection costs that batch alone.
 type Written struct {
-	Repos, Services, Tickets []string
+	repos, services, tickets set
 }
+
+type set map[string]bool
+
+func (s *set) add(v string) {
+	if v == "" {
+		return
+	}
+	if *s == nil {
+		*s = set{}
+	}
+	(*s)[v] = true
+}
+
+// sorted lists the set, in order so that a store's query is the same for the same set.
+func (s set) sorted() []string { return slices.Sorted(maps.Keys(s)) }
 
 // Add notes what a batch writes.
 func (w *Written) Add(b *schema.Batch) {
 	for _, pr := range b.PullRequests {
-		w.Repos = append(w.Repos, pr.Repo)
+		w.repos.add(pr.Repo)
 	}
 	for _, d := range b.Deployments {
-		w.Repos, w.Services = append(w.Repos, d.Repo), append(w.Services, d.Service)
+		w.repos.add(d.Repo)
+		w.services.add(d.Service)
 	}
 	for _, inc := range b.Incidents {
-		w.Services = append(w.Services, inc.Service)
+		w.services.add(inc.Service)
 	}
 	for _, a := range b.Ancestries {
-		w.Repos = append(w.Repos, a.Repo)
+		w.repos.add(a.Repo)
 	}
 	for _, it := range b.WorkItems {
-		w.Tickets = append(w.Tickets, it.ID)
+		w.tickets.add(it.ID)
 	}
 	for _, c := range b.StatusChanges {
-		w.Tickets = append(w.Tickets, c.ItemID)
+		w.tickets.add(c.ItemID)
 	}
 	for _, l := range b.Worklogs {
-		w.Tickets = append(w.Tickets, l.ItemID)
+		w.tickets.add(l.ItemID)
 	}
-	w.Repos, w.Services, w.Tickets = compact(w.Repos), compact(w.Services), compact(w.Tickets)
 }
 
 // Merge adds what another Written holds.
 func (w *Written) Merge(o Written) {
-	w.Repos, w.Services, w.Tickets = compact(append(w.Repos, o.Repos...)), compact(append(w.Services, o.Services...)), compact(append(w.Tickets, o.Tickets...))
+	for v := range o.repos {
+		w.repos.add(v)
+	}
+	for v := range o.services {
+		w.services.add(v)
+	}
+	for v := range o.tickets {
+		w.tickets.add(v)
+	}
 }
 
 // Empty says whether nothing was written.
-func (w Written) Empty() bool { return len(w.Repos)+len(w.Services)+len(w.Tickets) == 0 }
-
-func compact(list []string) []string {
-	list = slices.DeleteFunc(list, func(s string) bool { return s == "" })
-	slices.Sort(list)
-	return slices.Compact(list)
-}
+func (w Written) Empty() bool { return len(w.repos)+len(w.services)+len(w.tickets) == 0 }
 
 // addWritten indexes the records of what was written and counts it touched.
 // Incidents are all indexed already.
 func addWritten(ctx context.Context, st store.Store, ix *partition.Index, t *touch, w Written) error {
-	for _, s := range w.Services {
+	for s := range w.services {
 		t.services[s] = true
 	}
-	if len(w.Repos)+len(w.Services) > 0 {
-		f := store.Filter{Repos: w.Repos, Services: w.Services}
+	if len(w.repos)+len(w.services) > 0 {
+		f := store.Filter{Repos: w.repos.sorted(), Services: w.services.sorted()}
 		for d, err := range st.Deployments(ctx, f) {
 			if err != nil {
 				return err
@@ -236,10 +255,10 @@ func addWritten(ctx context.Context, st store.Store, ix *partition.Index, t *tou
 			t.pullRequests[[2]string{pr.Source, pr.ID}] = true
 		}
 	}
-	for _, r := range w.Repos {
+	for r := range w.repos {
 		t.repos[r] = true
 	}
-	for _, tk := range w.Tickets {
+	for tk := range w.tickets {
 		t.tickets[strings.ToUpper(tk)] = true
 	}
 	return lookUp(ctx, st, ix)
