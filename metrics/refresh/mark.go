@@ -1,12 +1,17 @@
 package refresh
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -133,7 +138,7 @@ func loadMark(ctx context.Context, st store.Store) (*mark, error) {
 		return nil, err
 	}
 	m := &mark{}
-	if json.Unmarshal([]byte(c.Value), m) != nil || m.Read == nil {
+	if json.Unmarshal(unpackMark(c.Value), m) != nil || m.Read == nil {
 		return nil, nil
 	}
 	m.At = c.UpdatedAt
@@ -142,21 +147,60 @@ func loadMark(ctx context.Context, st store.Store) (*mark, error) {
 
 // saveMark stores the mark after the facts, so that a refresh that fails part way
 // is done again from the previous mark. A mark too large for a cursor keeps no
-// partitions: the next refresh is then a full one.
-func saveMark(ctx context.Context, st store.Store, m *mark, prev *mark) error {
+// partitions: the next refresh is then a full one, and the log says why.
+func saveMark(ctx context.Context, st store.Store, m *mark, prev *mark, log *slog.Logger) error {
 	at := time.Now().UTC()
 	if prev != nil && !at.After(prev.At) {
 		at = prev.At.Add(time.Millisecond)
 	}
-	value, err := json.Marshal(m)
+	data, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
+	value := packMark(data)
 	if len(value) > schema.MaxCursorValueBytes {
-		value, _ = json.Marshal(mark{Read: map[string]readMark{}})
+		log.Warn("the refresh mark is too large to store, so the next derivation derives every partition",
+			"mark_bytes", len(value), "limit_bytes", schema.MaxCursorValueBytes, "partitions", len(m.Groups))
+		data, _ = json.Marshal(mark{Read: map[string]readMark{}})
+		value = packMark(data)
 	}
-	if err := st.Write(ctx, &schema.Batch{Cursors: []schema.Cursor{{Source: markSource, Stream: markStream, Value: string(value), UpdatedAt: at}}}); err != nil {
+	if err := st.Write(ctx, &schema.Batch{Cursors: []schema.Cursor{{Source: markSource, Stream: markStream, Value: value, UpdatedAt: at}}}); err != nil {
 		return fmt.Errorf("storing the refresh mark: %w", err)
 	}
 	return nil
+}
+
+// packedMark prefixes a mark stored gzipped and in base64: the partitions' names
+// repeat (acme/team1-api, acme/team1-web…), so a cursor holds about seven times as
+// many partitions as it would as plain JSON.
+const packedMark = "gzip+base64:"
+
+func packMark(data []byte) string {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(data) // a bytes.Buffer does not fail
+	zw.Close()
+	return packedMark + base64.StdEncoding.EncodeToString(buf.Bytes())
+}
+
+// unpackMark gives a stored mark's JSON; a mark stored before marks were packed
+// is JSON already, and one that does not unpack gives nothing (a full refresh).
+func unpackMark(value string) []byte {
+	packed, ok := strings.CutPrefix(value, packedMark)
+	if !ok {
+		return []byte(value)
+	}
+	raw, err := base64.StdEncoding.DecodeString(packed)
+	if err != nil {
+		return nil
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		return nil
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		return nil
+	}
+	return data
 }

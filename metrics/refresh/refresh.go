@@ -125,7 +125,7 @@ func Run(ctx context.Context, st store.Store, cfg *config.Config, opts Options) 
 	if err := d.flowAndToil(ctx, cfg); err != nil {
 		return sum, err
 	}
-	if err := saveMark(ctx, st, next, prev); err != nil {
+	if err := saveMark(ctx, st, next, prev, log); err != nil {
 		return sum, err
 	}
 	sum.Took = time.Since(started)
