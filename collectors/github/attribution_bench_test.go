@@ -12,9 +12,10 @@ import (
 )
 
 // BenchmarkShipAttribution collects BenchmarkCollect's organisation (20 repositories
-// × 500 pull requests) and refreshes its facts three times, each from its own store:
+// × 500 pull requests) and refreshes its facts four times, each from its own store:
 // by REST with each pull request's walk alone, as before ranges; by REST with a
-// compare per deployment; and by GraphQL with a compare per deployment. It reports
+// compare per deployment, with and without pull request sizes; and by GraphQL with
+// a compare per deployment. It reports
 // the compares and stored answers of each, and the whole backfill's cost per merged
 // pull request: REST requests, GraphQL points and compares.
 //
@@ -24,12 +25,15 @@ func BenchmarkShipAttribution(b *testing.B) {
 		f := newFixture(b)
 		f.srv.GenerateOrg(githubtest.OrgSpec{Repos: 20, PullRequests: 500, Start: now.Add(-150 * 24 * time.Hour), Every: 5 * time.Hour, Seed: 1})
 		var merged int
-		for _, mode := range []string{"walks", "ranges", "graphql"} {
+		for _, mode := range []string{"walks", "ranges", "ranges-nosizes", "graphql"} {
 			f.connect(b, nil)
 			var resolver collectors.AncestryResolver = f.source
 			switch mode {
 			case "walks":
 				resolver = pairsOnly{f.source}
+			case "ranges-nosizes":
+				f.connect(b, func(r *resolved) { r.noSizes = true })
+				resolver = f.source
 			case "graphql":
 				f.connect(b, useGraphQL)
 				resolver = f.source

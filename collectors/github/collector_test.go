@@ -400,6 +400,71 @@ func TestRequestCosts(t *testing.T) {
 		backfill, compares, float64(backfill+compares)/float64(merged), merged, repos*prs)
 }
 
+// With pull_request_sizes off, a REST backfill asks each pull request's timeline
+// and nothing else of it: the records are the same but for additions and
+// deletions, unknown (-1), and the whole backfill with its ship attribution costs
+// at most 2.0 requests per merged pull request.
+func TestRequestCostsWithoutSizes(t *testing.T) {
+	const repos, prs = 4, 150
+	sized, unsized := newFixture(t), newFixture(t)
+	costOrg(t, sized, repos, prs)
+	costOrg(t, unsized, repos, prs)
+	sized.connect(t, nil)
+	unsized.connect(t, func(r *resolved) { r.noSizes = true })
+	sizedStore, st := collectortest.SQLite(t), collectortest.SQLite(t)
+	if err := sized.collect(context.Background(), sizedStore); err != nil {
+		t.Fatal(err)
+	}
+	if err := unsized.collect(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := unsized.srv.Count("pulls.get"), 0; got != want {
+		t.Errorf("pull request requests %d, want %d", got, want)
+	}
+	if got, want := unsized.srv.Count("timeline"), repos*prs; got != want {
+		t.Errorf("timeline requests %d, want %d (1 per pull request)", got, want)
+	}
+	want, _ := snapshot(t, sizedStore)
+	got, _ := snapshot(t, st)
+	merged := 0
+	for id, pr := range got {
+		if pr.Additions != -1 || pr.Deletions != -1 {
+			t.Errorf("%s: additions %d, deletions %d; want -1, unknown", id, pr.Additions, pr.Deletions)
+		}
+		pr.Additions, pr.Deletions = want[id].Additions, want[id].Deletions
+		if !reflect.DeepEqual(pr, want[id]) {
+			t.Errorf("%s: record %+v, want %+v as with sizes", id, pr, want[id])
+		}
+		if !pr.MergedAt.IsZero() {
+			merged++
+		}
+	}
+	if len(got) != repos*prs || merged == 0 {
+		t.Fatalf("collected %d pull requests, %d merged", len(got), merged)
+	}
+	backfill := unsized.srv.Total()
+	compares := checkAttributionCosts(t, unsized, st)
+	perMerged := float64(backfill+compares) / float64(merged)
+	if perMerged > 2.0 {
+		t.Errorf("backfill %d requests and %d compares for %d merged pull requests: %.2f each, want at most 2.0", backfill, compares, merged, perMerged)
+	}
+	t.Logf("backfill without sizes: %d requests and %d compares, %.2f per merged pull request (%d of %d merged)",
+		backfill, compares, perMerged, merged, repos*prs)
+}
+
+func TestPullRequestSizesSetting(t *testing.T) {
+	t.Setenv("GH_TEST_TOKEN", "s3cret-value")
+	for line, noSizes := range map[string]bool{"": false, "      pull_request_sizes: true\n": false, "      pull_request_sizes: false\n": true} {
+		s, err := build(t, "      token_env: GH_TEST_TOKEN\n      organizations: [acme]\n"+line)
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		if s.set.noSizes != noSizes {
+			t.Errorf("%q: without sizes %v, want %v", line, s.set.noSizes, noSizes)
+		}
+	}
+}
+
 // snapshot is everything the store holds but the cursors, for comparing runs against
 // two fake servers: URLs keep only their path, since each server has its own port.
 func snapshot(t *testing.T, s store.Store) (map[string]schema.PullRequest, map[string]schema.Deployment) {

@@ -289,18 +289,26 @@ func (p *restPulls) next(ctx context.Context) ([]pullItem, bool, error) {
 }
 
 // pullRequest builds the record of one pull request from its full form and its
-// timeline: two requests (more for a timeline over 100 events).
+// timeline: two requests (more for a timeline over 100 events); from its listed
+// form and its timeline when sizes are not asked for.
 func (r *run) pullRequest(ctx context.Context, repo repository, listed *gh.PullRequest) (schema.PullRequest, error) {
-	pr, _, err := r.client.PullRequests.Get(ctx, repo.owner, repo.name, listed.GetNumber())
-	if err != nil {
-		return schema.PullRequest{}, err
+	pr := listed
+	if !r.set.noSizes {
+		var err error
+		if pr, _, err = r.client.PullRequests.Get(ctx, repo.owner, repo.name, listed.GetNumber()); err != nil {
+			return schema.PullRequest{}, err
+		}
 	}
 	timeline, err := r.timeline(ctx, repo, listed.GetNumber())
 	if err != nil {
 		return schema.PullRequest{}, fmt.Errorf("timeline: %w", err)
 	}
 	// The listed updated_at is the one the cursor reasons with.
-	return r.pullRecord(repo, pr, ts(listed.UpdatedAt), timeline), nil
+	rec := r.pullRecord(repo, pr, ts(listed.UpdatedAt), timeline)
+	if r.set.noSizes {
+		rec.Additions, rec.Deletions = -1, -1 // the list does not say
+	}
+	return rec, nil
 }
 
 // pullRecord builds a pull request's record from its REST form and its timeline; the

@@ -43,6 +43,13 @@ type Settings struct {
 	// recorded, a few points each), which falls back to REST where the GraphQL API
 	// lacks a field. Everything else is always collected by REST.
 	API string `yaml:"api"`
+	// PullRequestSizes asks REST for each pull request in full, for its additions,
+	// deletions and commit count, which the list leaves out (on unless set to
+	// false). Off, a REST backfill asks one request a pull request rather than two:
+	// the commit count comes from the timeline, and additions and deletions are
+	// recorded as -1, unknown. No figure flowmeter derives reads them; GraphQL
+	// always has them.
+	PullRequestSizes *bool `yaml:"pull_request_sizes"`
 }
 
 // AppSettings name a GitHub App installation and the App's private key, given by
@@ -132,6 +139,7 @@ type resolved struct {
 	bots        []*regexp.Regexp
 	api         bool            // collect the Deployments API
 	graphql     bool            // collect pull requests by GraphQL
+	noSizes     bool            // build REST records from the list, without each pull request's sizes
 	envs        map[string]bool // nil: every environment
 	workflows   []WorkflowSettings
 	releases    bool
@@ -241,6 +249,7 @@ func resolve(set Settings, s collectors.Settings) (*resolved, error) {
 	default:
 		return nil, s.Invalid("api", "want rest or graphql, got %q", set.API)
 	}
+	r.noSizes = set.PullRequestSizes != nil && !*set.PullRequestSizes
 	r.releasesEnv = set.Deployments.Releases.Environment
 	if r.releasesEnv == "" {
 		r.releasesEnv = defaultEnvironment
