@@ -139,7 +139,9 @@ func Exec(addr, query string) error {
 		return err
 	}
 	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// Long enough to drop a benchmark's database of millions of rows, which waits
+	// for the merges running on it.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	return conn.Exec(ctx, query)
 }
