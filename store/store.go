@@ -75,8 +75,6 @@ func ListColumns(kind schema.Kind) Columns {
 		return Columns{Repo: "repo"}
 	case schema.KindWorkItem, schema.KindFlowItemFact:
 		return Columns{Ticket: "id"}
-	case schema.KindToilFact:
-		return Columns{Ticket: "record"}
 	case schema.KindStatusChange, schema.KindWorklog:
 		return Columns{Ticket: "item_id"}
 	}

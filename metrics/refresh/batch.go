@@ -2,7 +2,6 @@ package refresh
 
 import (
 	"context"
-	"iter"
 	"log/slog"
 	"maps"
 	"reflect"
@@ -270,7 +269,7 @@ func (d *deriver) writeToil(ctx context.Context, ofTickets []schema.ToilFact) er
 	}
 	stored := d.st.ToilFacts(ctx, store.Filter{})
 	if !d.all {
-		stored = inScope(d.storedToilInScope(ctx), func(f schema.ToilFact) bool {
+		stored = inScope(stored, func(f schema.ToilFact) bool {
 			if f.Kind == schema.ToilFromTicket {
 				return d.tickets[strings.ToUpper(f.Record)]
 			}
@@ -281,38 +280,6 @@ func (d *deriver) writeToil(ctx context.Context, ofTickets []schema.ToilFact) er
 	d.sum.ToilEntriesWritten, err = writeChangedRetiring(ctx, d.st, stored, toilFacts, schema.ToilFacts, d.changed,
 		func(b *schema.Batch, f []schema.ToilFact) { b.ToilFacts = f }, retire)
 	return err
-}
-
-// storedToilInScope reads the stored toil entries that may be of the derived
-// records or tickets (an entry's id is its kind and record's id, and the tickets
-// are matched on the record in any case), rather than every entry.
-func (d *deriver) storedToilInScope(ctx context.Context) iter.Seq2[schema.ToilFact, error] {
-	var ids []string
-	for key := range d.derived {
-		for _, kind := range schema.ToilSources {
-			if kind != schema.ToilFromTicket {
-				ids = append(ids, kind+":"+key[1])
-			}
-		}
-	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	return func(yield func(schema.ToilFact, error) bool) {
-		if len(ids) > 0 {
-			for f, err := range d.st.ToilFacts(ctx, store.Filter{IDs: ids}) {
-				if !yield(f, err) || err != nil {
-					return
-				}
-			}
-		}
-		if len(d.tickets) > 0 {
-			for f, err := range d.st.ToilFacts(ctx, store.Filter{Tickets: slices.Sorted(maps.Keys(d.tickets))}) {
-				if !yield(f, err) || err != nil {
-					return
-				}
-			}
-		}
-	}
 }
 
 // inScope keeps the facts keep says are in scope.
