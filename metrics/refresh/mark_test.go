@@ -8,30 +8,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/flowmeter/flowmeter/collectors/collectortest"
 	"github.com/flowmeter/flowmeter/metrics/partition"
 	"github.com/flowmeter/flowmeter/schema"
-	"github.com/flowmeter/flowmeter/store/sqlite"
 )
 
 // A mark over a cursor's limit (tens of thousands of partitions) is stored without
 // its partitions, which makes the next refresh a full one: the log says so.
 func TestMarkTooLargeIsReplacedWithAWarning(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "f.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := collectortest.SQLite(t)
 	m := &mark{Read: map[string]readMark{}, Rules: "r"}
 	for i := range 40_000 {
 		// Names that do not compress, as no organisation's do, to go over the limit.
@@ -59,14 +51,7 @@ func TestMarkTooLargeIsReplacedWithAWarning(t *testing.T) {
 // flowmeter is read still.
 func TestMarkPackedAndPlain(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "f.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	st := collectortest.SQLite(t)
 	m := &mark{Read: map[string]readMark{"pull_requests/github": {IDs: []string{"acme/api#1"}}}, Rules: "r"}
 	for i := range 20_000 {
 		m.Groups = append(m.Groups, partition.Group{Repos: []string{fmt.Sprintf("acme/team%d-api", i)},
