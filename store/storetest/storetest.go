@@ -31,6 +31,7 @@ func Run(t *testing.T, open Opener) {
 		{"SameBatchTwiceLeavesSameData", testIdempotent},
 		{"LatestVersionWins", testLatestVersionWins},
 		{"OfEqualVersionsTheLastWrittenWins", testEqualVersions},
+		{"CopiesAtAnotherTimeAreOneRecord", testCopiesAtAnotherTime},
 		{"Filters", testFilters},
 		{"ListFilters", testListFilters},
 		{"ZeroUpdatedAt", testZeroUpdatedAt},
@@ -387,6 +388,37 @@ func testEqualVersions(t *testing.T, s store.Store) {
 	} {
 		if got := titles(tc.f); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: read %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// testCopiesAtAnotherTime writes copies of a worklog whose start was edited, into
+// another month: a read selecting it by ticket or by update time returns it once,
+// its latest copy, and one that selects by an older copy's ticket not at all.
+func testCopiesAtAnotherTime(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	w := func(item string, started, updated time.Duration) schema.Worklog {
+		return schema.Worklog{Source: "jira", ID: "w1", ItemID: item, Author: "bo", StartedAt: at(started), Seconds: 60, UpdatedAt: at(updated)}
+	}
+	for _, c := range []schema.Worklog{w("OPS-1", 0, time.Hour), w("OPS-2", 40*24*time.Hour, 2*time.Hour), w("OPS-2", 2*time.Hour, 3*time.Hour)} {
+		mustWrite(t, s, &schema.Batch{Worklogs: []schema.Worklog{c}})
+	}
+	for _, tc := range []struct {
+		name string
+		f    store.Filter
+		want int
+	}{
+		{"the latest copy's ticket", store.Filter{Tickets: []string{"OPS-2"}}, 1},
+		{"an older copy's ticket", store.Filter{Tickets: []string{"OPS-1"}}, 0},
+		{"updated since", store.Filter{UpdatedSince: at(30 * time.Minute)}, 1},
+		{"everything", store.Filter{}, 1},
+	} {
+		got := collect(t, s.Worklogs(ctx, tc.f))
+		if len(got) != tc.want || tc.want == 1 && !got[0].StartedAt.Equal(at(2*time.Hour).Truncate(time.Second)) {
+			t.Errorf("%s: read %+v, want %d record(s), the latest copy", tc.name, got, tc.want)
+		}
+		if n, err := s.Count(ctx, schema.KindWorklog, tc.f); err != nil || n != int64(len(got)) {
+			t.Errorf("%s: Count = %d, %v; the read returned %d", tc.name, n, err, len(got))
 		}
 	}
 }
