@@ -30,9 +30,15 @@ type Table[R any] struct {
 	Updated func(r *R) *time.Time
 }
 
-// Key is a record's natural key, source and id: every table's first two columns.
+// Key is a record's natural key, source and id, as one string.
 func (t *Table[R]) Key(r *R) string {
-	return *t.Columns[0].Field(r).(*string) + "\x00" + *t.Columns[1].Field(r).(*string)
+	source, id := t.Identity(r)
+	return source + "\x00" + id
+}
+
+// Identity is a record's source and id: every table's first two columns.
+func (t *Table[R]) Identity(r *R) (source, id string) {
+	return *t.Columns[0].Field(r).(*string), *t.Columns[1].Field(r).(*string)
 }
 
 // Name is the table's name, the same in every store.

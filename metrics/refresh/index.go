@@ -2,6 +2,7 @@ package refresh
 
 import (
 	"context"
+	"iter"
 	"maps"
 	"slices"
 	"strings"
@@ -100,68 +101,55 @@ func indexSince(ctx context.Context, st store.Store, ix *partition.Index, prev, 
 		t.services[inc.Service] = true
 		next.saw(schema.KindIncident, inc.Source, inc.ID, inc.UpdatedAt)
 	}
-	for d, err := range st.Deployments(ctx, store.Filter{UpdatedSince: prev.since(schema.KindDeployment)}) {
-		if err != nil {
-			return nil, err
-		}
-		if prev.seen(schema.KindDeployment, d.Source, d.ID, d.UpdatedAt) {
-			continue
-		}
-		ix.AddDeployment(&d)
+	err := unseen(ctx, st.Deployments, schema.Deployments, prev, func(d *schema.Deployment) {
+		ix.AddDeployment(d)
 		t.repos[d.Repo], t.services[d.Service] = true, true
 		next.saw(schema.KindDeployment, d.Source, d.ID, d.UpdatedAt)
+	})
+	if err == nil {
+		err = unseen(ctx, st.PullRequests, schema.PullRequests, prev, func(pr *schema.PullRequest) {
+			ix.AddPullRequest(pr)
+			t.repos[pr.Repo] = true
+			t.pullRequests[[2]string{pr.Source, pr.ID}] = true
+			next.saw(schema.KindPullRequest, pr.Source, pr.ID, pr.UpdatedAt)
+		})
 	}
-	for pr, err := range st.PullRequests(ctx, store.Filter{UpdatedSince: prev.since(schema.KindPullRequest)}) {
-		if err != nil {
-			return nil, err
-		}
-		if prev.seen(schema.KindPullRequest, pr.Source, pr.ID, pr.UpdatedAt) {
-			continue
-		}
-		ix.AddPullRequest(&pr)
-		t.repos[pr.Repo] = true
-		t.pullRequests[[2]string{pr.Source, pr.ID}] = true
-		next.saw(schema.KindPullRequest, pr.Source, pr.ID, pr.UpdatedAt)
+	if err == nil {
+		err = unseen(ctx, st.Ancestries, schema.Ancestries, prev, func(a *schema.Ancestry) {
+			ix.AddAncestry(a)
+			t.repos[a.Repo] = true
+			next.saw(schema.KindAncestry, a.Source, a.ID, a.UpdatedAt)
+		})
 	}
-	for a, err := range st.Ancestries(ctx, store.Filter{UpdatedSince: prev.since(schema.KindAncestry)}) {
-		if err != nil {
-			return nil, err
-		}
-		if prev.seen(schema.KindAncestry, a.Source, a.ID, a.UpdatedAt) {
-			continue
-		}
-		ix.AddAncestry(&a)
-		t.repos[a.Repo] = true
-		next.saw(schema.KindAncestry, a.Source, a.ID, a.UpdatedAt)
+	// Tickets are read again by flow, which notes them in the mark.
+	if err == nil {
+		err = unseen(ctx, st.WorkItems, schema.WorkItems, prev, func(it *schema.WorkItem) { t.tickets[strings.ToUpper(it.ID)] = true })
 	}
-	for it, err := range st.WorkItems(ctx, store.Filter{UpdatedSince: prev.since(schema.KindWorkItem)}) {
-		if err != nil {
-			return nil, err
-		}
-		if prev.seen(schema.KindWorkItem, it.Source, it.ID, it.UpdatedAt) {
-			continue
-		}
-		t.tickets[strings.ToUpper(it.ID)] = true
+	if err == nil {
+		err = unseen(ctx, st.StatusChanges, schema.StatusChanges, prev, func(c *schema.StatusChange) { t.tickets[strings.ToUpper(c.ItemID)] = true })
 	}
-	for c, err := range st.StatusChanges(ctx, store.Filter{UpdatedSince: prev.since(schema.KindStatusChange)}) {
-		if err != nil {
-			return nil, err
-		}
-		if prev.seen(schema.KindStatusChange, c.Source, c.ID, c.UpdatedAt) {
-			continue
-		}
-		t.tickets[strings.ToUpper(c.ItemID)] = true
+	if err == nil {
+		err = unseen(ctx, st.Worklogs, schema.Worklogs, prev, func(w *schema.Worklog) { t.tickets[strings.ToUpper(w.ItemID)] = true })
 	}
-	for w, err := range st.Worklogs(ctx, store.Filter{UpdatedSince: prev.since(schema.KindWorklog)}) {
-		if err != nil {
-			return nil, err
-		}
-		if prev.seen(schema.KindWorklog, w.Source, w.ID, w.UpdatedAt) {
-			continue
-		}
-		t.tickets[strings.ToUpper(w.ItemID)] = true
+	if err != nil {
+		return nil, err
 	}
 	return t, lookUp(ctx, st, ix)
+}
+
+// unseen hands use each record of a table updated since the last refresh that the
+// last refresh did not read as it is.
+func unseen[R any](ctx context.Context, read func(context.Context, store.Filter) iter.Seq2[R, error], t *schema.Table[R],
+	prev *mark, use func(*R)) error {
+	for r, err := range read(ctx, store.Filter{UpdatedSince: prev.since(t.Kind)}) {
+		if err != nil {
+			return err
+		}
+		if source, id := t.Identity(&r); !prev.seen(t.Kind, source, id, *t.Updated(&r)) {
+			use(&r)
+		}
+	}
+	return nil
 }
 
 // Written is what was written to the store since the last refresh, by what it
