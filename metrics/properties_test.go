@@ -15,16 +15,11 @@ import (
 // syntheticInput generates an organisation and keeps what derivation reads.
 func syntheticInput(tb testing.TB, o synthetic.Options) (Input, *Rules) {
 	tb.Helper()
-	var in Input
-	_, err := synthetic.Generate(context.Background(), o, func(b *schema.Batch) error {
-		in.PullRequests = append(in.PullRequests, b.PullRequests...)
-		in.Deployments = append(in.Deployments, b.Deployments...)
-		in.Incidents = append(in.Incidents, b.Incidents...)
-		return nil
-	})
+	all, err := synthetic.Delivery(context.Background(), o)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	in := Input{PullRequests: all.PullRequests, Deployments: all.Deployments, Incidents: all.Incidents}
 	cfg := &config.Config{Teams: synthetic.NewOrg(o).ConfigTeams()}
 	in.Now = o.Now
 	return in, NewRules(cfg)

@@ -204,3 +204,17 @@ func latest(ts ...time.Time) time.Time {
 	}
 	return l
 }
+
+// Delivery generates the organisation's pull requests, deployments and incidents,
+// without its tickets, into one batch: what DORA derivation reads, for tests that
+// derive a whole organisation in memory.
+func Delivery(ctx context.Context, o Options) (*schema.Batch, error) {
+	all := &schema.Batch{}
+	_, err := Generate(ctx, o, func(b *schema.Batch) error {
+		all.PullRequests = append(all.PullRequests, b.PullRequests...)
+		all.Deployments = append(all.Deployments, b.Deployments...)
+		all.Incidents = append(all.Incidents, b.Incidents...)
+		return nil
+	})
+	return all, err
+}

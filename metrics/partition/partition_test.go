@@ -55,16 +55,12 @@ func compare[F any](t *testing.T, kind string, got, want []F, key func(F) string
 
 func syntheticOrg(t *testing.T, o synthetic.Options) (metrics.Input, *config.Config) {
 	t.Helper()
-	in := metrics.Input{Now: o.Now, Ancestry: map[schema.CommitPair]bool{}}
-	_, err := synthetic.Generate(context.Background(), o, func(b *schema.Batch) error {
-		in.PullRequests = append(in.PullRequests, b.PullRequests...)
-		in.Deployments = append(in.Deployments, b.Deployments...)
-		in.Incidents = append(in.Incidents, b.Incidents...)
-		return nil
-	})
+	all, err := synthetic.Delivery(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
+	in := metrics.Input{Now: o.Now, Ancestry: map[schema.CommitPair]bool{},
+		PullRequests: all.PullRequests, Deployments: all.Deployments, Incidents: all.Incidents}
 	cfg := &config.Config{Teams: synthetic.NewOrg(o).ConfigTeams()}
 	return in, cfg
 }

@@ -53,13 +53,8 @@ func stores() map[string]func(t *testing.T) store.Store {
 // organisation generates a small organisation and its config.
 func organisation(t *testing.T) (*schema.Batch, *config.Config) {
 	o := synthetic.Options{Seed: 5, Now: now, Days: 60}
-	all := &schema.Batch{}
-	if _, err := synthetic.Generate(context.Background(), o, func(b *schema.Batch) error {
-		all.PullRequests = append(all.PullRequests, b.PullRequests...)
-		all.Deployments = append(all.Deployments, b.Deployments...)
-		all.Incidents = append(all.Incidents, b.Incidents...)
-		return nil
-	}); err != nil {
+	all, err := synthetic.Delivery(context.Background(), o)
+	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := &config.Config{Teams: synthetic.NewOrg(o).ConfigTeams()}
