@@ -138,7 +138,8 @@ func TestIncrementalReadsOnlyTouchedPartitions(t *testing.T) {
 				t.Fatalf("summary %+v: want one of %d partitions derived, facts written", sum, len(repos))
 			}
 			onlyOf(t, c, last.Repo)
-			checkAsWhole(t, st, cfg, append(slices.Clone(all.PullRequests), fresh), append(slices.Clone(all.Deployments), ship), all.Incidents)
+			checkAsWhole(t, st, cfg, metrics.Input{PullRequests: append(slices.Clone(all.PullRequests), fresh),
+				Deployments: append(slices.Clone(all.Deployments), ship), Incidents: all.Incidents})
 
 			// A revert naming another repository's pull request by its merge commit
 			// joins the two partitions: both are derived, and only they.
@@ -157,8 +158,8 @@ func TestIncrementalReadsOnlyTouchedPartitions(t *testing.T) {
 				t.Fatalf("summary %+v: want the one joined partition of %d derived", sum, len(repos)-1)
 			}
 			onlyOf(t, c, last.Repo, other.Repo)
-			checkAsWhole(t, st, cfg, append(slices.Clone(all.PullRequests), fresh, revert), append(slices.Clone(all.Deployments), ship),
-				all.Incidents)
+			checkAsWhole(t, st, cfg, metrics.Input{PullRequests: append(slices.Clone(all.PullRequests), fresh, revert),
+				Deployments: append(slices.Clone(all.Deployments), ship), Incidents: all.Incidents})
 		})
 	}
 }
@@ -189,23 +190,25 @@ func onlyOf(t *testing.T, c *countingStore, repos ...string) {
 	}
 }
 
-// checkAsWhole compares the stored facts with a derivation of every record at once.
-func checkAsWhole(t *testing.T, st store.Store, cfg *config.Config, prs []schema.PullRequest, deps []schema.Deployment, incs []schema.Incident) {
+// checkAsWhole compares the stored facts with a derivation of every record at once,
+// and returns them.
+func checkAsWhole(t *testing.T, st store.Store, cfg *config.Config, whole metrics.Input) metrics.Facts {
 	t.Helper()
-	whole := metrics.Derive(metrics.Input{PullRequests: prs, Deployments: deps, Incidents: incs}, metrics.NewRules(cfg))
+	want := metrics.Derive(whole, metrics.NewRules(cfg))
 	got := storedFacts(t, st)
 	for _, check := range []struct {
 		name      string
 		got, want any
 	}{
-		{"change facts", byKey(schema.ChangeFacts, got.Changes), byKey(schema.ChangeFacts, whole.Changes)},
-		{"deployment facts", byKey(schema.DeploymentFacts, got.Deployments), byKey(schema.DeploymentFacts, whole.Deployments)},
-		{"incident facts", byKey(schema.IncidentFacts, got.Incidents), byKey(schema.IncidentFacts, whole.Incidents)},
+		{"change facts", byKey(schema.ChangeFacts, got.Changes), byKey(schema.ChangeFacts, want.Changes)},
+		{"deployment facts", byKey(schema.DeploymentFacts, got.Deployments), byKey(schema.DeploymentFacts, want.Deployments)},
+		{"incident facts", byKey(schema.IncidentFacts, got.Incidents), byKey(schema.IncidentFacts, want.Incidents)},
 	} {
 		if !reflect.DeepEqual(check.got, check.want) {
 			t.Errorf("stored %s differ from a derivation of every record", check.name)
 		}
 	}
+	return got
 }
 
 // A changed rule, team or source derives every partition again; the same config
@@ -301,5 +304,5 @@ func TestWrittenOlderThanTheMarkIsDerived(t *testing.T) {
 	if sum.Full || changesOf() == 0 {
 		t.Fatalf("summary %+v, %d change facts of %s: want an incremental refresh deriving them", sum, changesOf(), late)
 	}
-	checkAsWhole(t, st, cfg, all.PullRequests, all.Deployments, all.Incidents)
+	checkAsWhole(t, st, cfg, metrics.Input{PullRequests: all.PullRequests, Deployments: all.Deployments, Incidents: all.Incidents})
 }

@@ -134,21 +134,8 @@ func TestIncrementalEqualsFull(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			full := metrics.Derive(metrics.Input{PullRequests: all.PullRequests, Deployments: all.Deployments,
-				Incidents: all.Incidents, Now: now}, metrics.NewRules(cfg))
-			got := storedFacts(t, st)
-			for _, check := range []struct {
-				name      string
-				got, want any
-			}{
-				{"change facts", byKey(schema.ChangeFacts, got.Changes), byKey(schema.ChangeFacts, full.Changes)},
-				{"deployment facts", byKey(schema.DeploymentFacts, got.Deployments), byKey(schema.DeploymentFacts, full.Deployments)},
-				{"incident facts", byKey(schema.IncidentFacts, got.Incidents), byKey(schema.IncidentFacts, full.Incidents)},
-			} {
-				if !reflect.DeepEqual(check.got, check.want) {
-					t.Errorf("%s after incremental refreshes differ from a full derivation", check.name)
-				}
-			}
+			got := checkAsWhole(t, st, cfg, metrics.Input{PullRequests: all.PullRequests, Deployments: all.Deployments,
+				Incidents: all.Incidents, Now: now})
 			// The organisation exercises every rule through the store: each failure
 			// reason, each change state.
 			reasons, states := map[string]bool{}, map[schema.ChangeState]bool{}
