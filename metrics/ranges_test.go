@@ -105,17 +105,23 @@ func TestRangesAreNotAskedAcrossAMarkedRollback(t *testing.T) {
 	}
 }
 
-func TestRangesAnswerOnlyWhatTheWalksAsk(t *testing.T) {
-	// A second service of the same repository deploys c1 at 11 h, then c5 (after
-	// c2) at 25 h: its range c1...c5 lists m2 as well, but P2's walk stops at D2
-	// (c2, 20 h), which contains it, so nothing is said of c5.
-	in := rangeHistory()
+// withWorker adds a second service of the same repository, which deploys c1 at
+// 11 h and then c5 (after c2) at 25 h.
+func withWorker(in Input) Input {
 	worker := func(id string, f float64, sha string) schema.Deployment {
 		d := prod(id, f, sha)
 		d.Service = "pay-worker"
 		return d
 	}
 	in.Deployments = append(in.Deployments, worker("W1", 11, "c1"), worker("W2", 25, "c5"))
+	return in
+}
+
+func TestRangesAnswerOnlyWhatTheWalksAsk(t *testing.T) {
+	// A second service of the same repository deploys c1 at 11 h, then c5 (after
+	// c2) at 25 h: its range c1...c5 lists m2 as well, but P2's walk stops at D2
+	// (c2, 20 h), which contains it, so nothing is said of c5.
+	in := withWorker(rangeHistory())
 	ranges := NewRanges(in, testRules(t))
 	if got := ranges.Needed(); !slices.Contains(got, pair("c1", "c5")) {
 		t.Fatalf("needed ranges %v lack the worker's c1...c5", got)
@@ -153,13 +159,7 @@ func TestRangesAnswerWithoutBeingAskedWhatIsNeeded(t *testing.T) {
 func TestRangesWalkAPullRequestListedTwiceOnce(t *testing.T) {
 	// The worker's c1...c5 lists m2 and m5 again, after production's c1...c2 did;
 	// the production and production-us chains both hold c1...c2.
-	in := rangeHistory()
-	worker := func(id string, f float64, sha string) schema.Deployment {
-		d := prod(id, f, sha)
-		d.Service = "pay-worker"
-		return d
-	}
-	in.Deployments = append(in.Deployments, worker("W1", 11, "c1"), worker("W2", 25, "c5"))
+	in := withWorker(rangeHistory())
 	got := NewRanges(in, testRules(t)).listed([]schema.CommitRange{
 		{CommitPair: pair("c1", "c2"), BaseInHead: true, Commits: []string{"m2", "m5"}},
 		{CommitPair: pair("c1", "c5"), BaseInHead: true, Commits: []string{"m2", "m5", "c2", "m6"}},
