@@ -248,7 +248,7 @@ func (s *Store) migrate(ctx context.Context, all, migrations []schema.Migration)
 	}
 	if d := s.cluster; d != nil {
 		own := []schema.Migration{{Name: migrationsTable, Statements: []string{migrationsDDL}}}
-		waves, err := d.plan(own, own)
+		waves, err := d.plan(own, own, nil)
 		if err != nil {
 			return fmt.Errorf("clickhouse: cluster schema: %w", err)
 		}
@@ -293,7 +293,11 @@ func (s *Store) migrate(ctx context.Context, all, migrations []schema.Migration)
 // records them: every ON CLUSTER statement waits for every server, so the fewer the
 // waves, the sooner a fresh cluster is ready.
 func (s *Store) migrateCluster(ctx context.Context, all, pending []schema.Migration) error {
-	waves, err := s.cluster.plan(all, pending)
+	existing, err := s.tableNames(ctx)
+	if err != nil {
+		return err
+	}
+	waves, err := s.cluster.plan(all, pending, existing)
 	if err != nil {
 		return fmt.Errorf("clickhouse: cluster schema: %w", err)
 	}
@@ -303,6 +307,25 @@ func (s *Store) migrateCluster(ctx context.Context, all, pending []schema.Migrat
 		}
 	}
 	return s.record(ctx, pending...)
+}
+
+// tableNames are the tables the database has on the server connected to: a
+// migration that stopped half-way may have left some.
+func (s *Store) tableNames(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ?", s.db)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse: listing the tables of %s: %w", s.db, oneLine(err))
+	}
+	defer rows.Close()
+	names := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("clickhouse: listing the tables of %s: %w", s.db, oneLine(err))
+		}
+		names[name] = true
+	}
+	return names, rows.Err()
 }
 
 // record notes migrations as applied.

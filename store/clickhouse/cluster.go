@@ -53,14 +53,19 @@ func (d clusterDDL) database() string {
 type wave []string
 
 // plan translates the migrations to apply, all in one, into waves; all is every
-// migration, for the tables the ones to apply alter. Applying them together, rather
-// one by one, lets the tables of every migration be created in the same wave. A
-// CREATE TABLE becomes a replicated local table and a Distributed table over it; an
-// ADD COLUMN goes to the local table, and the Distributed table, which ClickHouse
-// 18.16 cannot alter ON CLUSTER, is dropped and created again from the local table's
-// new columns once the ALTERs are done. A statement of any other shape is an error,
-// so a new kind of migration cannot silently skip the cluster.
-func (d clusterDDL) plan(all, apply []schema.Migration) ([]wave, error) {
+// migration, for the tables the ones to apply alter, and existing names the local
+// tables the database has already. Applying them together, rather than one by one,
+// lets the tables of every migration be created in the same wave. A CREATE TABLE
+// becomes a replicated local table and a Distributed table over it; an ADD COLUMN
+// goes to the local table, and the Distributed table, which ClickHouse 18.16 cannot
+// alter ON CLUSTER, is dropped and created again from the local table's new columns
+// once the ALTERs are done. A table not there yet is created with the columns its
+// ALTERs add, and is not altered: an ALTER ON CLUSTER of a replicated table runs on
+// one replica of each shard under a ZooKeeper lock, and on 18.16 a race in that
+// lock stops the losing server's DDL worker for good, so that every later ON
+// CLUSTER statement waits for it in vain. A statement of any other shape is an
+// error, so a new kind of migration cannot silently skip the cluster.
+func (d clusterDDL) plan(all, apply []schema.Migration, existing map[string]bool) ([]wave, error) {
 	if len(apply) == 0 {
 		return nil, nil
 	}
@@ -90,7 +95,7 @@ func (d clusterDDL) plan(all, apply []schema.Migration) ([]wave, error) {
 	for _, m := range apply {
 		stmts = append(stmts, m.Statements...)
 	}
-	waves, err := d.migration(stmts, tables)
+	waves, err := d.migration(stmts, tables, existing)
 	if err != nil {
 		return nil, fmt.Errorf("migrations %04d_%s to %04d_%s: %w", first.Version, first.Name, last.Version, last.Name, err)
 	}
@@ -103,14 +108,16 @@ type tableDef struct {
 	columns []string // column definitions, as the migrations give them
 }
 
-// migration translates one migration, given each table's sharding key: first the
-// local tables, then the ALTERs, the n-th of each table in the n-th wave so that a
-// table's columns are added in the file's order, then the Distributed tables.
-func (d clusterDDL) migration(stmts []string, tables map[string]*tableDef) ([]wave, error) {
+// migration translates the statements, given each table's sharding key and final
+// columns: first the local tables, then the ALTERs of those that existed, the n-th
+// of each table in the n-th wave so that a table's columns are added in the file's
+// order, then the Distributed tables.
+func (d clusterDDL) migration(stmts []string, tables map[string]*tableDef, existing map[string]bool) ([]wave, error) {
 	var (
 		locals, drops, dists wave
 		alters               []wave
 		created              = map[string]bool{}
+		complete             = map[string]bool{} // created with every column its ALTERs add
 		altered              = map[string]int{}
 		order                []string // altered tables, in the file's order
 	)
@@ -122,6 +129,10 @@ func (d clusterDDL) migration(stmts []string, tables map[string]*tableDef) ([]wa
 			if version != "" {
 				args += ", " + version
 			}
+			if !existing[name+localSuffix] {
+				columns = strings.Join(tables[name].columns, ", ")
+				complete[name] = true
+			}
 			locals = append(locals, "CREATE TABLE IF NOT EXISTS "+d.table(name+localSuffix)+d.onCluster()+" ("+columns+
 				") ENGINE = ReplicatedReplacingMergeTree("+args+")"+rest)
 			created[name] = true
@@ -132,6 +143,9 @@ func (d clusterDDL) migration(stmts []string, tables map[string]*tableDef) ([]wa
 			name := m[1]
 			if tables[name] == nil {
 				return nil, fmt.Errorf("table %s: altered but never created", name)
+			}
+			if complete[name] {
+				continue
 			}
 			n := altered[name]
 			if n == len(alters) {

@@ -77,6 +77,9 @@ func StartCluster(t testing.TB) *Cluster {
 		t.Fatalf("clickhousetest: starting the cluster: %v\n%s", err, out)
 	}
 	t.Cleanup(func() {
+		if t.Failed() {
+			c.logServerErrors(t)
+		}
 		if out, err := c.run("down"); err != nil {
 			t.Errorf("clickhousetest: stopping the cluster: %v\n%s", err, out)
 		}
@@ -86,6 +89,27 @@ func StartCluster(t testing.TB) *Cluster {
 		t.Fatalf("clickhousetest: the cluster script printed no shards:\n%s", out)
 	}
 	return c
+}
+
+// logServerErrors logs the end of each node's error log, and of ZooKeeper's log, so
+// that a failure seen only in CI (a node that stopped applying ON CLUSTER statements,
+// a session that expired) says what the servers saw: the directory goes with the test.
+func (c *Cluster) logServerErrors(t testing.TB) {
+	const lines = 40
+	logs, _ := filepath.Glob(filepath.Join(c.Dir, "node*", "server.err.log*"))
+	logs = append(logs, filepath.Join(c.Dir, "zookeeper", "zookeeper.log"))
+	for _, name := range logs {
+		body, err := os.ReadFile(name)
+		if err != nil || len(body) == 0 {
+			continue
+		}
+		all := strings.Split(strings.TrimRight(string(body), "\n"), "\n")
+		if len(all) > lines {
+			all = all[len(all)-lines:]
+		}
+		rel, _ := filepath.Rel(c.Dir, name)
+		t.Logf("clickhousetest: the last %d lines of %s:\n%s", len(all), rel, strings.Join(all, "\n"))
+	}
 }
 
 func skipCluster(t testing.TB, why string) {
