@@ -28,6 +28,7 @@ type Rules struct {
 	teamOfRepo    map[string]string
 	teamOfService map[string]string
 	teamOfIncSvc  map[string]string
+	deploySvcOf   map[string]string // by incident service
 	production    map[[2]string]bool
 	bots          map[string]bool
 }
@@ -38,7 +39,7 @@ func NewRules(cfg *config.Config) *Rules {
 		cfg: cfg, failureWindow: cfg.Rules.FailureWindow.Duration, inferFromIncidents: cfg.Rules.InferFromIncidents(),
 		hotfixRef: cfg.Rules.Hotfix(), hotfixLabels: lowerSet(cfg.Rules.HotfixLabels), bugfixLabels: lowerSet(cfg.Rules.BugfixLabels),
 		teamOfRepo: map[string]string{}, teamOfService: map[string]string{}, teamOfIncSvc: map[string]string{},
-		production: map[[2]string]bool{}, bots: map[string]bool{},
+		deploySvcOf: map[string]string{}, production: map[[2]string]bool{}, bots: map[string]bool{},
 	}
 	if r.failureWindow <= 0 {
 		r.failureWindow = 24 * time.Hour // config's default, for configs built in code
@@ -122,6 +123,15 @@ func (r *Rules) TeamOfIncident(service string) string {
 // ignoring case), else the same name. Derivation compares deployment services
 // ignoring case.
 func (r *Rules) DeploymentServiceOfIncident(service string) string {
+	if s, ok := r.deploySvcOf[service]; ok {
+		return s
+	}
+	s := r.deploymentServiceOfIncident(service)
+	r.deploySvcOf[service] = s
+	return s
+}
+
+func (r *Rules) deploymentServiceOfIncident(service string) string {
 	for _, t := range r.cfg.Teams {
 		if s, ok := t.IncidentServiceMap[service]; ok {
 			return s

@@ -45,16 +45,21 @@ type Filter struct {
 	IDs, Commits, TitleWords []string
 	// Tickets, when set, keeps the records of these tickets, compared in upper
 	// case: tickets and their flow facts by id, status changes and worklogs by the
-	// ticket they belong to, pull requests by the tickets they name.
+	// ticket they belong to, pull requests by the tickets they name, toil entries
+	// by the record they come from.
 	Tickets []string
+	// Teams, when set, keeps the facts of these teams; a kind without a team (a
+	// raw record) keeps nothing. A refresh reads with it the stored toil entries
+	// of the teams whose deployments and incidents it derives.
+	Teams []string
 }
 
 // Columns names the columns of a kind that Filter's lists select by; "" where the
 // kind has none. Tickets is the ticket a record belongs to, or with TicketList
 // set, the list of tickets it names.
 type Columns struct {
-	Repo, Service, Commit, Title, Ticket string
-	TicketList                           bool
+	Repo, Service, Commit, Title, Ticket, Team string
+	TicketList                                 bool
 }
 
 // ListColumns gives the columns of a kind that Filter's lists select by. Change
@@ -63,18 +68,24 @@ func ListColumns(kind schema.Kind) Columns {
 	switch kind {
 	case schema.KindPullRequest:
 		return Columns{Repo: "repo", Commit: "merge_commit_sha", Title: "title", Ticket: "ticket_refs", TicketList: true}
-	case schema.KindDeployment, schema.KindDeploymentFact:
+	case schema.KindDeployment:
 		return Columns{Repo: "repo", Service: "service", Commit: "commit_sha"}
+	case schema.KindDeploymentFact:
+		return Columns{Repo: "repo", Service: "service", Commit: "commit_sha", Team: "team"}
 	case schema.KindIncident:
 		return Columns{Service: "service", Title: "title"}
 	case schema.KindIncidentFact:
-		return Columns{Service: "service"}
+		return Columns{Service: "service", Team: "team"}
 	case schema.KindChangeFact:
-		return Columns{Repo: "repo", Service: "service"}
+		return Columns{Repo: "repo", Service: "service", Team: "team"}
 	case schema.KindAncestry:
 		return Columns{Repo: "repo"}
-	case schema.KindWorkItem, schema.KindFlowItemFact:
+	case schema.KindWorkItem:
 		return Columns{Ticket: "id"}
+	case schema.KindFlowItemFact:
+		return Columns{Ticket: "id", Team: "team"}
+	case schema.KindToilFact:
+		return Columns{Ticket: "record", Team: "team"}
 	case schema.KindStatusChange, schema.KindWorklog:
 		return Columns{Ticket: "item_id"}
 	}
@@ -170,6 +181,10 @@ func Lists(kind schema.Kind, f Filter, d Dialect) (conds []string, args []any, c
 			cond = in("upper("+c.Ticket+")", upper, &a)
 		}
 		add(or(cond), a, c.Ticket)
+	}
+	if len(f.Teams) > 0 {
+		var a []any
+		add(or(in(c.Team, f.Teams, &a)), a, c.Team)
 	}
 	return conds, args, cols
 }

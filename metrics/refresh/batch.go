@@ -2,6 +2,7 @@ package refresh
 
 import (
 	"context"
+	"iter"
 	"log/slog"
 	"maps"
 	"reflect"
@@ -32,6 +33,12 @@ type deriver struct {
 	// are those records, by source and id, when not all are derived.
 	toil    []schema.ToilFact
 	derived map[[2]string]bool
+	// teams are, when not all are derived, the teams of those records' facts, as
+	// stored and as derived, and of their toil entries; unstored are those of the
+	// records whose fact was not stored with their partition (new, or moved from
+	// another). A derived record's stored toil entry has the team of its stored
+	// fact, or is found by its record.
+	teams, unstored map[string]bool
 	// tickets are, upper-cased, the tickets to derive when not all are: those
 	// updated since the last refresh and those the derived pull requests name.
 	tickets map[string]bool
@@ -51,7 +58,7 @@ func (d *deriver) partitions(ctx context.Context, groups []partition.Group) erro
 		budget = DefaultBatchRecords
 	}
 	if !d.all {
-		d.derived = map[[2]string]bool{}
+		d.derived, d.teams, d.unstored = map[[2]string]bool{}, map[string]bool{}, map[string]bool{}
 		if d.tickets == nil {
 			d.tickets = map[string]bool{}
 		}
@@ -117,6 +124,24 @@ func (d *deriver) batch(ctx context.Context, f store.Filter) error {
 	d.sum.Changes += len(facts.Changes)
 	d.sum.Deployments += len(facts.Deployments)
 	d.sum.Incidents += len(facts.Incidents)
+	if d.teams != nil {
+		for _, f := range storedDeployments {
+			d.teams[f.Team] = true
+		}
+		for _, f := range storedIncidents {
+			d.teams[f.Team] = true
+		}
+		for _, dep := range in.Deployments {
+			if _, ok := storedDeployments[schema.DeploymentFacts.Key(&schema.DeploymentFact{Source: dep.Source, ID: dep.ID})]; !ok {
+				d.unstored[dep.ID] = true
+			}
+		}
+		for _, inc := range in.Incidents {
+			if _, ok := storedIncidents[schema.IncidentFacts.Key(&schema.IncidentFact{Source: inc.Source, ID: inc.ID})]; !ok {
+				d.unstored[inc.ID] = true
+			}
+		}
+	}
 	rewritten := map[[2]string]bool{}
 	n, err := writeAgainst(ctx, st, storedChanges, facts.Changes, schema.ChangeFacts, d.changed,
 		func(b *schema.Batch, f []schema.ChangeFact) {
@@ -144,11 +169,21 @@ func (d *deriver) batch(ctx context.Context, f store.Filter) error {
 
 	// Toil entries of incidents and deployments each come from the record and its
 	// fact alone, so they are derived here, with the partition's.
-	d.toil = append(d.toil, toil.Derive(toil.Input{
+	entries := toil.Derive(toil.Input{
 		Incidents: in.Incidents, IncidentFacts: facts.Incidents,
 		Deployments: in.Deployments, DeploymentFacts: facts.Deployments, Now: d.opts.Now,
-	}, d.toilRules)...)
+	}, d.toilRules)
+	d.toil = append(d.toil, entries...)
 	if d.derived != nil {
+		for _, f := range facts.Deployments {
+			d.teams[f.Team] = true
+		}
+		for _, f := range facts.Incidents {
+			d.teams[f.Team] = true
+		}
+		for _, f := range entries {
+			d.teams[f.Team] = true
+		}
 		// Delivery reads a pull request's tickets and its change fact: the tickets of
 		// those updated or rewritten are derived again.
 		for _, pr := range in.PullRequests {
@@ -269,7 +304,7 @@ func (d *deriver) writeToil(ctx context.Context, ofTickets []schema.ToilFact) er
 	}
 	stored := d.st.ToilFacts(ctx, store.Filter{})
 	if !d.all {
-		stored = inScope(stored, func(f schema.ToilFact) bool {
+		stored = inScope(d.storedToilOfScope(ctx), func(f schema.ToilFact) bool {
 			if f.Kind == schema.ToilFromTicket {
 				return d.tickets[strings.ToUpper(f.Record)]
 			}
@@ -280,6 +315,30 @@ func (d *deriver) writeToil(ctx context.Context, ofTickets []schema.ToilFact) er
 	d.sum.ToilEntriesWritten, err = writeChangedRetiring(ctx, d.st, stored, toilFacts, schema.ToilFacts, d.changed,
 		func(b *schema.Batch, f []schema.ToilFact) { b.ToilFacts = f }, retire)
 	return err
+}
+
+// storedToilOfScope reads, when not all is derived, the stored toil entries that
+// may be in scope and some others: those of the derived records' teams, and those
+// of the derived tickets and unstored records, by record. Reading only these, not
+// every entry, takes a refresh of a few partitions of a large organisation half a
+// second sooner.
+func (d *deriver) storedToilOfScope(ctx context.Context) iter.Seq2[schema.ToilFact, error] {
+	var reads []iter.Seq2[schema.ToilFact, error]
+	if len(d.teams) > 0 {
+		reads = append(reads, d.st.ToilFacts(ctx, store.Filter{Teams: slices.Sorted(maps.Keys(d.teams))}))
+	}
+	if records := slices.Concat(slices.Sorted(maps.Keys(d.tickets)), slices.Sorted(maps.Keys(d.unstored))); len(records) > 0 {
+		reads = append(reads, d.st.ToilFacts(ctx, store.Filter{Tickets: records}))
+	}
+	return func(yield func(schema.ToilFact, error) bool) {
+		for _, read := range reads {
+			for f, err := range read {
+				if !yield(f, err) || err != nil {
+					return
+				}
+			}
+		}
+	}
 }
 
 // inScope keeps the facts keep says are in scope.

@@ -470,6 +470,74 @@ func TestToilEntriesRetire(t *testing.T) {
 	}
 }
 
+// A manual deployment's toil entry is retired by a refresh of its partition alone
+// once the deployment is no longer toil, also when it moved to another team's
+// service at the same time: the stored entry is found under the team it had.
+func TestDeploymentToilEntriesRetire(t *testing.T) {
+	for name, open := range stores() {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			st := open(t)
+			cfg, err := config.Parse([]byte("teams:\n  - name: api\n    services: [api]\n  - name: web\n    services: [web]\n"), "f.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := now.Add(-48 * time.Hour)
+			deployment := func(id, service string, trigger schema.Trigger, updated time.Duration) schema.Deployment {
+				return schema.Deployment{Source: "ci", ID: id, Repo: "acme/" + service, Service: service, Environment: "production",
+					CommitSHA: id + "sha", Status: schema.DeploymentSuccess, Trigger: trigger, Attempt: 1,
+					StartedAt: at, FinishedAt: at.Add(10 * time.Minute), UpdatedAt: at.Add(updated)}
+			}
+			var live func() map[string]string
+			check := func(what string, want map[string]string) {
+				t.Helper()
+				if got := live(); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: live toil entries by team %v, want %v", what, got, want)
+				}
+			}
+			live = func() map[string]string {
+				facts, err := store.All(st.ToilFacts(ctx, store.Filter{}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				teams := map[string]string{}
+				for _, f := range facts {
+					if !f.Retired {
+						teams[f.Record] = f.Team
+					}
+				}
+				return teams
+			}
+			step := 0
+			refreshWith := func(deployments ...schema.Deployment) refresh.Summary {
+				t.Helper()
+				if err := st.Write(ctx, &schema.Batch{Deployments: deployments}); err != nil {
+					t.Fatal(err)
+				}
+				step++
+				sum, err := refresh.Run(ctx, st, cfg, refresh.Options{Now: now.Add(time.Duration(step) * time.Hour)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return sum
+			}
+			refreshWith(deployment("d1", "api", schema.TriggerManual, 0), deployment("d2", "api", schema.TriggerManual, 0),
+				deployment("d3", "web", schema.TriggerManual, 0))
+			check("after the first refresh", map[string]string{"d1": "api", "d2": "api", "d3": "web"})
+
+			if sum := refreshWith(deployment("d1", "api", schema.TriggerAutomatic, time.Hour)); sum.Full || sum.ToilEntriesWritten != 1 {
+				t.Errorf("d1 automated: full %v, %d toil entries written, want an incremental refresh retiring one", sum.Full, sum.ToilEntriesWritten)
+			}
+			check("after d1 was automated", map[string]string{"d2": "api", "d3": "web"})
+
+			if sum := refreshWith(deployment("d2", "web", schema.TriggerAutomatic, 2*time.Hour)); sum.Full || sum.ToilEntriesWritten != 1 {
+				t.Errorf("d2 moved and automated: full %v, %d toil entries written, want an incremental refresh retiring one", sum.Full, sum.ToilEntriesWritten)
+			}
+			check("after d2 moved to web and was automated", map[string]string{"d3": "web"})
+		})
+	}
+}
+
 // A flow mapping for a project no ticket belongs to (a misspelt key) is named in a
 // warning; one for a project that has tickets is not.
 func TestUnmatchedFlowProjectWarns(t *testing.T) {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"io"
 	"iter"
 	"math"
@@ -16,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/flowmeter/flowmeter/schema"

@@ -712,4 +712,57 @@ func testListFilters(t *testing.T, s store.Store) {
 	assertEqual(t, "ticket PAY-1", tickets(store.Filter{Tickets: []string{"pay-1", "nope"}}), []string{"item PAY-1", "change c2"})
 	assertEqual(t, "with source and updated since", ids(store.Filter{Source: "gh", UpdatedSince: at(90 * time.Minute), Repos: []string{"acme/z", "acme/a"}}),
 		kinds{schema.KindPullRequest: {"acme/z#4"}})
+
+	// Teams select facts, by the latest copy's team; toil entries are selected by
+	// ticket through the record they come from.
+	toilEntry := func(id, team, record string, updated time.Duration) schema.ToilFact {
+		return schema.ToilFact{Source: "jira", ID: id, Team: team, Kind: schema.ToilFromTicket, Record: record, StartedAt: at(0), UpdatedAt: at(updated)}
+	}
+	mustWrite(t, s, &schema.Batch{
+		ChangeFacts:     []schema.ChangeFact{{Source: "gh", ID: "acme/p#1", Repo: "acme/p", Team: "payments", MergedAt: at(0), UpdatedAt: at(0)}},
+		DeploymentFacts: []schema.DeploymentFact{{Source: "ci", ID: "d9", Repo: "acme/p", Team: "payments", StartedAt: at(0), UpdatedAt: at(0)}},
+		IncidentFacts:   []schema.IncidentFact{{Source: "pd", ID: "P-1", Team: "search", OpenedAt: at(0), UpdatedAt: at(0)}},
+		FlowItemFacts:   []schema.FlowItemFact{{Source: "jira", ID: "PAY-9", Team: "payments", CreatedAt: at(0), UpdatedAt: at(0)}},
+		ToilFacts: []schema.ToilFact{toilEntry("ticket:PAY-9", "payments", "PAY-9", 0), toilEntry("ticket:OPS-5", "ops", "OPS-5", 0),
+			toilEntry("ticket:OPS-6", "payments", "OPS-6", 0)},
+	})
+	mustWrite(t, s, &schema.Batch{ToilFacts: []schema.ToilFact{toilEntry("ticket:OPS-6", "ops", "OPS-6", time.Hour)}})
+	byTeam := func(f store.Filter) []string {
+		b := readAll(t, s, f)
+		if len(b.PullRequests)+len(b.Deployments)+len(b.Incidents)+len(b.Ancestries)+len(b.WorkItems)+len(b.StatusChanges)+len(b.Worklogs) > 0 {
+			t.Fatalf("teams %v selected raw records: %+v", f.Teams, b)
+		}
+		var out []string
+		for _, r := range b.ChangeFacts {
+			out = append(out, "change "+r.ID)
+		}
+		for _, r := range b.DeploymentFacts {
+			out = append(out, "deployment "+r.ID)
+		}
+		for _, r := range b.IncidentFacts {
+			out = append(out, "incident "+r.ID)
+		}
+		for _, r := range b.FlowItemFacts {
+			out = append(out, "flow "+r.ID)
+		}
+		for _, r := range b.ToilFacts {
+			out = append(out, "toil "+r.ID)
+		}
+		for kind, n := range map[schema.Kind]int{schema.KindChangeFact: len(b.ChangeFacts), schema.KindToilFact: len(b.ToilFacts)} {
+			if c, err := s.Count(ctx, kind, f); err != nil || c != int64(n) {
+				t.Fatalf("Count(%s, %+v) = %d, %v; the read returned %d", kind, f, c, err, n)
+			}
+		}
+		return out
+	}
+	assertEqual(t, "team payments", byTeam(store.Filter{Teams: []string{"payments"}}),
+		[]string{"change acme/p#1", "deployment d9", "flow PAY-9", "toil ticket:PAY-9"})
+	assertEqual(t, "teams search and ops, the latest copy's", byTeam(store.Filter{Teams: []string{"search", "ops"}}),
+		[]string{"incident P-1", "toil ticket:OPS-5", "toil ticket:OPS-6"})
+	assertEqual(t, "team payments and a ticket", byTeam(store.Filter{Teams: []string{"payments"}, Tickets: []string{"pay-9"}}),
+		[]string{"flow PAY-9", "toil ticket:PAY-9"})
+	got := collect(t, s.ToilFacts(ctx, store.Filter{Tickets: []string{"ops-5", "OPS-6"}}))
+	if len(got) != 2 || got[0].Record != "OPS-5" || got[1].Record != "OPS-6" || got[1].Team != "ops" {
+		t.Errorf("toil entries of tickets OPS-5 and OPS-6: %+v", got)
+	}
 }
