@@ -238,6 +238,41 @@ func collect[R any](t *testing.T, seq iter.Seq2[R, error]) []R {
 	return out
 }
 
+// described lists what a read returned as "<kind> <id>", kind by kind, for tests
+// that compare which records a filter selected.
+func described(b *schema.Batch) []string {
+	var out []string
+	add := func(kind, id string) { out = append(out, kind+" "+id) }
+	for _, r := range b.PullRequests {
+		add("pr", r.ID)
+	}
+	for _, r := range b.WorkItems {
+		add("item", r.ID)
+	}
+	for _, r := range b.StatusChanges {
+		add("change", r.ID)
+	}
+	for _, r := range b.Worklogs {
+		add("worklog", r.ID)
+	}
+	for _, r := range b.ChangeFacts {
+		add("change-fact", r.ID)
+	}
+	for _, r := range b.DeploymentFacts {
+		add("deployment-fact", r.ID)
+	}
+	for _, r := range b.IncidentFacts {
+		add("incident-fact", r.ID)
+	}
+	for _, r := range b.FlowItemFacts {
+		add("flow", r.ID)
+	}
+	for _, r := range b.ToilFacts {
+		add("toil", r.ID)
+	}
+	return out
+}
+
 // readAll reads every kind back with the filter.
 func readAll(t *testing.T, s store.Store, f store.Filter) *schema.Batch {
 	t.Helper()
@@ -685,26 +720,10 @@ func testListFilters(t *testing.T, s store.Store) {
 	})
 	tickets := func(f store.Filter) []string {
 		b := readAll(t, s, f)
-		var out []string
-		for _, r := range b.PullRequests {
-			out = append(out, "pr "+r.ID)
-		}
-		for _, r := range b.WorkItems {
-			out = append(out, "item "+r.ID)
-		}
-		for _, r := range b.StatusChanges {
-			out = append(out, "change "+r.ID)
-		}
-		for _, r := range b.Worklogs {
-			out = append(out, "worklog "+r.ID)
-		}
-		for _, r := range b.FlowItemFacts {
-			out = append(out, "flow "+r.ID)
-		}
 		if len(b.Deployments)+len(b.Incidents)+len(b.ChangeFacts) > 0 {
 			t.Fatalf("tickets %v selected records of no ticket: %+v", f.Tickets, b)
 		}
-		return out
+		return described(b)
 	}
 	assertEqual(t, "ticket OPS-1, any case", tickets(store.Filter{Tickets: []string{"Ops-1"}}),
 		[]string{"pr acme/t#9", "item ops-1", "change c1", "worklog w1", "flow OPS-1"})
@@ -732,33 +751,17 @@ func testListFilters(t *testing.T, s store.Store) {
 		if len(b.PullRequests)+len(b.Deployments)+len(b.Incidents)+len(b.Ancestries)+len(b.WorkItems)+len(b.StatusChanges)+len(b.Worklogs) > 0 {
 			t.Fatalf("teams %v selected raw records: %+v", f.Teams, b)
 		}
-		var out []string
-		for _, r := range b.ChangeFacts {
-			out = append(out, "change "+r.ID)
-		}
-		for _, r := range b.DeploymentFacts {
-			out = append(out, "deployment "+r.ID)
-		}
-		for _, r := range b.IncidentFacts {
-			out = append(out, "incident "+r.ID)
-		}
-		for _, r := range b.FlowItemFacts {
-			out = append(out, "flow "+r.ID)
-		}
-		for _, r := range b.ToilFacts {
-			out = append(out, "toil "+r.ID)
-		}
 		for kind, n := range map[schema.Kind]int{schema.KindChangeFact: len(b.ChangeFacts), schema.KindToilFact: len(b.ToilFacts)} {
 			if c, err := s.Count(ctx, kind, f); err != nil || c != int64(n) {
 				t.Fatalf("Count(%s, %+v) = %d, %v; the read returned %d", kind, f, c, err, n)
 			}
 		}
-		return out
+		return described(b)
 	}
 	assertEqual(t, "team payments", byTeam(store.Filter{Teams: []string{"payments"}}),
-		[]string{"change acme/p#1", "deployment d9", "flow PAY-9", "toil ticket:PAY-9"})
+		[]string{"change-fact acme/p#1", "deployment-fact d9", "flow PAY-9", "toil ticket:PAY-9"})
 	assertEqual(t, "teams search and ops, the latest copy's", byTeam(store.Filter{Teams: []string{"search", "ops"}}),
-		[]string{"incident P-1", "toil ticket:OPS-5", "toil ticket:OPS-6"})
+		[]string{"incident-fact P-1", "toil ticket:OPS-5", "toil ticket:OPS-6"})
 	assertEqual(t, "team payments and a ticket", byTeam(store.Filter{Teams: []string{"payments"}, Tickets: []string{"pay-9"}}),
 		[]string{"flow PAY-9", "toil ticket:PAY-9"})
 	got := collect(t, s.ToilFacts(ctx, store.Filter{Tickets: []string{"ops-5", "OPS-6"}}))
