@@ -55,8 +55,9 @@ type Filter struct {
 }
 
 // Columns names the columns of a kind that Filter's lists select by; "" where the
-// kind has none. Tickets is the ticket a record belongs to, or with TicketList
-// set, the list of tickets it names.
+// kind has none. Ticket is the ticket a record belongs to (for a toil entry, the
+// record it comes from), or with TicketList set, the list of tickets it names;
+// Team is a fact's team.
 type Columns struct {
 	Repo, Service, Commit, Title, Ticket, Team string
 	TicketList                                 bool

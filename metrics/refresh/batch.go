@@ -33,12 +33,9 @@ type deriver struct {
 	// are those records, by source and id, when not all are derived.
 	toil    []schema.ToilFact
 	derived map[[2]string]bool
-	// teams are, when not all are derived, the teams of those records' facts, as
-	// stored and as derived, and of their toil entries; unstored are those of the
-	// records whose fact was not stored with their partition (new, or moved from
-	// another). A derived record's stored toil entry has the team of its stored
-	// fact, or is found by its record.
-	teams, unstored map[string]bool
+	// teams and unstored say where the derived records' stored toil entries are
+	// found (noteToilScope).
+	teams, unstored set
 	// tickets are, upper-cased, the tickets to derive when not all are: those
 	// updated since the last refresh and those the derived pull requests name.
 	tickets map[string]bool
@@ -58,7 +55,7 @@ func (d *deriver) partitions(ctx context.Context, groups []partition.Group) erro
 		budget = DefaultBatchRecords
 	}
 	if !d.all {
-		d.derived, d.teams, d.unstored = map[[2]string]bool{}, map[string]bool{}, map[string]bool{}
+		d.derived, d.teams, d.unstored = map[[2]string]bool{}, set{}, set{}
 		if d.tickets == nil {
 			d.tickets = map[string]bool{}
 		}
@@ -124,23 +121,16 @@ func (d *deriver) batch(ctx context.Context, f store.Filter) error {
 	d.sum.Changes += len(facts.Changes)
 	d.sum.Deployments += len(facts.Deployments)
 	d.sum.Incidents += len(facts.Incidents)
-	if d.teams != nil {
-		for _, f := range storedDeployments {
-			d.teams[f.Team] = true
-		}
-		for _, f := range storedIncidents {
-			d.teams[f.Team] = true
-		}
-		for _, dep := range in.Deployments {
-			if _, ok := storedDeployments[schema.DeploymentFacts.Key(&schema.DeploymentFact{Source: dep.Source, ID: dep.ID})]; !ok {
-				d.unstored[dep.ID] = true
-			}
-		}
-		for _, inc := range in.Incidents {
-			if _, ok := storedIncidents[schema.IncidentFacts.Key(&schema.IncidentFact{Source: inc.Source, ID: inc.ID})]; !ok {
-				d.unstored[inc.ID] = true
-			}
-		}
+	// Toil entries of incidents and deployments each come from the record and its
+	// fact alone, so they are derived here, with the partition's.
+	entries := toil.Derive(toil.Input{
+		Incidents: in.Incidents, IncidentFacts: facts.Incidents,
+		Deployments: in.Deployments, DeploymentFacts: facts.Deployments, Now: d.opts.Now,
+	}, d.toilRules)
+	d.toil = append(d.toil, entries...)
+	if d.derived != nil {
+		// Before the writes below empty the stored facts.
+		d.noteToilScope(&in, entries, storedDeployments, storedIncidents)
 	}
 	rewritten := map[[2]string]bool{}
 	n, err := writeAgainst(ctx, st, storedChanges, facts.Changes, schema.ChangeFacts, d.changed,
@@ -167,23 +157,7 @@ func (d *deriver) batch(ctx context.Context, f store.Filter) error {
 		return err
 	}
 
-	// Toil entries of incidents and deployments each come from the record and its
-	// fact alone, so they are derived here, with the partition's.
-	entries := toil.Derive(toil.Input{
-		Incidents: in.Incidents, IncidentFacts: facts.Incidents,
-		Deployments: in.Deployments, DeploymentFacts: facts.Deployments, Now: d.opts.Now,
-	}, d.toilRules)
-	d.toil = append(d.toil, entries...)
 	if d.derived != nil {
-		for _, f := range facts.Deployments {
-			d.teams[f.Team] = true
-		}
-		for _, f := range facts.Incidents {
-			d.teams[f.Team] = true
-		}
-		for _, f := range entries {
-			d.teams[f.Team] = true
-		}
 		// Delivery reads a pull request's tickets and its change fact: the tickets of
 		// those updated or rewritten are derived again.
 		for _, pr := range in.PullRequests {
@@ -193,14 +167,39 @@ func (d *deriver) batch(ctx context.Context, f store.Filter) error {
 				}
 			}
 		}
-		for _, inc := range in.Incidents {
-			d.derived[[2]string{inc.Source, inc.ID}] = true
-		}
-		for _, dep := range in.Deployments {
-			d.derived[[2]string{dep.Source, dep.ID}] = true
-		}
 	}
 	return nil
+}
+
+// noteToilScope notes the batch's incidents and deployments as derived, and where
+// their stored toil entries are found: under the teams of their stored facts and
+// of their derived entries, or, for a record whose fact was not stored with this
+// partition (new, or moved from another), by the record.
+func (d *deriver) noteToilScope(in *metrics.Input, entries []schema.ToilFact, storedDeployments map[string]schema.DeploymentFact,
+	storedIncidents map[string]schema.IncidentFact) {
+	for _, f := range storedDeployments {
+		d.teams[f.Team] = true
+	}
+	for _, f := range storedIncidents {
+		d.teams[f.Team] = true
+	}
+	for _, f := range entries {
+		d.teams[f.Team] = true
+	}
+	for i := range in.Deployments {
+		dep := &in.Deployments[i]
+		d.derived[[2]string{dep.Source, dep.ID}] = true
+		if _, ok := storedDeployments[schema.Deployments.Key(dep)]; !ok {
+			d.unstored[dep.ID] = true
+		}
+	}
+	for i := range in.Incidents {
+		inc := &in.Incidents[i]
+		d.derived[[2]string{inc.Source, inc.ID}] = true
+		if _, ok := storedIncidents[schema.Incidents.Key(inc)]; !ok {
+			d.unstored[inc.ID] = true
+		}
+	}
 }
 
 // flowAndToil derives the flow facts of tickets, and their toil entries, then
@@ -325,9 +324,9 @@ func (d *deriver) writeToil(ctx context.Context, ofTickets []schema.ToilFact) er
 func (d *deriver) storedToilOfScope(ctx context.Context) iter.Seq2[schema.ToilFact, error] {
 	var reads []iter.Seq2[schema.ToilFact, error]
 	if len(d.teams) > 0 {
-		reads = append(reads, d.st.ToilFacts(ctx, store.Filter{Teams: slices.Sorted(maps.Keys(d.teams))}))
+		reads = append(reads, d.st.ToilFacts(ctx, store.Filter{Teams: d.teams.sorted()}))
 	}
-	if records := slices.Concat(slices.Sorted(maps.Keys(d.tickets)), slices.Sorted(maps.Keys(d.unstored))); len(records) > 0 {
+	if records := slices.Concat(set(d.tickets).sorted(), d.unstored.sorted()); len(records) > 0 {
 		reads = append(reads, d.st.ToilFacts(ctx, store.Filter{Tickets: records}))
 	}
 	return func(yield func(schema.ToilFact, error) bool) {

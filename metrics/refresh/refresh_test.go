@@ -488,14 +488,7 @@ func TestDeploymentToilEntriesRetire(t *testing.T) {
 					CommitSHA: id + "sha", Status: schema.DeploymentSuccess, Trigger: trigger, Attempt: 1,
 					StartedAt: at, FinishedAt: at.Add(10 * time.Minute), UpdatedAt: at.Add(updated)}
 			}
-			var live func() map[string]string
-			check := func(what string, want map[string]string) {
-				t.Helper()
-				if got := live(); !reflect.DeepEqual(got, want) {
-					t.Errorf("%s: live toil entries by team %v, want %v", what, got, want)
-				}
-			}
-			live = func() map[string]string {
+			live := func() map[string]string {
 				facts, err := store.All(st.ToilFacts(ctx, store.Filter{}))
 				if err != nil {
 					t.Fatal(err)
@@ -507,6 +500,12 @@ func TestDeploymentToilEntriesRetire(t *testing.T) {
 					}
 				}
 				return teams
+			}
+			check := func(what string, want map[string]string) {
+				t.Helper()
+				if got := live(); !reflect.DeepEqual(got, want) {
+					t.Errorf("%s: live toil entries by team %v, want %v", what, got, want)
+				}
 			}
 			step := 0
 			refreshWith := func(deployments ...schema.Deployment) refresh.Summary {

@@ -139,11 +139,10 @@ type filterSQL struct {
 	listCols     []string
 	updatedSince bool
 	onCluster    bool
-	timeColumn   string
 }
 
 func newFilterSQL(table string, kind schema.Kind, timeColumn string, f store.Filter, onCluster bool) filterSQL {
-	q := filterSQL{table: table, timeColumn: timeColumn, onCluster: onCluster}
+	q := filterSQL{table: table, onCluster: onCluster}
 	if f.Source != "" {
 		q.base = append(q.base, "source = ?")
 		q.baseArgs = append(q.baseArgs, f.Source)
@@ -227,11 +226,9 @@ func (q filterSQL) finalSQL(cols []string) (string, []any) {
 // time column (a worklog's start can be edited).
 func (q filterSQL) latestSQL(cols []string) (string, []any) {
 	matched, matchedArgs := "1", []any(nil)
-	if len(q.lists) > 0 {
-		matched, matchedArgs = strings.Join(q.lists, " AND "), q.listArgs
-	}
 	conds, args := slices.Clone(q.base), slices.Clone(q.baseArgs)
 	if len(q.lists) > 0 {
+		matched, matchedArgs = strings.Join(q.lists, " AND "), q.listArgs
 		cand, candArgs := q.candidates()
 		conds, args = append(conds, cand), append(args, candArgs...)
 	}
@@ -286,7 +283,7 @@ func read[R any](ctx context.Context, s *Store, t *schema.Table[R], f store.Filt
 		// came from are not known, and use FINAL.
 		var query string
 		var args []any
-		if q.selective() && s.cluster == nil {
+		if q.selective() && !q.onCluster {
 			query, args = q.latestSQL(cols)
 		} else {
 			query, args = q.finalSQL(cols)
