@@ -91,6 +91,36 @@ func StartCluster(t testing.TB) *Cluster {
 	return c
 }
 
+// StoppedDDLWorkers lists the servers whose distributed-DDL worker has stopped since
+// they last started. ClickHouse 18.16's stops for good when the replicas of a shard
+// race over an ALTER ... ON CLUSTER (docs/clickhouse.md), and every later ON CLUSTER
+// statement then waits for that server in vain; restarting it is the remedy.
+func (c *Cluster) StoppedDDLWorkers() []string {
+	var stopped []string
+	for i, addr := range c.Addrs() {
+		// The script moves a node's error log aside when it starts the node again.
+		log, err := os.ReadFile(filepath.Join(c.Dir, fmt.Sprintf("node%d", i+1), "server.err.log"))
+		if err == nil && bytes.Contains(log, []byte("DDLWorker: Unexpected")) {
+			stopped = append(stopped, addr)
+		}
+	}
+	return stopped
+}
+
+// RestartStoppedDDLWorkers restarts the servers StoppedDDLWorkers lists, as
+// docs/clickhouse.md tells users to, saying so in the test's log, and reports
+// whether there were any.
+func (c *Cluster) RestartStoppedDDLWorkers(t testing.TB) bool {
+	t.Helper()
+	stopped := c.StoppedDDLWorkers()
+	for _, addr := range stopped {
+		t.Logf("clickhousetest: ClickHouse's distributed-DDL worker on %s stopped (an 18.16 race over ALTER ... ON CLUSTER); restarting the server", addr)
+		c.Kill(t, addr)
+		c.Restart(t, addr)
+	}
+	return len(stopped) > 0
+}
+
 // logServerErrors logs the end of each node's error log, and of ZooKeeper's log, so
 // that a failure seen only in CI (a node that stopped applying ON CLUSTER statements,
 // a session that expired) says what the servers saw: the directory goes with the test.
